@@ -1,0 +1,93 @@
+"""Reading a catalog's files: from a directory on disk, or (see `compiler.state`) from git objects.
+
+A source yields the raw bytes of every `.yaml` file under the catalog, keyed by its path relative
+to the catalog (POSIX separators), plus diagnostics for files it refused to read.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from compiler.diagnostics import Diagnostic
+from compiler.yaml_loader import MAX_FILE_BYTES
+
+CAPABILITIES_FILE = "capabilities.yaml"
+PROVIDER_FILE = "provider.yaml"
+DEFAULT_CATALOG = "models.d"
+
+
+@dataclass
+class CatalogFiles:
+    """What a source read: file contents by relative path, and the files it refused."""
+
+    display_root: str
+    contents: dict[str, bytes] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def display(self, rel: str) -> str:
+        """The path shown to users for a catalog file."""
+        return f"{self.display_root.rstrip('/')}/{rel}" if self.display_root else rel
+
+
+class CatalogSource(Protocol):
+    """Anything that can hand over a catalog's files."""
+
+    def read(self) -> CatalogFiles: ...
+
+
+class DirectorySource:
+    """A catalog directory on disk.
+
+    Only regular files are read; a symlink is followed only when its target stays inside the
+    catalog; files over the size cap are refused before they are read.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], display_root: str | None = None) -> None:
+        self.root = Path(root)
+        self.display_root = display_root if display_root is not None else os.fspath(root)
+
+    def read(self) -> CatalogFiles:
+        files = CatalogFiles(self.display_root)
+        real_root = self.root.resolve()
+        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if not name.endswith((".yaml", ".yml")):
+                    continue
+                full = Path(dirpath) / name
+                rel = full.relative_to(self.root).as_posix()
+                problem = self._problem(full, real_root)
+                if problem is not None:
+                    files.diagnostics.append(Diagnostic(files.display(rel), 1, 1, *problem))
+                    continue
+                with open(full, "rb") as fh:
+                    files.contents[rel] = fh.read(MAX_FILE_BYTES + 1)
+            # Symlinked directories are not walked; say so instead of silently skipping them.
+            for d in list(dirnames):
+                if (Path(dirpath) / d).is_symlink():
+                    rel = (Path(dirpath) / d).relative_to(self.root).as_posix()
+                    files.diagnostics.append(Diagnostic(
+                        files.display(rel), 1, 1, "symlink",
+                        "symlinked directories are not read; move the files into the catalog"))
+                    dirnames.remove(d)
+        return files
+
+    @staticmethod
+    def _problem(full: Path, real_root: Path) -> tuple[str, str] | None:
+        if full.is_symlink():
+            target = full.resolve()
+            if not target.is_relative_to(real_root):
+                return ("symlink", f"symlink points outside the catalog (to {target}); replace it with the file itself")
+        try:
+            info = full.stat()
+        except OSError as exc:
+            return ("unreadable", f"cannot read the file: {exc.strerror}")
+        if not stat.S_ISREG(info.st_mode):
+            return ("not-a-file", "not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            return ("file-too-large", f"file is {info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes")
+        return None

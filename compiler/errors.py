@@ -1,0 +1,55 @@
+"""The exception tree of modelreg.
+
+Standard library only: the runtime imports it too. The library raises these; only the CLI turns
+them into exit codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from compiler.diagnostics import Diagnostic
+
+
+class ModelregError(Exception):
+    """Base of every error modelreg raises on purpose."""
+
+
+class UsageError(ModelregError):
+    """The caller asked for something that cannot be done as asked (exit code 2)."""
+
+
+class CatalogInvalid(ModelregError):
+    """The catalog has errors; `diagnostics` holds every one of them (exit code 1)."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], message: str | None = None) -> None:
+        self.diagnostics = list(diagnostics)
+        errors = sum(1 for d in self.diagnostics if d.is_error)
+        super().__init__(message or f"the catalog is invalid: {errors} error(s)")
+
+
+class UnknownCapability(ModelregError, KeyError):
+    """A capability path or alias that the tree does not know."""
+
+    def __init__(self, path: str, suggestions: Sequence[str] = ()) -> None:
+        self.path = path
+        self.suggestions = list(suggestions)
+        hint = f"; did you mean `{self.suggestions[0]}`?" if self.suggestions else ""
+        super().__init__(f"unknown capability `{path}`{hint}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class SnapshotError(ModelregError):
+    """A snapshot that cannot be loaded: unknown format, bad digest, truncated or not JSON."""
+
+
+class StateError(ModelregError):
+    """The git-backed state cannot be read or written as asked."""
+
+
+class BusyError(StateError):
+    """Another process holds the repository; retry shortly."""

@@ -1,0 +1,94 @@
+"""Turning diagnostics into text for people, JSON for tools, and GitHub workflow annotations."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+from compiler.diagnostics import Diagnostic
+
+FORMATS = ("text", "json", "github")
+JSON_FORMAT_VERSION = 1
+
+
+def default_format(environ: dict[str, str] | None = None) -> str:
+    """`github` inside GitHub Actions, `text` elsewhere."""
+    env = os.environ if environ is None else environ
+    return "github" if env.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+def render(diagnostics: Sequence[Diagnostic], fmt: str, *, files_checked: int | None = None) -> str:
+    """Diagnostics in one of FORMATS, ending with a newline (empty text when there is nothing)."""
+    if fmt == "json":
+        return render_json(diagnostics, files_checked=files_checked) + "\n"
+    if fmt == "github":
+        return "".join(github_annotation(d) + "\n" for d in diagnostics)
+    return "".join(render_text(d) + "\n" for d in diagnostics)
+
+
+def render_text(d: Diagnostic) -> str:
+    """`path:line:col: error[code]: message`."""
+    return f"{d.file}:{d.line}:{d.column}: {d.severity.value}[{d.code}]: {d.message}"
+
+
+def render_json(diagnostics: Sequence[Diagnostic], *, files_checked: int | None = None) -> str:
+    """The versioned JSON report described by `schemas/diagnostics.schema.json`."""
+    errors = sum(1 for d in diagnostics if d.is_error)
+    report = {
+        "format": "modelreg-diagnostics",
+        "version": JSON_FORMAT_VERSION,
+        "valid": errors == 0,
+        "summary": {"errors": errors, "warnings": len(diagnostics) - errors, "files": files_checked},
+        "diagnostics": [d.to_dict() for d in diagnostics],
+    }
+    return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotation(d: Diagnostic, *, root: str | None = None) -> str:
+    """A workflow command (`::error file=…,line=…,col=…,title=…::message`) for one diagnostic.
+
+    The file is made relative to the repository root, as GitHub needs to place it on the diff.
+    """
+    file = _repo_relative(d.file, root)
+    level = "error" if d.is_error else "warning"
+    props = ",".join([
+        f"file={_escape_property(file)}",
+        f"line={d.line}",
+        f"col={d.column}",
+        f"title={_escape_property(f'modelreg {d.code}')}",
+    ])
+    return f"::{level} {props}::{_escape_data(d.message)}"
+
+
+def _repo_relative(file: str, root: str | None) -> str:
+    top = root or os.environ.get("GITHUB_WORKSPACE") or _git_toplevel(str(Path(file).resolve().parent))
+    if not top:
+        return file
+    try:
+        return Path(file).resolve().relative_to(Path(top).resolve()).as_posix()
+    except ValueError:
+        return file
+
+
+@cache
+def _git_toplevel(directory: str) -> str | None:
+    while directory and not Path(directory).exists():
+        directory = str(Path(directory).parent)
+    try:
+        out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=directory or ".",
+                             capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

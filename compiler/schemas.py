@@ -1,0 +1,186 @@
+"""The JSON Schemas in `schemas/`, the single source of truth for every file format.
+
+Validation has two speeds from the same schema: a compiled validator (fastjsonschema) accepts a
+valid document in microseconds, and only a document it rejects goes through `jsonschema`, which
+reports every error with its exact location.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+from jsonschema import Draft202012Validator, ValidationError
+from referencing import Registry, Resource
+
+from compiler.diagnostics import Diagnostic
+from compiler.yaml_loader import YamlDocument
+
+SCHEMA_NAMES = ("model", "provider", "capabilities", "snapshot", "diagnostics", "diff")
+
+
+def schema_dir() -> Path:
+    """Where the schemas live: beside the package in a checkout, or installed as data files."""
+    here = Path(__file__).resolve().parent.parent / "schemas"
+    if here.is_dir():
+        return here
+    return Path(sys.prefix) / "share" / "modelreg" / "schemas"
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The parsed schema `schemas/<name>.schema.json`."""
+    with open(schema_dir() / f"{name}.schema.json", encoding="utf-8") as fh:
+        schema: dict[str, Any] = json.load(fh)
+    return schema
+
+
+@cache
+def _registry() -> Registry:
+    resources = []
+    for path in sorted(schema_dir().glob("*.schema.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((schema["$id"], Resource.from_contents(schema)))
+    return Registry().with_resources(resources)
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    """A full jsonschema validator for one schema (every error, with its path)."""
+    return Draft202012Validator(load_schema(name), registry=_registry())
+
+
+@cache
+def fast_validator(name: str) -> Callable[[Any], Any]:
+    """A compiled validator for one schema: raises on the first error."""
+    by_id = {load_schema(n)["$id"]: load_schema(n) for n in _existing()}
+
+    def resolve(uri: str) -> dict[str, Any]:
+        return by_id[uri.split("#", 1)[0]]
+
+    return fastjsonschema.compile(load_schema(name), handlers={"https": resolve})  # type: ignore[no-any-return]
+
+
+def _existing() -> list[str]:
+    return [n for n in SCHEMA_NAMES if (schema_dir() / f"{n}.schema.json").exists()]
+
+
+def is_valid(name: str, instance: Any) -> bool:
+    """Fast yes/no validation against a schema."""
+    try:
+        fast_validator(name)(instance)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
+def schema_diagnostics(name: str, doc: YamlDocument) -> list[Diagnostic]:
+    """Every schema error of a loaded document, located at the offending node."""
+    if is_valid(name, doc.data):
+        return []
+    found: list[Diagnostic] = []
+    for error in validator(name).iter_errors(doc.data):
+        found.extend(_explain(doc, error))
+    return sorted(set(found))
+
+
+_TYPE_NAMES = {
+    "string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
+    "object": "a mapping", "array": "a list", "null": "null",
+}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "null"
+
+
+def _field(path: list[str | int]) -> str:
+    return ".".join(str(p) for p in path) or "the document"
+
+
+def _explain(doc: YamlDocument, error: ValidationError) -> Iterator[Diagnostic]:
+    path = list(error.absolute_path)
+    kind = error.validator
+    where = _field(path)
+
+    def at(code: str, message: str, node: list[str | int] = path, *, key: bool = False) -> Diagnostic:
+        line, column = doc.locate(node, key=key)
+        return Diagnostic(doc.file, line, column, code, message)
+
+    if kind == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        patterns = list(error.schema.get("patternProperties", {}))
+        for extra in error.instance:
+            if extra in allowed or any(re.search(p, extra) for p in patterns):
+                continue
+            close = difflib.get_close_matches(extra, allowed, n=1)
+            hint = f"did you mean `{close[0]}`? " if close else ""
+            yield at("unknown-key",
+                     f"unknown key `{extra}` in {where}; {hint}(put your own data under an `x-` prefixed key)",
+                     [*path, extra], key=True)
+        return
+    if kind == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        name = missing[0] if missing else error.message
+        yield at("missing-key", f"missing required key `{name}` in {where}")
+        return
+    if kind == "type":
+        expected = error.validator_value
+        expected_list = expected if isinstance(expected, list) else [expected]
+        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in expected_list)
+        instance = error.instance
+        raw = doc.source_text(path)
+        if "boolean" in expected_list and isinstance(instance, str) and instance.lower() in {
+            "yes", "no", "on", "off", "y", "n"
+        }:
+            message = f"`{instance}` is not a boolean (YAML 1.2); write `true` or `false`"
+        elif "string" in expected_list and not isinstance(instance, (str, list, dict)):
+            shown = raw if raw is not None else json.dumps(instance)
+            message = (f"{where} must be a string, but `{shown}` reads as {_describe(instance)}; "
+                       f"quote the value: \"{shown}\"")
+        else:
+            message = f"{where} must be {wanted}, not {_describe(instance)}"
+        yield at("type", message)
+        return
+    if kind == "enum":
+        options = ", ".join(f"`{o}`" for o in error.validator_value)
+        yield at("enum", f"{where} is `{error.instance}`; expected one of {options}")
+        return
+    if kind == "const":
+        yield at("enum", f"{where} must be `{error.validator_value}`")
+        return
+    if kind == "pattern" and "propertyNames" in error.absolute_schema_path:
+        # The bad name is the key itself; point at it.
+        yield at("key-name", f"key `{error.instance}` in {where} is not a valid name (pattern {error.validator_value})",
+                 [*path, error.instance], key=True)
+        return
+    if kind == "pattern":
+        description = error.schema.get("description")
+        hint = f" ({description})" if description else f" (pattern {error.validator_value})"
+        yield at("pattern", f"{where} `{error.instance}` is not valid{hint}")
+        return
+    if kind == "uniqueItems":
+        items = list(error.instance)
+        index = next(i for i in range(len(items)) if items[i] in items[:i])
+        yield at("duplicate-item", f"{where} lists `{items[index]}` twice; remove the duplicate", [*path, index])
+        return
+    yield at("schema", f"{where}: {error.message}")

@@ -1,0 +1,277 @@
+"""Validation of a whole catalog: YAML, schemas, then the checks that span files.
+
+`check_catalog` collects every diagnostic of every file (one bad file never hides the next) and,
+for the files that are valid, the resolved models and pools.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler.capability_tree import CapabilityTree
+from compiler.catalog import CAPABILITIES_FILE, PROVIDER_FILE, CatalogFiles
+from compiler.diagnostics import Diagnostic, Severity, has_errors
+from compiler.errors import UnknownCapability
+from compiler.models import Model, ModelDefinition
+from compiler.pools import CapabilityPool, build_pools
+from compiler.resolve import resolve_model
+from compiler.schemas import schema_diagnostics
+from compiler.yaml_loader import YamlDocument, YamlLoadError, load_yaml
+
+
+@dataclass
+class CatalogCheck:
+    """The outcome of checking a catalog: diagnostics, and what could be built."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    tree: CapabilityTree | None = None
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    definitions: dict[str, ModelDefinition] = field(default_factory=dict)
+    models: dict[str, Model] = field(default_factory=dict)
+    pools: dict[str, CapabilityPool] = field(default_factory=dict)
+    documents: dict[str, YamlDocument] = field(default_factory=dict)
+
+    def ok(self, *, strict: bool = False) -> bool:
+        """True when there is no error (and, under `strict`, no warning either)."""
+        return not has_errors(self.diagnostics, strict=strict)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+
+def _at(doc: YamlDocument, path: list[str | int], code: str, message: str, *, key: bool = False,
+        severity: Severity = Severity.ERROR) -> Diagnostic:
+    line, column = doc.locate(path, key=key)
+    return Diagnostic(doc.file, line, column, code, message, severity)
+
+
+def _kind(rel: str) -> str:
+    parts = rel.split("/")
+    if rel == CAPABILITIES_FILE:
+        return "capabilities"
+    if len(parts) == 1:
+        return "unexpected"
+    if len(parts) == 2 and parts[1] == PROVIDER_FILE:
+        return "provider"
+    return "model"
+
+
+def check_catalog(files: CatalogFiles) -> CatalogCheck:
+    """Check every file of a catalog and resolve what is valid."""
+    check = CatalogCheck(diagnostics=list(files.diagnostics))
+    diags = check.diagnostics
+    capabilities_doc: YamlDocument | None = None
+    provider_docs: dict[str, YamlDocument] = {}
+    model_docs: dict[str, YamlDocument] = {}
+
+    for rel in sorted(files.contents):
+        shown = files.display(rel)
+        if rel.endswith(".yml"):
+            diags.append(Diagnostic(shown, 1, 1, "file-name", "catalog files end in `.yaml`; rename it"))
+            continue
+        kind = _kind(rel)
+        if kind == "unexpected":
+            diags.append(Diagnostic(shown, 1, 1, "unexpected-file",
+                                    f"only `{CAPABILITIES_FILE}` and provider directories belong at the top "
+                                    "of the catalog; move this file into models.d/<provider>/"))
+            continue
+        try:
+            doc = load_yaml(shown, files.contents[rel])
+        except YamlLoadError as exc:
+            diags.append(exc.diagnostic)
+            continue
+        if doc.data is None:
+            diags.append(Diagnostic(shown, 1, 1, "empty-file", "the file is empty; write a mapping of keys, or delete it"))
+            continue
+        if not isinstance(doc.data, dict):
+            line, column = doc.locate([])
+            diags.append(Diagnostic(shown, line, column, "not-a-mapping",
+                                    f"the file holds a {'list' if isinstance(doc.data, list) else 'scalar'}; "
+                                    "it must be a mapping of keys"))
+            continue
+        schema_errors = schema_diagnostics(kind, doc)
+        diags.extend(schema_errors)
+        if schema_errors:
+            continue
+        check.documents[rel] = doc
+        if kind == "capabilities":
+            capabilities_doc = doc
+        elif kind == "provider":
+            provider_docs[rel.split("/")[0]] = doc
+        else:
+            model_docs[rel] = doc
+
+    if CAPABILITIES_FILE not in files.contents:
+        diags.append(Diagnostic(files.display(CAPABILITIES_FILE), 1, 1, "missing-file",
+                                "the catalog has no capabilities.yaml; the capability tree is required"))
+    tree = _check_tree(capabilities_doc, diags) if capabilities_doc is not None else None
+    check.tree = tree
+
+    for directory, doc in sorted(provider_docs.items()):
+        if doc.data["name"] != directory:
+            diags.append(_at(doc, ["name"], "name-path-mismatch",
+                             f"provider name `{doc.data['name']}` does not match its directory `{directory}`; "
+                             f"write `name: {directory}`"))
+            continue
+        if tree is not None:
+            features = (doc.data.get("defaults") or {}).get("features") or {}
+            diags.extend(_check_features(doc, tree, features, ["defaults", "features"]))
+        check.providers[directory] = doc.data
+
+    seen: dict[str, tuple[YamlDocument, str]] = {}
+    valid: dict[str, tuple[ModelDefinition, str]] = {}
+    for rel, doc in model_docs.items():
+        data = doc.data
+        name: str = data["name"]
+        expected = rel.removesuffix(".yaml")
+        ok = True
+        if name != expected:
+            diags.append(_at(doc, ["name"], "name-path-mismatch",
+                             f"name `{name}` does not match the file's path; write `name: {expected}` "
+                             f"or move the file to {name}.yaml"))
+            ok = False
+        folded = name.lower()
+        if folded in seen:
+            first, first_rel = seen[folded]
+            line, _ = first.locate(["name"])
+            diags.append(_at(doc, ["name"], "duplicate-name",
+                             f"model `{name}` is already defined in {first.file}:{line}; names are unique "
+                             "(ignoring case)"))
+            ok = False
+        else:
+            seen[folded] = (doc, rel)
+        provider = data["provider"]
+        if name.split("/", 1)[0] != provider:
+            diags.append(_at(doc, ["provider"], "provider-mismatch",
+                             f"provider `{provider}` does not match the name's prefix "
+                             f"`{name.split('/', 1)[0]}/`"))
+            ok = False
+        if provider not in check.providers and provider not in provider_docs:
+            close = difflib.get_close_matches(provider, list(provider_docs), n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else f"; add models.d/{provider}/provider.yaml"
+            diags.append(_at(doc, ["provider"], "unknown-provider", f"unknown provider `{provider}`{hint}"))
+            ok = False
+        if tree is not None:
+            cap_diags = _check_capabilities(doc, tree)
+            feat_diags = _check_features(doc, tree, data.get("features") or {}, ["features"])
+            diags.extend(cap_diags)
+            diags.extend(feat_diags)
+            ok = ok and not any(d.is_error for d in cap_diags + feat_diags)
+        else:
+            ok = False
+        if ok:
+            valid[name] = (ModelDefinition.from_document(data), rel)
+
+    _check_replacements(model_docs, provider_docs, seen, diags)
+
+    if tree is not None and not has_errors(diags):
+        for name, (definition, rel) in sorted(valid.items()):
+            check.definitions[name] = definition
+            check.models[name] = resolve_model(definition, check.providers[definition.provider], tree, rel)
+        check.pools = build_pools(tree, check.models.values())
+        assert capabilities_doc is not None
+        for path, pool in check.pools.items():
+            node = tree.nodes[path]
+            # Name only the topmost empty node: everything below an empty node is empty too.
+            parent_empty = node.parent is not None and not check.pools[node.parent]
+            if not pool and node.deprecated is None and not parent_empty:
+                below = " (nor any node below it)" if node.children else ""
+                diags.append(_at(capabilities_doc, _node_path(path), "empty-pool",
+                                 f"no model serves `{path}`{below}; add one or remove the node",
+                                 key=True, severity=Severity.WARNING))
+    check.diagnostics = sorted(diags)
+    return check
+
+
+def _node_path(path: str) -> list[str | int]:
+    steps: list[str | int] = ["capabilities"]
+    for i, part in enumerate(path.split(".")):
+        if i:
+            steps.append("children")
+        steps.append(part)
+    return steps
+
+
+def _check_tree(doc: YamlDocument, diags: list[Diagnostic]) -> CapabilityTree:
+    tree = CapabilityTree.from_mapping(doc.data)
+    owners: dict[str, str] = {}
+    for node in tree:
+        for i, alias in enumerate(node.aliases):
+            where = [*_node_path(node.path), "aliases", i]
+            if alias in tree.nodes:
+                diags.append(_at(doc, where, "alias-conflict",
+                                 f"alias `{alias}` of `{node.path}` is also a capability path; rename it"))
+            elif alias in owners:
+                diags.append(_at(doc, where, "alias-conflict",
+                                 f"alias `{alias}` of `{node.path}` is already an alias of `{owners[alias]}`"))
+            else:
+                owners[alias] = node.path
+        if node.deprecated and node.deprecated.get("replacement"):
+            replacement = node.deprecated["replacement"]
+            if replacement not in tree:
+                hint = _did_you_mean(tree.suggest(replacement))
+                diags.append(_at(doc, [*_node_path(node.path), "deprecated", "replacement"], "unknown-capability",
+                                 f"replacement `{replacement}` is not a capability{hint}"))
+    return tree
+
+
+def _did_you_mean(options: list[str]) -> str:
+    return f"; did you mean `{options[0]}`?" if options else ""
+
+
+def _check_capabilities(doc: YamlDocument, tree: CapabilityTree) -> list[Diagnostic]:
+    found = []
+    for i, capability in enumerate(doc.data["capabilities"]):
+        try:
+            node = tree.lookup(capability)
+        except UnknownCapability as exc:
+            found.append(_at(doc, ["capabilities", i], "unknown-capability", str(exc)))
+            continue
+        if node.deprecated is not None:
+            replacement = node.deprecated.get("replacement")
+            hint = f"; use `{replacement}`" if replacement else ""
+            found.append(_at(doc, ["capabilities", i], "deprecated-capability",
+                             f"capability `{node.path}` is deprecated{hint}", severity=Severity.WARNING))
+    return found
+
+
+def _check_features(doc: YamlDocument, tree: CapabilityTree, features: dict[str, bool],
+                    path: list[str | int]) -> list[Diagnostic]:
+    found = []
+    for feature in features:
+        if feature not in tree.features:
+            hint = _did_you_mean(tree.suggest_feature(feature))
+            found.append(_at(doc, [*path, feature], "unknown-feature",
+                             f"unknown feature `{feature}`{hint} (features are listed in capabilities.yaml)",
+                             key=True))
+    return found
+
+
+def _check_replacements(model_docs: dict[str, YamlDocument], provider_docs: dict[str, YamlDocument],
+                        names: dict[str, tuple[YamlDocument, str]], diags: list[Diagnostic]) -> None:
+    for doc in model_docs.values():
+        data = doc.data
+        provider_doc = provider_docs.get(data["provider"])
+        inherited = ((provider_doc.data.get("defaults") or {}).get("lifecycle") or {}) if provider_doc else {}
+        lifecycle = {**inherited, **(data.get("lifecycle") or {})}
+        status = lifecycle.get("status", "active")
+        replacement = lifecycle.get("replacement")
+        if replacement is not None:
+            if replacement == data["name"]:
+                diags.append(_at(doc, ["lifecycle", "replacement"], "bad-replacement",
+                                 "a model cannot be its own replacement"))
+            elif replacement.lower() not in names:
+                close = difflib.get_close_matches(replacement, [d.data["name"] for d, _ in names.values()], n=1)
+                diags.append(_at(doc, ["lifecycle", "replacement"], "unknown-replacement",
+                                 f"replacement `{replacement}` is not a model in the catalog"
+                                 f"{_did_you_mean(close)}"))
+        elif status == "retired":
+            diags.append(_at(doc, ["lifecycle", "status"], "retired-without-replacement",
+                             "a retired model must name its `replacement` so callers can move"))

@@ -1,0 +1,237 @@
+"""The one hardened YAML loader of modelreg.
+
+Catalog files are edited by strangers in pull requests, so PyYAML's defaults are not good enough:
+
+- duplicate keys are rejected, naming both lines (PyYAML silently keeps the last);
+- scalars resolve as YAML 1.2's core schema does: only `true`/`false` are booleans, `1:10` is a
+  string, dates stay strings; a boolean field holding `yes` then fails schema validation;
+- anchors, aliases and merge keys are refused (alias bombs expand exponentially when walked);
+- only the standard tags are accepted (no `!!python/object`, no `!!binary`);
+- size, nesting depth and encoding (strict UTF-8) are capped or checked before parsing.
+
+Parsing uses libyaml's C parser; construction is ours, so the node tree is kept and a diagnostic
+can point at any node's line and column without paying for a position map on the happy path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.cyaml import CParser
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import BaseResolver
+
+from compiler.diagnostics import Diagnostic
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+
+
+class _Core12Resolver(BaseResolver):
+    """Implicit typing of plain scalars by YAML 1.2's core schema."""
+
+    yaml_implicit_resolvers: dict[Any, Any] = {}
+
+
+for _tag, _pattern, _first in [
+    (_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    (_NULL, r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    (_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        _FLOAT,
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+]:
+    _Core12Resolver.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+class _Loader(CParser, _Core12Resolver):  # type: ignore[misc]
+    def __init__(self, stream: str) -> None:
+        CParser.__init__(self, stream)
+        _Core12Resolver.__init__(self)
+
+
+@dataclass
+class YamlDocument:
+    """A loaded YAML file: the data and the node tree it came from, for positions."""
+
+    file: str
+    data: Any
+    root: Node | None
+
+    def locate(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+        """Line and column (1-based) of the node at `path`, or of its key when `key` is set.
+
+        When the path leads nowhere (a missing key), the deepest node that exists is named.
+        """
+        node = self.root
+        if node is None:
+            return 1, 1
+        mark_node: Node = node
+        for i, step in enumerate(path):
+            last = i == len(path) - 1
+            if isinstance(node, MappingNode):
+                found = None
+                for k, v in node.value:
+                    if isinstance(k, ScalarNode) and k.value == step:
+                        found = (k, v)
+                if found is None:
+                    break
+                node = found[1]
+                mark_node = found[0] if (last and key) else found[1]
+            elif isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+                node = node.value[step]
+                mark_node = node
+            else:
+                break
+        mark = mark_node.start_mark
+        return mark.line + 1, mark.column + 1
+
+    def source_text(self, path: Sequence[str | int]) -> str | None:
+        """The scalar's text as written in the file (`3.10`, not 3.1), or None."""
+        node = self.root
+        for step in path:
+            if isinstance(node, MappingNode):
+                node = next((v for k, v in reversed(node.value) if k.value == step), None)
+            elif isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+                node = node.value[step]
+            else:
+                return None
+        return node.value if isinstance(node, ScalarNode) else None
+
+
+class YamlLoadError(Exception):
+    """Raised inside the loader; carries the diagnostic it becomes."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def load_yaml(file: str, raw: bytes) -> YamlDocument:
+    """Parse `raw` (the bytes of `file`) into a document.
+
+    Raises YamlLoadError with a diagnostic naming the file, line and column on any problem.
+    """
+    if len(raw) > MAX_FILE_BYTES:
+        raise YamlLoadError(
+            Diagnostic(file, 1, 1, "file-too-large",
+                       f"file is {len(raw):,} bytes; the limit is {MAX_FILE_BYTES:,} bytes")
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise YamlLoadError(
+            Diagnostic(file, line, column, "encoding",
+                       f"invalid UTF-8 byte 0x{raw[exc.start]:02x}; save the file as UTF-8")
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    # Anchors and aliases need '&' or '*'; only then pay for an event scan to find them exactly.
+    if "&" in text or "*" in text:
+        _refuse_anchors(file, text)
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlLoadError(Diagnostic(file, line, column, "yaml-syntax", f"invalid YAML: {problem}")) from None
+    except yaml.YAMLError as exc:
+        raise YamlLoadError(Diagnostic(file, 1, 1, "yaml-syntax", f"invalid YAML: {exc}")) from None
+    finally:
+        loader.dispose()
+    if root is None:
+        return YamlDocument(file, None, None)
+    return YamlDocument(file, _construct(file, root, 0), root)
+
+
+def _refuse_anchors(file: str, text: str) -> None:
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                mark = event.start_mark
+                what = "alias" if isinstance(event, yaml.AliasEvent) else "anchor"
+                raise YamlLoadError(
+                    Diagnostic(file, mark.line + 1, mark.column + 1, "yaml-anchor",
+                               f"YAML {what} `{event.anchor}` is not allowed; write the value out in full")
+                )
+    except yaml.MarkedYAMLError:
+        return  # the parse proper reports syntax errors with their position
+
+
+def _error(file: str, node: Node, code: str, message: str) -> YamlLoadError:
+    mark = node.start_mark
+    return YamlLoadError(Diagnostic(file, mark.line + 1, mark.column + 1, code, message))
+
+
+def _construct(file: str, node: Node, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise _error(file, node, "yaml-depth", f"nesting deeper than {MAX_DEPTH} levels")
+    tag = node.tag
+    if isinstance(node, ScalarNode):
+        value: str = node.value
+        if tag == _STR:
+            return value
+        if tag == _INT:
+            try:
+                return int(value, 0) if value[:2] in ("0o", "0x") else int(value, 10)
+            except ValueError:
+                raise _error(file, node, "yaml-type", f"`{value}` is not an integer") from None
+        if tag == _FLOAT:
+            lowered = value.lower()
+            if lowered.endswith(".inf") or lowered == ".nan":
+                raise _error(file, node, "yaml-type", f"`{value}` is not a finite number; JSON cannot hold it")
+            try:
+                return float(value)
+            except ValueError:
+                raise _error(file, node, "yaml-type", f"`{value}` is not a number") from None
+        if tag == _BOOL:
+            return value.lower() == "true"
+        if tag == _NULL:
+            return None
+        raise _error(file, node, "yaml-tag", f"tag `{tag}` is not allowed; remove it")
+    if isinstance(node, SequenceNode):
+        if tag != _SEQ:
+            raise _error(file, node, "yaml-tag", f"tag `{tag}` is not allowed; remove it")
+        return [_construct(file, item, depth + 1) for item in node.value]
+    if isinstance(node, MappingNode):
+        if tag != _MAP:
+            raise _error(file, node, "yaml-tag", f"tag `{tag}` is not allowed; remove it")
+        result: dict[str, Any] = {}
+        key_lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise _error(file, key_node, "yaml-key", "mapping keys must be plain strings")
+            if key_node.tag != _STR:
+                if key_node.value == "<<" or key_node.tag == "tag:yaml.org,2002:merge":
+                    raise _error(file, key_node, "yaml-merge", "merge keys (`<<`) are not allowed; write the keys out")
+                raise _error(file, key_node, "yaml-key",
+                             f"key `{key_node.value}` is not a string; quote it: '{key_node.value}'")
+            key = key_node.value
+            if key == "<<":
+                raise _error(file, key_node, "yaml-merge", "merge keys (`<<`) are not allowed; write the keys out")
+            if key in key_lines:
+                raise _error(file, key_node, "duplicate-key",
+                             f"duplicate key `{key}` (first defined on line {key_lines[key]}); keep one")
+            key_lines[key] = key_node.start_mark.line + 1
+            result[key] = _construct(file, value_node, depth + 1)
+        return result
+    raise _error(file, node, "yaml-tag", "unsupported YAML node")
