@@ -10,22 +10,24 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from compiler.capability_tree import CapabilityNode, CapabilityTree
-    from compiler.compile import compile_catalog, validate_catalog
-    from compiler.diagnostics import Diagnostic, Severity
-    from compiler.errors import (
-        BusyError,
-        CatalogInvalid,
-        ModelregError,
-        SnapshotError,
-        StateError,
-        UnknownCapability,
-        UsageError,
-    )
-    from compiler.models import Model, ModelDefinition
-    from compiler.pools import CapabilityPool
-    from compiler.snapshot import Snapshot
-    from compiler.validate import CatalogCheck
+    from compiler.capability_tree import CapabilityNode as CapabilityNode
+    from compiler.capability_tree import CapabilityTree as CapabilityTree
+    from compiler.compile import compile_catalog as compile_catalog
+    from compiler.compile import validate_catalog as validate_catalog
+    from compiler.diagnostics import Diagnostic as Diagnostic
+    from compiler.diagnostics import Severity as Severity
+    from compiler.errors import BusyError as BusyError
+    from compiler.errors import CatalogInvalid as CatalogInvalid
+    from compiler.errors import ModelregError as ModelregError
+    from compiler.errors import SnapshotError as SnapshotError
+    from compiler.errors import StateError as StateError
+    from compiler.errors import UnknownCapability as UnknownCapability
+    from compiler.errors import UsageError as UsageError
+    from compiler.models import Model as Model
+    from compiler.models import ModelDefinition as ModelDefinition
+    from compiler.pools import CapabilityPool as CapabilityPool
+    from compiler.snapshot import Snapshot as Snapshot
+    from compiler.validate import CatalogCheck as CatalogCheck
 
 _EXPORTS = {
     "CapabilityNode": "compiler.capability_tree",

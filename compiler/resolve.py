@@ -38,7 +38,12 @@ def resolve_model(
         priority=_pick(definition.priority, defaults.get("priority"), DEFAULT_PRIORITY),
         extensions=dict(definition.extensions),
         source=source,
-        **merged,
+        features=merged["features"],
+        constraints=merged["constraints"],
+        limits=merged["limits"],
+        modalities=merged["modalities"],
+        cost=merged["cost"],
+        lifecycle=merged["lifecycle"],
     )
 
 

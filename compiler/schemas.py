@@ -121,16 +121,19 @@ def _explain(doc: YamlDocument, error: ValidationError) -> Iterator[Diagnostic]:
     path = list(error.absolute_path)
     kind = error.validator
     where = _field(path)
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    instance: Any = error.instance
+    value: Any = error.validator_value
 
     def at(code: str, message: str, node: list[str | int] = path, *, key: bool = False) -> Diagnostic:
         line, column = doc.locate(node, key=key)
         return Diagnostic(doc.file, line, column, code, message)
 
     if kind == "additionalProperties":
-        allowed = list(error.schema.get("properties", {}))
-        patterns = list(error.schema.get("patternProperties", {}))
-        for extra in error.instance:
-            if extra in allowed or any(re.search(p, extra) for p in patterns):
+        allowed = list(schema.get("properties", {}))
+        patterns = list(schema.get("patternProperties", {}))
+        for extra in instance:
+            if extra in allowed or any(re.search(str(p), extra) for p in patterns):
                 continue
             close = difflib.get_close_matches(extra, allowed, n=1)
             hint = f"did you mean `{close[0]}`? " if close else ""
@@ -144,10 +147,9 @@ def _explain(doc: YamlDocument, error: ValidationError) -> Iterator[Diagnostic]:
         yield at("missing-key", f"missing required key `{name}` in {where}")
         return
     if kind == "type":
-        expected = error.validator_value
-        expected_list = expected if isinstance(expected, list) else [expected]
+        expected = value
+        expected_list: list[str] = expected if isinstance(expected, list) else [expected]
         wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in expected_list)
-        instance = error.instance
         raw = doc.source_text(path)
         if "boolean" in expected_list and isinstance(instance, str) and instance.lower() in {
             "yes", "no", "on", "off", "y", "n"
@@ -162,24 +164,24 @@ def _explain(doc: YamlDocument, error: ValidationError) -> Iterator[Diagnostic]:
         yield at("type", message)
         return
     if kind == "enum":
-        options = ", ".join(f"`{o}`" for o in error.validator_value)
-        yield at("enum", f"{where} is `{error.instance}`; expected one of {options}")
+        options = ", ".join(f"`{o}`" for o in value)
+        yield at("enum", f"{where} is `{instance}`; expected one of {options}")
         return
     if kind == "const":
-        yield at("enum", f"{where} must be `{error.validator_value}`")
+        yield at("enum", f"{where} must be `{value}`")
         return
     if kind == "pattern" and "propertyNames" in error.absolute_schema_path:
         # The bad name is the key itself; point at it.
-        yield at("key-name", f"key `{error.instance}` in {where} is not a valid name (pattern {error.validator_value})",
-                 [*path, error.instance], key=True)
+        yield at("key-name", f"key `{instance}` in {where} is not a valid name (pattern {value})",
+                 [*path, instance], key=True)
         return
     if kind == "pattern":
-        description = error.schema.get("description")
-        hint = f" ({description})" if description else f" (pattern {error.validator_value})"
-        yield at("pattern", f"{where} `{error.instance}` is not valid{hint}")
+        description = schema.get("description")
+        hint = f" ({description})" if description else f" (pattern {value})"
+        yield at("pattern", f"{where} `{instance}` is not valid{hint}")
         return
     if kind == "uniqueItems":
-        items = list(error.instance)
+        items = list(instance)
         index = next(i for i in range(len(items)) if items[i] in items[:i])
         yield at("duplicate-item", f"{where} lists `{items[index]}` twice; remove the duplicate", [*path, index])
         return

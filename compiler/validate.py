@@ -7,6 +7,7 @@ for the files that are valid, the resolved models and pools.
 from __future__ import annotations
 
 import difflib
+import gc
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,17 @@ def _kind(rel: str) -> str:
 
 def check_catalog(files: CatalogFiles) -> CatalogCheck:
     """Check every file of a catalog and resolve what is valid."""
+    # Thousands of small, acyclic documents: the cyclic GC would only rescan them over and over.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _check_catalog(files)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _check_catalog(files: CatalogFiles) -> CatalogCheck:
     check = CatalogCheck(diagnostics=list(files.diagnostics))
     diags = check.diagnostics
     capabilities_doc: YamlDocument | None = None
@@ -88,7 +100,8 @@ def check_catalog(files: CatalogFiles) -> CatalogCheck:
             diags.append(exc.diagnostic)
             continue
         if doc.data is None:
-            diags.append(Diagnostic(shown, 1, 1, "empty-file", "the file is empty; write a mapping of keys, or delete it"))
+            diags.append(Diagnostic(shown, 1, 1, "empty-file",
+                                    "the file is empty; write a mapping of keys, or delete it"))
             continue
         if not isinstance(doc.data, dict):
             line, column = doc.locate([])
@@ -139,7 +152,7 @@ def check_catalog(files: CatalogFiles) -> CatalogCheck:
             ok = False
         folded = name.lower()
         if folded in seen:
-            first, first_rel = seen[folded]
+            first, _ = seen[folded]
             line, _ = first.locate(["name"])
             diags.append(_at(doc, ["name"], "duplicate-name",
                              f"model `{name}` is already defined in {first.file}:{line}; names are unique "

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from yaml.cyaml import CParser
+from yaml.cyaml import CParser  # type: ignore[attr-defined]
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
@@ -39,24 +38,45 @@ _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
 
 
+_BOOL_RE = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_NULL_RE = re.compile(r"^(?:~|null|Null|NULL)$")
+_INT_RE = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT_RE = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+
 class _Core12Resolver(BaseResolver):
-    """Implicit typing of plain scalars by YAML 1.2's core schema."""
+    """Implicit typing of plain scalars by YAML 1.2's core schema.
 
-    yaml_implicit_resolvers: dict[Any, Any] = {}
+    Written as one function rather than PyYAML's table of implicit resolvers: it runs for every
+    scalar of every file, and path resolvers are never used.
+    """
 
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is ScalarNode:
+            if not implicit[0]:
+                return _STR
+            if value == "":
+                return _NULL
+            first = value[0]
+            if first in "tTfF" and _BOOL_RE.match(value):
+                return _BOOL
+            if first in "~nN" and _NULL_RE.match(value):
+                return _NULL
+            if first in "-+.0123456789":
+                if _INT_RE.match(value):
+                    return _INT
+                if _FLOAT_RE.match(value):
+                    return _FLOAT
+            return _STR
+        return _SEQ if kind is SequenceNode else _MAP
 
-for _tag, _pattern, _first in [
-    (_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    (_NULL, r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
-    (_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
-    (
-        _FLOAT,
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        "-+.0123456789",
-    ),
-]:
-    _Core12Resolver.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
 
 
 class _Loader(CParser, _Core12Resolver):  # type: ignore[misc]
@@ -65,13 +85,30 @@ class _Loader(CParser, _Core12Resolver):  # type: ignore[misc]
         _Core12Resolver.__init__(self)
 
 
-@dataclass
 class YamlDocument:
-    """A loaded YAML file: the data and the node tree it came from, for positions."""
+    """A loaded YAML file: its data, and the node tree it came from for positions.
 
-    file: str
-    data: Any
-    root: Node | None
+    The node tree is dropped after construction and composed again from the text only when a
+    position is asked for: a catalog of thousands of valid files never pays to keep them.
+    """
+
+    def __init__(self, file: str, data: Any, text: str) -> None:
+        self.file = file
+        self.data = data
+        self._text = text
+        self._root: Node | None = None
+        self._composed = False
+
+    @property
+    def root(self) -> Node | None:
+        if not self._composed:
+            loader = _Loader(self._text)
+            try:
+                self._root = loader.get_single_node()
+            finally:
+                loader.dispose()
+            self._composed = True
+        return self._root
 
     def locate(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
         """Line and column (1-based) of the node at `path`, or of its key when `key` is set.
@@ -159,19 +196,21 @@ def load_yaml(file: str, raw: bytes) -> YamlDocument:
     finally:
         loader.dispose()
     if root is None:
-        return YamlDocument(file, None, None)
-    return YamlDocument(file, _construct(file, root, 0), root)
+        return YamlDocument(file, None, text)
+    return YamlDocument(file, _construct(file, root, 0), text)
 
 
 def _refuse_anchors(file: str, text: str) -> None:
     try:
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            anchor = getattr(event, "anchor", None)
+            if anchor is not None:
                 mark = event.start_mark
+                line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
                 what = "alias" if isinstance(event, yaml.AliasEvent) else "anchor"
                 raise YamlLoadError(
-                    Diagnostic(file, mark.line + 1, mark.column + 1, "yaml-anchor",
-                               f"YAML {what} `{event.anchor}` is not allowed; write the value out in full")
+                    Diagnostic(file, line, column, "yaml-anchor",
+                               f"YAML {what} `{anchor}` is not allowed; write the value out in full")
                 )
     except yaml.MarkedYAMLError:
         return  # the parse proper reports syntax errors with their position

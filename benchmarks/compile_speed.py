@@ -1,0 +1,61 @@
+"""Compile speed against the floor of just parsing: `python -m benchmarks.compile_speed [-n 10000]`.
+
+Generates a catalog, then in the same run times (a) reading and parsing every file with PyYAML's
+C loader and (b) a full compile (validate, resolve, pools, snapshot bytes), and prints the ratio.
+The issue's target is a ratio of at most 2.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from benchmarks.catalog_gen import generate_catalog
+from compiler.compile import compile_catalog
+
+
+def parse_only(root: Path) -> int:
+    count = 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            if name.endswith(".yaml"):
+                with open(os.path.join(dirpath, name), "rb") as fh:
+                    yaml.load(fh.read(), Loader=yaml.CSafeLoader)
+                count += 1
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-n", "--models", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "models.d"
+        generate_catalog(root, args.models)
+        parse_only(root)  # warm the page cache
+        parse_times, compile_times = [], []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            files = parse_only(root)
+            parse_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            snapshot = compile_catalog(root)
+            _ = snapshot.raw
+            compile_times.append(time.perf_counter() - start)
+        parse_s = statistics.median(parse_times)
+        compile_s = statistics.median(compile_times)
+        print(f"files: {files} ({args.models} models)")
+        print(f"read + parse (PyYAML C loader): {parse_s:.3f} s")
+        print(f"full compile:                   {compile_s:.3f} s")
+        print(f"ratio: {compile_s / parse_s:.2f} (target <= 2.00)")
+
+
+if __name__ == "__main__":
+    main()
