@@ -1,0 +1,83 @@
+"""The bundled catalog is real, valid under --strict, and serves every live node of the tree."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from compiler import compile_catalog
+from compiler.catalog import DirectorySource
+from compiler.schemas import is_valid, validator
+from compiler.yaml_loader import load_yaml
+from tests.conftest import BUNDLED, run_cli
+
+
+def test_bundled_catalog_is_valid_strict() -> None:
+    result = run_cli("validate", str(BUNDLED), "--strict")
+    assert result.code == 0, result.err
+    assert result.err == f"{BUNDLED}: valid (0 error(s), 0 warning(s))\n"
+
+
+def test_bundled_catalog_size_and_coverage() -> None:
+    snapshot = compile_catalog(BUNDLED)
+    assert len(snapshot.models) >= 60
+    assert len(snapshot.providers) >= 8
+    assert {"openai", "anthropic", "google", "mistral", "cohere", "bedrock", "groq", "ollama"} <= set(snapshot.providers)
+    live = [path for path, node in snapshot.tree.nodes.items() if node.deprecated is None]
+    empty = [path for path in live if not snapshot.pools[path]]
+    assert empty == []
+    statuses = {m.status for m in snapshot.models.values()}
+    assert statuses == {"active", "preview", "deprecated", "retired"}
+
+
+def test_bundled_compile_is_deterministic(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert run_cli("compile", str(BUNDLED), "-o", str(first)).code == 0
+    assert run_cli("compile", str(BUNDLED), "-o", str(second)).code == 0
+    assert first.read_bytes() == second.read_bytes()
+
+
+def _mutations(doc: dict[str, object]) -> list[dict[str, object]]:
+    out = []
+    for key in list(doc):
+        dropped = copy.deepcopy(doc)
+        del dropped[key]
+        out.append(dropped)
+        for bad in ("x", 1, 1.5, True, None, [], {}):
+            changed = copy.deepcopy(doc)
+            changed[key] = bad
+            out.append(changed)
+        value = doc[key]
+        if isinstance(value, dict):
+            for inner in list(value):
+                for bad in ("x", -1, 2.5, False, None, ["a"]):
+                    changed = copy.deepcopy(doc)
+                    changed[key][inner] = bad  # type: ignore[index]
+                    out.append(changed)
+            extra = copy.deepcopy(doc)
+            extra[key]["bogus"] = 1  # type: ignore[index]
+            out.append(extra)
+    extra = copy.deepcopy(doc)
+    extra["bogus"] = 1
+    out.append(extra)
+    ext = copy.deepcopy(doc)
+    ext["x-mine"] = {"anything": [1, 2]}
+    out.append(ext)
+    return out
+
+
+def test_fast_validator_agrees_with_jsonschema() -> None:
+    """The compiled validator accepts exactly what jsonschema accepts, on real files and mutations."""
+    files = DirectorySource(BUNDLED).read()
+    checked = 0
+    for rel, raw in sorted(files.contents.items())[:40]:
+        kind = "model"
+        if rel == "capabilities.yaml":
+            kind = "capabilities"
+        elif rel.endswith("/provider.yaml"):
+            kind = "provider"
+        doc = load_yaml(rel, raw).data
+        for candidate in [doc, *_mutations(doc)]:
+            assert is_valid(kind, candidate) == validator(kind).is_valid(candidate), (rel, candidate)
+            checked += 1
+    assert checked > 1000
