@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from compiler.models import Model as Model
     from compiler.models import ModelDefinition as ModelDefinition
     from compiler.pools import CapabilityPool as CapabilityPool
+    from compiler.registry import ModelRegistry as ModelRegistry
     from compiler.snapshot import Snapshot as Snapshot
     from compiler.validate import CatalogCheck as CatalogCheck
 
@@ -38,6 +39,7 @@ _EXPORTS = {
     "Severity": "compiler.diagnostics",
     "Model": "compiler.models",
     "ModelDefinition": "compiler.models",
+    "ModelRegistry": "compiler.registry",
     "Snapshot": "compiler.snapshot",
     "compile_catalog": "compiler.compile",
     "validate_catalog": "compiler.compile",

@@ -20,10 +20,14 @@ class VersionInfo:
 
     @property
     def label(self) -> str:
-        """`<number>.g<commit12>` (`.dirty` appended), or `unversioned` outside git."""
+        """`<number>.g<commit12>` (`.dirty` appended), or `unversioned` outside git.
+
+        Without a number (a shallow clone cannot count its commits) it is `g<commit12>`.
+        """
         if self.commit is None:
             return "unversioned"
-        return f"{self.number}.g{self.commit[:12]}" + (".dirty" if self.dirty else "")
+        number = f"{self.number}." if self.number is not None else ""
+        return f"{number}g{self.commit[:12]}" + (".dirty" if self.dirty else "")
 
     def to_snapshot(self) -> dict[str, object]:
         return {"commit": self.commit, "dirty": self.dirty, "number": self.number, "label": self.label,
@@ -40,16 +44,6 @@ def open_repo(path: str | os.PathLike[str]) -> git.Repo | None:
 
 def working_tree_version(catalog: str | os.PathLike[str]) -> VersionInfo:
     """Version of a catalog read from the working tree: HEAD, and dirty if the catalog differs."""
-    repo = open_repo(catalog)
-    if repo is None or not repo.head.is_valid():
-        return VersionInfo()
-    try:
-        head = repo.head.commit
-        rel = Path(catalog).resolve().relative_to(Path(repo.working_tree_dir or ".").resolve()).as_posix()
-        status = repo.git.status("--porcelain", "--untracked-files=all", "--", rel or ".")
-        number = int(repo.git.rev_list("--count", head.hexsha))
-        shallow = (Path(repo.git_dir) / "shallow").exists()
-    finally:
-        repo.close()
-    return VersionInfo(commit=head.hexsha, dirty=bool(status.strip()), number=number,
-                       history="shallow" if shallow else "full")
+    from compiler.state import StateManager
+
+    return StateManager(catalog).version()

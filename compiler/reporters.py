@@ -21,12 +21,17 @@ def default_format(environ: dict[str, str] | None = None) -> str:
     return "github" if env.get("GITHUB_ACTIONS") == "true" else "text"
 
 
-def render(diagnostics: Sequence[Diagnostic], fmt: str, *, files_checked: int | None = None) -> str:
-    """Diagnostics in one of FORMATS, ending with a newline (empty text when there is nothing)."""
+def render(diagnostics: Sequence[Diagnostic], fmt: str, *, files_checked: int | None = None,
+           root: str | None = None) -> str:
+    """Diagnostics in one of FORMATS, ending with a newline (empty text when there is nothing).
+
+    `root` is the repository root that `github` annotations are relative to (default: the
+    git repository holding each file).
+    """
     if fmt == "json":
         return render_json(diagnostics, files_checked=files_checked) + "\n"
     if fmt == "github":
-        return "".join(github_annotation(d) + "\n" for d in diagnostics)
+        return "".join(github_annotation(d, root=root) + "\n" for d in diagnostics)
     return "".join(render_text(d) + "\n" for d in diagnostics)
 
 
@@ -73,22 +78,27 @@ def github_annotation(d: Diagnostic, *, root: str | None = None) -> str:
 
 
 def _repo_relative(file: str, root: str | None) -> str:
-    top = root or os.environ.get("GITHUB_WORKSPACE") or _git_toplevel(str(Path(file).resolve().parent))
-    if not top:
-        return file
-    try:
-        return Path(file).resolve().relative_to(Path(top).resolve()).as_posix()
-    except ValueError:
-        return file
+    # Resolve the directory, not the file: a symlinked catalog file is reported where it sits.
+    path = Path(file)
+    absolute = path.parent.resolve() / path.name
+    # The file's own repository first: GITHUB_WORKSPACE is only the checkout's parent when the
+    # repository is checked out into a subdirectory (or when tests run in CI on tmp repositories).
+    for top in (root, _git_toplevel(str(absolute.parent)), os.environ.get("GITHUB_WORKSPACE")):
+        if top and absolute.is_relative_to(Path(top).resolve()):
+            return absolute.relative_to(Path(top).resolve()).as_posix()
+    return path.as_posix()
 
 
 @cache
 def _git_toplevel(directory: str) -> str | None:
-    while directory and not Path(directory).exists():
-        directory = str(Path(directory).parent)
+    """The work tree root of the git repository holding `directory`, or None."""
+    here = Path(directory)
+    while not here.exists() and here != here.parent:  # a missing file's directory may not exist
+        here = here.parent
     try:
-        out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=directory or ".",
+        out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=here,
                              capture_output=True, text=True, check=False)
-    except OSError:
+    except OSError:  # no git installed
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    top = out.stdout.strip()
+    return top if out.returncode == 0 and top else None

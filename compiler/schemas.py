@@ -180,6 +180,13 @@ def _explain(doc: YamlDocument, error: ValidationError) -> Iterator[Diagnostic]:
         hint = f" ({description})" if description else f" (pattern {value})"
         yield at("pattern", f"{where} `{instance}` is not valid{hint}")
         return
+    if kind == "minItems":
+        description = schema.get("description")
+        hint = f". {description}" if description else ""
+        count = "one item" if value == 1 else f"{value} items"
+        state = "is empty" if not instance else f"has {len(instance)}"
+        yield at("too-few-items", f"{where} {state}; list at least {count}{hint}")
+        return
     if kind == "uniqueItems":
         items = list(instance)
         index = next(i for i in range(len(items)) if items[i] in items[:i])

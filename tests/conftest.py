@@ -82,6 +82,14 @@ def write(root: Path, rel: str, text: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _outside_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts from a developer's shell, also when CI runs it inside GitHub Actions,
+    where `GITHUB_ACTIONS=true` would switch the default diagnostics format to annotations."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+
+
 @pytest.fixture
 def catalog(tmp_path: Path) -> Path:
     """A small valid catalog: one provider, three models, every live node served."""

@@ -22,7 +22,8 @@ def test_bundled_catalog_size_and_coverage() -> None:
     snapshot = compile_catalog(BUNDLED)
     assert len(snapshot.models) >= 60
     assert len(snapshot.providers) >= 8
-    assert {"openai", "anthropic", "google", "mistral", "cohere", "bedrock", "groq", "ollama"} <= set(snapshot.providers)
+    expected = {"openai", "anthropic", "google", "mistral", "cohere", "bedrock", "groq", "ollama"}
+    assert expected <= set(snapshot.providers)
     live = [path for path, node in snapshot.tree.nodes.items() if node.deprecated is None]
     empty = [path for path in live if not snapshot.pools[path]]
     assert empty == []
@@ -43,14 +44,16 @@ def _mutations(doc: dict[str, object]) -> list[dict[str, object]]:
         dropped = copy.deepcopy(doc)
         del dropped[key]
         out.append(dropped)
-        for bad in ("x", 1, 1.5, True, None, [], {}):
+        replacements: tuple[object, ...] = ("x", 1, 1.5, True, None, [], {})
+        for bad in replacements:
             changed = copy.deepcopy(doc)
             changed[key] = bad
             out.append(changed)
         value = doc[key]
         if isinstance(value, dict):
             for inner in list(value):
-                for bad in ("x", -1, 2.5, False, None, ["a"]):
+                inner_replacements: tuple[object, ...] = ("x", -1, 2.5, False, None, ["a"])
+                for bad in inner_replacements:
                     changed = copy.deepcopy(doc)
                     changed[key][inner] = bad  # type: ignore[index]
                     out.append(changed)

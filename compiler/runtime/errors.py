@@ -81,8 +81,8 @@ class Attempt:
     """One try of one model within a routed call, as the final error reports it."""
 
     model: str
-    number: int
-    """Attempt number within the call, from 1."""
+    number: int | None
+    """Attempt number within the call, from 1; None for a skipped model."""
     outcome: str
     """`retry`, `failover`, `stop` (the failure's kind), or `skipped` (breaker open)."""
     reason: str
@@ -90,7 +90,8 @@ class Attempt:
     """Seconds from the start of the call to the end of this attempt."""
 
     def __str__(self) -> str:
-        return f"#{self.number} {self.model}: {self.outcome}: {self.reason}"
+        label = f"#{self.number}" if self.number is not None else "-"
+        return f"{label} {self.model}: {self.outcome}: {self.reason}"
 
 
 class RoutingError(ModelregError):

@@ -12,14 +12,17 @@ import difflib
 import gc
 import os
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from itertools import compress
+from operator import itemgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from compiler import snapshot_format
 from compiler.capability_tree import CapabilityTree
+from compiler.errors import SnapshotError
 from compiler.runtime.errors import UnknownFeature, UnknownProvider
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -33,15 +36,6 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
     return value
-
-
-def _proxy(value: dict[str, Any]) -> Mapping[str, Any]:
-    # Values of these mappings are scalars in the schema; only `x-` extensions nest.
-    if not value:
-        return _EMPTY
-    if any(isinstance(v, dict | list) for v in value.values()):
-        return _freeze(value)  # type: ignore[no-any-return]
-    return MappingProxyType(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +53,7 @@ class Provider:
     """The provider's whole snapshot record, read-only."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Model:
     """A resolved model, read-only. Equal fields mean equal models; hashable."""
 
@@ -84,20 +78,71 @@ class Model:
     display_name: str | None
     registered_at: str | None
     """ISO 8601 time of the commit that added the model, when known."""
-    limits: Mapping[str, Any] = field(repr=False, compare=False)
-    cost: Mapping[str, Any] = field(repr=False, compare=False)
-    lifecycle: Mapping[str, Any] = field(repr=False, compare=False)
-    constraints: Mapping[str, Any] = field(repr=False, compare=False)
-    extensions: Mapping[str, Any] = field(repr=False, compare=False)
-    """The record's `x-` keys."""
     endpoint: Provider | None = field(repr=False, compare=False)
     """The model's provider record (API base, key variable), None if the snapshot lacks it."""
     feature_mask: int = field(repr=False, compare=False)
     """The features as a bitmask over the registry's feature vocabulary (for fast filtering)."""
+    _record: Mapping[str, Any] = field(repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return f"<Model {self.name} ({self.status}, priority {self.priority})>"
 
     @property
     def deprecated(self) -> bool:
         return self.status == "deprecated"
+
+    @property
+    def limits(self) -> Mapping[str, Any]:
+        return _freeze(self._record.get("limits", {}))  # type: ignore[no-any-return]
+
+    @property
+    def cost(self) -> Mapping[str, Any]:
+        return _freeze(self._record.get("cost", {}))  # type: ignore[no-any-return]
+
+    @property
+    def lifecycle(self) -> Mapping[str, Any]:
+        """Status, dates and replacement."""
+        return _freeze(self._record.get("lifecycle", {}))  # type: ignore[no-any-return]
+
+    @property
+    def constraints(self) -> Mapping[str, Any]:
+        return _freeze(self._record.get("constraints", {}))  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> str | None:
+        value = self._record.get("description")
+        return value if isinstance(value, str) else None
+
+    @property
+    def extensions(self) -> Mapping[str, Any]:
+        """The record's `x-` keys."""
+        return _freeze({k: v for k, v in self._record.items() if k.startswith("x-")})  # type: ignore[no-any-return]
+
+    @property
+    def record(self) -> Mapping[str, Any]:
+        """The model's whole snapshot record, as a read-only copy."""
+        return _freeze(self._record)  # type: ignore[no-any-return]
+
+
+def _fast_factory(cls: type[Model]) -> Callable[..., Model]:
+    """A positional constructor for a frozen slots dataclass, several times faster than its own.
+
+    A frozen dataclass sets each field through `object.__setattr__`; loading 10,000 models spends
+    most of its time there. This builds the object as an instance of a mutable class with the very
+    same slots (plain attribute stores), then hands it over to `cls`: same layout, so Python allows
+    the `__class__` assignment, and the result is an ordinary frozen instance of `cls`.
+    """
+    names = [f.name for f in fields(cls)]
+    assert tuple(names) == cls.__slots__
+    body = "".join(f"    self.{name} = {name}\n" for name in names)
+    namespace: dict[str, Any] = {}
+    exec(f"def __init__(self, {', '.join(names)}):\n{body}    self.__class__ = cls\n",
+         {"cls": cls}, namespace)
+    builder = type(f"_{cls.__name__}Builder", (), {"__slots__": cls.__slots__, "__init__": namespace["__init__"]})
+    return builder  # type: ignore[return-value]
+
+
+_new_model = _fast_factory(Model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +173,25 @@ class Registry:
     source: str
     tree: CapabilityTree
     version: SnapshotVersion
+    _by_capability: dict[str, tuple[Model, ...]]
+    _by_name: dict[str, Model]
+    _by_provider: dict[str, tuple[Model, ...]]
+    _feature_bits: dict[str, int]
+    _models: tuple[Model, ...]
+    _pools: dict[str, tuple[str, ...]]
+    _providers: dict[str, Provider]
 
     def __init__(self, document: Mapping[str, Any], *, source: str = "snapshot") -> None:
-        """Index an already verified snapshot document (see `snapshot_format.decode`)."""
+        """Index an already verified snapshot document (see `snapshot_format.decode`).
+
+        Raises SnapshotError when the document lacks what the snapshot schema requires.
+        """
+        try:
+            self._index(document, source)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise SnapshotError(f"{source}: not a valid snapshot: {type(exc).__name__}: {exc}") from None
+
+    def _index(self, document: Mapping[str, Any], source: str) -> None:
         sets = object.__setattr__
         sets(self, "source", source)
         version = document["version"]
@@ -148,47 +209,41 @@ class Registry:
                            data=_freeze(rec))
             for name, rec in document["providers"].items()
         }
-        # Models of one provider often share a feature set: compute each distinct set once.
-        feature_sets: dict[tuple[tuple[str, bool], ...], tuple[frozenset[str], int]] = {}
-        no_modalities: frozenset[str] = frozenset()
+        # Many models share a feature set: its bitmask is computed once per distinct set.
+        masks: dict[frozenset[str], int] = {}
         by_name: dict[str, Model] = {}
         by_provider: dict[str, list[Model]] = {name: [] for name in providers}
+        new_model = _new_model
+        fields_of = itemgetter("provider", "model_id", "capabilities", "features", "limits", "modalities",
+                               "lifecycle", "priority", "pools", "delivery", "batch")
         for name, rec in document["models"].items():
-            flags = rec["features"]
-            key = tuple(flags.items())
-            computed = feature_sets.get(key)
-            if computed is None:
-                enabled = frozenset(f for f, on in key if on)
+            (provider, model_id, capabilities, flags, limits, modalities, lifecycle, priority, pools_of,
+             delivery, batch) = fields_of(rec)
+            enabled = frozenset(compress(flags, flags.values()))
+            mask = masks.get(enabled)
+            if mask is None:
                 mask = 0
                 for f in enabled:
                     bit = bits.get(f)
                     if bit is None:  # a flag outside the vocabulary still filters exactly
                         bit = bits[f] = 1 << len(bits)
                     mask |= bit
-                computed = feature_sets[key] = (enabled, mask)
-            limits = rec["limits"]
-            modalities = rec["modalities"]
-            inputs = modalities.get("input")
-            outputs = modalities.get("output")
-            # 16 keys are required, 2 optional; any more are `x-` extensions.
-            extensions = ({k: v for k, v in rec.items() if k[:2] == "x-"}
-                          if len(rec) > 16 + ("display_name" in rec) + ("description" in rec) else None)
-            model = Model(
-                name, rec["provider"], rec["model_id"], tuple(rec["capabilities"]), computed[0],
+                masks[enabled] = mask
+            model = new_model(
+                name, provider, model_id, tuple(capabilities), enabled,
                 limits.get("context_window"), limits.get("max_output_tokens"),
-                frozenset(inputs) if inputs else no_modalities, frozenset(outputs) if outputs else no_modalities,
-                rec["lifecycle"].get("status", "active"), rec["priority"], tuple(rec["pools"]),
-                rec["delivery"], rec["batch"], rec.get("display_name"), rec.get("registered_at"),
-                _proxy(limits), _proxy(rec["cost"]), _proxy(rec["lifecycle"]), _proxy(rec["constraints"]),
-                _freeze(extensions) if extensions else _EMPTY, providers.get(rec["provider"]), computed[1],
+                frozenset(modalities.get("input", ())), frozenset(modalities.get("output", ())),
+                lifecycle.get("status", "active"), priority, tuple(pools_of), delivery, batch,
+                rec.get("display_name"), rec.get("registered_at"), providers.get(provider), mask, rec,
             )
             by_name[name] = model
-            group = by_provider.get(model.provider)
+            group = by_provider.get(provider)
             if group is None:
-                group = by_provider[model.provider] = []
+                group = by_provider[provider] = []
             group.append(model)
 
-        pools = {path: tuple(by_name[n] for n in names) for path, names in document["pools"].items()}
+        lookup = by_name.__getitem__
+        pools = {path: tuple(map(lookup, names)) for path, names in document["pools"].items()}
         by_capability = dict(pools)
         for alias, target in tree.aliases.items():
             if target in pools:

@@ -1,0 +1,276 @@
+"""Checking a change to a catalog without re-reading all of it, exactly as a full compile would.
+
+A model file's verdict depends on its own content, on `capabilities.yaml`, on the provider files,
+and on the models it names as `replacement`; removing a model also touches every model that names
+it. `check_change` runs the compiler's own `check_catalog` on just that closure, so a 10,000-model
+catalog accepts or rejects a registration in milliseconds, with the diagnostics a full compile
+would give for those files. `derive_snapshot` uses it to turn one commit's snapshot into
+another's when only model files differ between them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from compiler.catalog import CAPABILITIES_FILE, PROVIDER_FILE, CatalogFiles, DirectorySource
+from compiler.diagnostics import Diagnostic
+from compiler.errors import CatalogInvalid
+from compiler.models import Model
+from compiler.pools import CapabilityPool
+from compiler.state import GitSource, StateManager, TreeEntry
+from compiler.validate import CatalogCheck, check_catalog
+from compiler.yaml_loader import MAX_FILE_BYTES
+
+_REGULAR = ("100644", "100755")
+
+
+def is_model_path(rel: str) -> bool:
+    """Whether a catalog path is read as a model file (`<provider>/<model>.yaml`, maybe nested)."""
+    parts = rel.split("/")
+    return (rel.endswith(".yaml") and len(parts) >= 2 and not (len(parts) == 2 and parts[1] == PROVIDER_FILE)
+            and not any(part.startswith(".") for part in parts[:-1]))
+
+
+class Reader(Protocol):
+    """Reads chosen files of one state of a catalog (the work tree, or a commit)."""
+
+    display_root: str
+
+    def read(self, rels: Collection[str]) -> CatalogFiles: ...
+
+    def providers(self) -> list[str]: ...
+
+    def exists(self, rel: str) -> bool: ...
+
+    def model_names(self) -> list[str]: ...
+
+
+class WorktreeReader:
+    """Files of the catalog on disk, read with DirectorySource's rules."""
+
+    def __init__(self, root: str | os.PathLike[str], display_root: str | None = None) -> None:
+        self.root = Path(root)
+        self.display_root = display_root if display_root is not None else os.fspath(root)
+
+    def _visible(self, rel: str) -> bool:
+        # DirectorySource skips dot-directories and does not walk symlinked directories.
+        parent = self.root
+        for part in rel.split("/")[:-1]:
+            parent = parent / part
+            if part.startswith(".") or parent.is_symlink():
+                return False
+        return True
+
+    def read(self, rels: Collection[str]) -> CatalogFiles:
+        files = CatalogFiles(self.display_root)
+        real_root = self.root.resolve()
+        for rel in sorted(rels):
+            full = self.root / rel
+            if not self._visible(rel) or not os.path.lexists(full):
+                continue
+            problem = DirectorySource._problem(full, real_root)
+            if problem is not None:
+                files.diagnostics.append(Diagnostic(files.display(rel), 1, 1, *problem))
+                continue
+            with open(full, "rb") as fh:
+                files.contents[rel] = fh.read(MAX_FILE_BYTES + 1)
+        return files
+
+    def providers(self) -> list[str]:
+        found = []
+        for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
+            if entry.name.startswith(".") or entry.is_symlink() or not entry.is_dir():
+                continue
+            if os.path.lexists(os.path.join(entry.path, PROVIDER_FILE)):
+                found.append(f"{entry.name}/{PROVIDER_FILE}")
+        return found
+
+    def exists(self, rel: str) -> bool:
+        return self._visible(rel) and os.path.lexists(self.root / rel)
+
+    def model_names(self) -> list[str]:
+        names = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = [d for d in dirnames
+                           if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d))]
+            for name in filenames:
+                rel = Path(dirpath, name).relative_to(self.root).as_posix()
+                if is_model_path(rel):
+                    names.append(rel.removesuffix(".yaml"))
+        return sorted(names)
+
+
+class RevisionReader:
+    """Files of the catalog at one commit, read from git's objects."""
+
+    def __init__(self, source: GitSource) -> None:
+        self.source = source
+        self.display_root = source.display_root
+        self._listing: dict[str, TreeEntry] | None = None
+
+    def _entries(self, rels: Iterable[str]) -> dict[str, TreeEntry]:
+        if self._listing is not None:
+            return {rel: self._listing[rel] for rel in rels if rel in self._listing}
+        return self.source.entries(rels)
+
+    def read(self, rels: Collection[str]) -> CatalogFiles:
+        files = CatalogFiles(self.display_root)
+        visible = [rel for rel in rels if not any(p.startswith(".") for p in rel.split("/")[:-1])]
+        self.source.fill(files, self._entries(visible), visible, self._listing)
+        return files
+
+    def providers(self) -> list[str]:
+        top = self.source.state.tree_entries(self.source.commit, recursive=False)
+        candidates = [f"{name}/{PROVIDER_FILE}" for name, entry in sorted(top.items())
+                      if entry.kind == "tree" and not name.startswith(".")]
+        return sorted(self._entries(candidates))
+
+    def exists(self, rel: str) -> bool:
+        return bool(self._entries([rel]))
+
+    def model_names(self) -> list[str]:
+        if self._listing is None:
+            self._listing = self.source.entries()
+        return sorted(rel.removesuffix(".yaml") for rel in self._listing if is_model_path(rel))
+
+
+@dataclass
+class _SubsetFiles(CatalogFiles):
+    """A subset of a catalog's files, some shown under another name (a file being registered)."""
+
+    shown: dict[str, str] = field(default_factory=dict)
+
+    def display(self, rel: str) -> str:
+        return self.shown.get(rel) or super().display(rel)
+
+
+def _replacement(rel: str, data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return None
+    if rel.count("/") == 1 and rel.endswith("/" + PROVIDER_FILE):
+        data = data.get("defaults") or {}
+    elif not is_model_path(rel):
+        return None
+    lifecycle = data.get("lifecycle") or {}
+    target = lifecycle.get("replacement") if isinstance(lifecycle, dict) else None
+    return target if isinstance(target, str) else None
+
+
+def check_change(reader: Reader, focus: Collection[str], overlay: Mapping[str, bytes | None] | None = None,
+                 shown: Mapping[str, str] | None = None) -> CatalogCheck:
+    """Check the files in `focus` as a full compile of the catalog would.
+
+    `overlay` replaces files of the reader's state (None removes one), `shown` displays some
+    paths under another name in diagnostics. The result holds the diagnostics of the checked
+    closure (warnings about empty pools left out: they need the whole catalog) and, when it has
+    no error, the resolved models of that closure.
+    """
+    overlay = dict(overlay or {})
+    wanted = {CAPABILITIES_FILE, *reader.providers(), *focus}
+    names: list[str] | None = None
+
+    def exists(rel: str) -> bool:
+        return overlay[rel] is not None if rel in overlay else reader.exists(rel)
+
+    while True:
+        files = _SubsetFiles(reader.display_root, shown=dict(shown or {}))
+        base = reader.read([rel for rel in wanted if rel not in overlay])
+        files.contents.update(base.contents)
+        files.diagnostics.extend(base.diagnostics)
+        files.contents.update({rel: content for rel, content in overlay.items()
+                               if rel in wanted and content is not None})
+        check = check_catalog(files)
+        extra: set[str] = set()
+        for rel, doc in check.documents.items():
+            target = _replacement(rel, doc.data)
+            if target is None or f"{target}.yaml" in wanted:
+                continue
+            if exists(f"{target}.yaml"):
+                extra.add(f"{target}.yaml")
+                continue
+            # A full compile suggests the closest name of the whole catalog; bring it in.
+            if names is None:
+                present = set(reader.model_names())
+                for path, content in overlay.items():
+                    if is_model_path(path):
+                        (present.add if content is not None else present.discard)(path.removesuffix(".yaml"))
+                names = sorted(present)
+            close = difflib.get_close_matches(target, names, n=1)
+            if close and f"{close[0]}.yaml" not in wanted:
+                extra.add(f"{close[0]}.yaml")
+        if not extra:
+            break
+        wanted |= extra
+    check.diagnostics = [d for d in check.diagnostics if d.code != "empty-pool"]
+    return check
+
+
+def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: str,
+                    commit: str) -> dict[str, Any] | None:
+    """The snapshot document of `commit`, from the one of `base_commit`, when only model files
+    differ; None when anything else changed (the tree, a provider) or when so much changed that a
+    full compile is as quick. Raises CatalogInvalid when `commit`'s catalog is invalid.
+
+    The result equals a full compile of `commit` (the tests hold it to that).
+    """
+    changes = state.changed_files(base_commit, commit)
+    records: dict[str, dict[str, Any]] = dict(base["models"])
+    if len(changes) > max(200, len(records) // 4):
+        return None
+    by_source = {rec["source"]: name for name, rec in records.items()}
+    changed: set[str] = set()
+    removed: set[str] = set()
+    for status, rel, old_mode, new_mode in changes:
+        if "120000" in (old_mode, new_mode):
+            return None  # symlinks follow DirectorySource's rules; leave them to a full compile
+        if not rel.endswith((".yaml", ".yml")) or any(p.startswith(".") for p in rel.split("/")[:-1]):
+            continue  # not read by the compiler
+        if not is_model_path(rel):
+            return None
+        if status == "D":
+            removed.add(rel)
+        elif new_mode in _REGULAR:
+            changed.add(rel)
+        else:
+            return None
+    gone = {by_source[rel] for rel in removed | changed if rel in by_source}
+    dependents = {rec["source"] for name, rec in records.items()
+                  if name not in gone and rec["lifecycle"].get("replacement") in gone}
+    reader = RevisionReader(GitSource(state, commit))
+    check = check_change(reader, changed | dependents)
+    if not check.ok():
+        raise CatalogInvalid(check.diagnostics)
+    affected: set[str] = set()
+    for name in gone:
+        affected.update(records.pop(name)["pools"])
+    for rel in changed:
+        model = check.models[rel.removesuffix(".yaml")]
+        records[model.name] = model.to_snapshot()
+        affected.update(model.pools)
+    version = state.version(commit)
+    dates = state.registration_dates(commit) if version.history == "full" else {}
+    models: dict[str, dict[str, Any]] = {}
+    for name, rec in sorted(records.items()):
+        when = dates.get(rec["source"])
+        models[name] = {**rec, "registered_at": when.isoformat() if when else None}
+    pools: dict[str, list[str]] = dict(base["pools"])
+    members: dict[str, list[Model]] = {path: [] for path in affected}
+    for rec in models.values():
+        touched = [path for path in rec["pools"] if path in members]
+        if touched:
+            # Only what the pool order reads (status, priority, name): the pools are ordered by
+            # the compiler's own CapabilityPool, without rebuilding every member in full.
+            member = Model(name=rec["name"], provider=rec["provider"], capabilities=[],
+                           lifecycle=rec["lifecycle"], priority=rec["priority"])
+            for path in touched:
+                members[path].append(member)
+    for path, group in members.items():
+        pools[path] = CapabilityPool(path, group).names
+    document = {key: value for key, value in base.items() if key != "$digest"}
+    document.update(version=version.to_snapshot(), models=models, pools=pools)
+    return document

@@ -1,0 +1,285 @@
+"""The model registry: the seed's `ModelRegistry` contract over a catalog whose state is git.
+
+Every registration writes one model file and makes one commit; the work tree is the current
+state, so a new `ModelRegistry` on the same repository sees exactly what the last one left. A
+definition is checked as a full compile would check it (`compiler.changes.check_change`) before
+anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from compiler.capability_tree import CapabilityTree
+from compiler.catalog import DEFAULT_CATALOG, CatalogFiles, DirectorySource
+from compiler.changes import RevisionReader, WorktreeReader, check_change, is_model_path
+from compiler.diagnostics import Diagnostic
+from compiler.errors import CatalogInvalid, StateError, UsageError
+from compiler.model_file import dump_model_file
+from compiler.models import Model, ModelDefinition
+from compiler.pools import CapabilityPool
+from compiler.schemas import load_schema, schema_diagnostics
+from compiler.state import SHALLOW_HINT, CommitInfo, GitSource, Head, StateManager
+from compiler.validate import CatalogCheck, check_catalog
+from compiler.yaml_loader import MAX_FILE_BYTES, YamlLoadError, load_yaml
+
+
+def model_path(name: object) -> str:
+    """The catalog path of a model's file (`openai/gpt-4o` -> `openai/gpt-4o.yaml`).
+
+    Raises UsageError for anything but a valid model name, so that no name can lead a write out
+    of the catalog (`../../x`, `/etc/x`, `a\\b`).
+    """
+    spec = load_schema("model")["$defs"]["model_name"]
+    if not isinstance(name, str):
+        raise UsageError(f"a model name is a string like `openai/gpt-4o`, not {type(name).__name__}")
+    if "\\" in name or name.startswith("/") or ".." in name.split("/") or "\0" in name:
+        raise UsageError(f"model name `{name}` leads out of the catalog; write it as <provider>/<model>")
+    if not re.fullmatch(spec["pattern"], name) or len(name) > spec["maxLength"]:
+        raise UsageError(f"`{name}` is not a valid model name: {spec['description']}")
+    return f"{name}.yaml"
+
+
+@dataclass
+class Registration:
+    """What `register_definition` did: the model as now registered, and its commit (None when
+    the catalog already held exactly this file)."""
+
+    model: Model
+    commit: CommitInfo | None
+    path: Path
+    warnings: list[Diagnostic]
+    check: CatalogCheck
+    """The check of the file and what it depends on (the tree and providers it was resolved with)."""
+
+
+def _rejected(name: str, check: CatalogCheck, why: str) -> CatalogInvalid:
+    return CatalogInvalid(check.diagnostics, f"`{name}` {why}: {len(check.errors)} error(s); nothing written")
+
+
+def register_definition(state: StateManager, definition: ModelDefinition, *, message: str | None = None,
+                        in_place: bool = False) -> Registration:
+    """Write `definition` as `<catalog>/<name>.yaml` in the catalog's style and commit it.
+
+    Rejected before anything is written (CatalogInvalid, with diagnostics) when a full compile
+    would reject the file; StateError when the file has uncommitted changes of its own (unless
+    `in_place`: the caller is registering that very file), when HEAD is detached or unborn, or
+    when the commit would depend on uncommitted changes to other catalog files.
+    """
+    rel = model_path(definition.name)
+    try:
+        text = dump_model_file(definition, rel).encode("utf-8")
+        written = load_yaml(rel, text).data
+    except (yaml.YAMLError, YamlLoadError, TypeError, ValueError, UnicodeError) as exc:
+        raise UsageError(f"cannot write the definition of `{definition.name}` as YAML: {exc}") from None
+    if written != definition.to_document():
+        raise UsageError(f"the definition of `{definition.name}` holds values YAML cannot keep as they are "
+                         "(use strings, numbers, booleans, lists and mappings)")
+    with state.write_lock() as head:
+        status = state.status()
+        full = state.catalog / rel
+        current = full.read_bytes() if full.is_file() else None
+        if rel in status and current != text and not in_place:
+            raise StateError(f"{state.display}/{rel} has uncommitted changes; commit or discard them first "
+                             "(modelreg commits only the files it writes)")
+        check = check_change(WorktreeReader(state.catalog, state.display), {rel}, overlay={rel: text})
+        if not check.ok():
+            raise _rejected(definition.name, check, "is not registered")
+        _check_at_head(state, head, status, rel, {rel: text}, {rel}, definition.name)
+        assert head.commit is not None
+        # Replacing a model keeps its registration date: the file was added when it was first registered.
+        since = state.registration_date(head.commit, rel) if state.tree_entries(head.commit, [rel]) else None
+        info = state.commit(head, {rel: text}, message or f"register {definition.name}")
+    model = check.models[definition.name]
+    model.registered_at = since if since is not None else (info.time if info is not None else None)
+    shown = CatalogFiles(state.display).display(rel)
+    return Registration(model, info, full, [d for d in check.warnings if d.file == shown], check)
+
+
+def _check_at_head(state: StateManager, head: Head, status: dict[str, str], rel: str,
+                   overlay: dict[str, bytes | None], focus: set[str], name: str) -> None:
+    # The commit holds HEAD's catalog plus this one file: when other catalog files differ from
+    # HEAD, check that state too, so no commit ever holds an invalid catalog.
+    if head.commit is None or not state.catalog_dirty(ignore={rel}, status=status):
+        return
+    reader = RevisionReader(GitSource(state, head.commit, f"HEAD:{state.display}"))
+    check = check_change(reader, focus, overlay=overlay)
+    if not check.ok():
+        dirty = ", ".join(sorted(r for r in status if r != rel)[:5])
+        raise CatalogInvalid(check.diagnostics,
+                             f"`{name}`: the commit would not be valid on its own, it depends on uncommitted "
+                             f"changes ({dirty}); commit them first")
+
+
+def unregister_model(state: StateManager, name: str, *, message: str | None = None) -> CommitInfo | None:
+    """Delete `<catalog>/<name>.yaml` and commit the removal; None (and no commit) when there is
+    no such model. CatalogInvalid when other models name it as their `replacement`."""
+    rel = model_path(name)
+    with state.write_lock() as head:
+        full = state.catalog / rel
+        if not full.is_file() or full.is_symlink():
+            return None
+        status = state.status()
+        if rel in status:
+            what = "is not committed" if status[rel] == "??" else "has uncommitted changes"
+            raise StateError(f"{state.display}/{rel} {what}; commit or discard them first "
+                             "(modelreg commits only the files it writes)")
+        # Only a file that mentions the name can name it as replacement.
+        dependents = {r for r in state.mentions(name) if is_model_path(r) and r != rel}
+        check = check_change(WorktreeReader(state.catalog, state.display), dependents, overlay={rel: None})
+        if not check.ok():
+            raise _rejected(name, check, "cannot be unregistered")
+        if head.commit is not None and state.catalog_dirty(ignore={rel}, status=status):
+            dependents |= {r for r in state.mentions(name, head.commit) if is_model_path(r) and r != rel}
+        _check_at_head(state, head, status, rel, {rel: None}, dependents, name)
+        return state.commit(head, {rel: None}, message or f"unregister {name}")
+
+
+def register_file(catalog: str | os.PathLike[str], file: str | os.PathLike[str], *, message: str | None = None,
+                  author: str | None = None) -> Registration:
+    """Register the model file `file` (anywhere on disk) into `catalog`, as `modelreg register`.
+
+    The file is checked first where it is, so diagnostics point into it; then it is written into
+    the catalog in the catalog's style and committed.
+    """
+    shown = os.fspath(file)
+    path = Path(file)
+    if not path.is_file():
+        raise UsageError(f"model file not found: {shown}")
+    with open(path, "rb") as fh:
+        raw = fh.read(MAX_FILE_BYTES + 1)
+    try:
+        doc = load_yaml(shown, raw)
+    except YamlLoadError as exc:
+        raise CatalogInvalid([exc.diagnostic], f"{shown} is not a valid model file") from None
+    if not isinstance(doc.data, dict):
+        line, column = doc.locate([])
+        raise CatalogInvalid([Diagnostic(shown, line, column, "not-a-mapping",
+                                         "a model file is a mapping of keys (name, provider, capabilities, ...)")])
+    problems = schema_diagnostics("model", doc)
+    if problems:
+        raise CatalogInvalid(problems, f"{shown} is not a valid model file")
+    definition = ModelDefinition.from_document(doc.data)
+    rel = model_path(definition.name)
+    state = StateManager(catalog, author=author)
+    state.require_git("register a model")
+    if not state.catalog.is_dir():
+        raise UsageError(f"catalog directory not found: {state.display}")
+    target = state.catalog / rel
+    in_place = target.exists() and path.resolve() == target.resolve()
+    check = check_change(WorktreeReader(state.catalog, state.display), {rel}, overlay={rel: raw},
+                         shown={rel: shown})
+    if not check.ok():
+        raise _rejected(definition.name, check, "is not registered")
+    return register_definition(state, definition, message=message, in_place=in_place)
+
+
+class ModelRegistry:
+    """Pools and capability lookups over a catalog in a git repository; every change is a commit.
+
+    `ModelRegistry(catalog_path)` reads the work tree (CatalogInvalid, with every diagnostic,
+    when the catalog is invalid; StateError when it is not in a git repository). Registrations
+    by other processes become visible on `refresh()`. Returned models are the registry's own:
+    treat them as read-only.
+    """
+
+    def __init__(self, catalog_path: str | os.PathLike[str] = DEFAULT_CATALOG, *, author: str | None = None,
+                 allow_shallow: bool = False, lock_timeout: float = 30.0) -> None:
+        self._state = StateManager(catalog_path, author=author, lock_timeout=lock_timeout)
+        self._state.require_git("open a model registry")
+        if not self._state.catalog.is_dir():
+            raise UsageError(f"catalog directory not found: {self._state.display}")
+        self._allow_shallow = allow_shallow
+        self._lock = threading.RLock()
+        self._tree = CapabilityTree(nodes={})
+        self._providers: dict[str, dict[str, object]] = {}
+        self._models: dict[str, Model] = {}
+        self._pools: dict[str, CapabilityPool] = {}
+        self.warnings: list[Diagnostic] = []
+        self.refresh()
+
+    @property
+    def catalog(self) -> Path:
+        return self._state.catalog
+
+    @property
+    def tree(self) -> CapabilityTree:
+        return self._tree
+
+    def refresh(self) -> None:
+        """Read the work tree again and recompute every model's pools (after `capabilities.yaml`
+        or a provider changed, or another process registered models). On CatalogInvalid the
+        registry keeps its previous state."""
+        with self._lock:
+            check = check_catalog(DirectorySource(self._state.catalog, self._state.display).read())
+            if not check.ok():
+                raise CatalogInvalid(check.diagnostics)
+            assert check.tree is not None
+            head = self._state.head().commit
+            dates: dict[str, datetime] = {}
+            if head is not None:
+                if self._state.is_shallow():
+                    if not self._allow_shallow:
+                        raise StateError(SHALLOW_HINT)
+                else:
+                    dates = self._state.registration_dates(head)
+            for model in check.models.values():
+                model.registered_at = dates.get(model.source)
+            self._tree, self._providers = check.tree, dict(check.providers)
+            self._models, self._pools = dict(check.models), dict(check.pools)
+            self.warnings = check.warnings
+
+    def register(self, definition: ModelDefinition, *, message: str | None = None) -> Model:
+        """Add or replace a model: validated as the compiler validates, written to
+        `<catalog>/<name>.yaml`, committed, placed in every matching pool."""
+        with self._lock:
+            result = register_definition(self._state, definition, message=message)
+            if result.check.tree != self._tree or result.check.providers != self._providers:
+                self.refresh()  # capabilities.yaml or a provider changed on disk since the last read
+            else:
+                self._apply(definition.name, result.model)
+            return self._models.get(definition.name, result.model)
+
+    def unregister(self, name: str, *, message: str | None = None) -> bool:
+        """Remove a model from every pool and from the catalog (a commit); False when unknown."""
+        with self._lock:
+            if unregister_model(self._state, name, message=message) is None:
+                return False
+            self._apply(name, None)
+            return True
+
+    def _apply(self, name: str, model: Model | None) -> None:
+        old = self._models.pop(name, None)
+        if model is not None:
+            self._models[name] = model
+        affected = set(old.pools if old else ()) | set(model.pools if model else ())
+        for path in affected:
+            members = [m for m in self._pools[path] if m.name != name]
+            if model is not None and path in model.pools:
+                members.append(model)
+            self._pools[path] = CapabilityPool(path, members)
+
+    def get_model(self, name: str) -> Model | None:
+        """One model, or None."""
+        return self._models.get(name)
+
+    def list_models(self) -> list[Model]:
+        """Every model, by name."""
+        return [self._models[name] for name in sorted(self._models)]
+
+    def find_by_capability(self, path: str) -> list[Model]:
+        """The pool of a capability path or alias, in routing order: models registered at the node
+        or any node below it (retired ones excluded). UnknownCapability (with suggestions) for a
+        path the tree does not know."""
+        return list(self._pools[self._tree.resolve(path)].members)
+
+    def find_by_provider(self, provider: str) -> list[Model]:
+        """The models of one provider, by name (empty for a provider without models)."""
+        return [m for m in self.list_models() if m.provider == provider]

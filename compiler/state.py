@@ -1,0 +1,682 @@
+"""The catalog's persisted state in git: reading any revision, registration dates, and writes.
+
+`StateManager` opens the repository that holds a catalog (GitPython finds it) and runs git's
+plumbing for everything else: a catalog is read from a commit's objects without a checkout
+(`GitSource`), `registered_at` comes from one `git log` over the whole history, and a write commits
+exactly the files it wrote, through a private index, under a lock that other modelreg processes
+respect and that a crashed process cannot leave behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import posixpath
+import re
+import subprocess
+import time
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from compiler.catalog import CatalogFiles, CatalogSource, DirectorySource
+from compiler.diagnostics import Diagnostic
+from compiler.errors import BusyError, CatalogInvalid, StateError, UsageError
+from compiler.git_version import VersionInfo, open_repo
+from compiler.snapshot import Snapshot, build_snapshot
+from compiler.snapshot_format import write_atomic
+from compiler.validate import check_catalog
+from compiler.yaml_loader import MAX_FILE_BYTES
+
+SHALLOW_HINT = (
+    "registered_at needs the full git history, but this is a shallow clone; run `git fetch --unshallow` "
+    "(in GitHub Actions, check out with `fetch-depth: 0`), or accept a snapshot without registration "
+    "dates (--allow-shallow), which records history \"shallow\""
+)
+# Variables that point git at another repository or index; ours are always found from the catalog.
+_REPO_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
+             "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_PREFIX")
+_AUTHOR = re.compile(r"^\s*(?P<name>[^<>]*?)\s*<(?P<email>[^<>]*)>\s*$")
+_SYMLINK_MODE = "120000"
+_MAX_SYMLINK_HOPS = 40
+
+
+class GitFailed(StateError):
+    """A git command failed; the message carries git's own explanation."""
+
+    def __init__(self, args: Iterable[str], code: int, stderr: str) -> None:
+        self.code = code
+        self.stderr = stderr.strip()
+        command = " ".join(list(args)[:2])
+        super().__init__(f"`git {command}` failed: {self.stderr or f'exit code {code}'}")
+
+
+class Git:
+    """Runs git commands in one work tree; binary-safe, never inheriting another repository's
+    `GIT_DIR`/`GIT_INDEX_FILE` from the caller (a hook, for instance)."""
+
+    def __init__(self, root: Path, git_dir: Path, common_dir: Path) -> None:
+        self.root = root
+        self.git_dir = git_dir
+        self.common_dir = common_dir
+
+    def run(self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None,
+            ok: Collection[int] = (0,)) -> bytes:
+        """Run `git ARGS` and return its stdout; GitFailed on an exit code outside `ok`."""
+        full = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
+        full.update(LC_ALL="C", GIT_TERMINAL_PROMPT="0", **(env or {}))
+        proc = subprocess.run(["git", "-c", "core.quotePath=false", *args], cwd=self.root, input=input,
+                              capture_output=True, env=full, check=False)
+        if proc.returncode not in ok:
+            raise GitFailed(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+        return proc.stdout
+
+    def text(self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None,
+             ok: Collection[int] = (0,)) -> str:
+        """`run` decoded, without the trailing newline."""
+        return self.run(*args, input=input, env=env, ok=ok).decode("utf-8", "surrogateescape").rstrip("\n")
+
+    def blobs(self, shas: Iterable[str]) -> dict[str, bytes]:
+        """The content of many objects in one `git cat-file --batch`."""
+        wanted = list(dict.fromkeys(shas))
+        if not wanted:
+            return {}
+        out = self.run("cat-file", "--batch", "--buffer", input="".join(f"{s}\n" for s in wanted).encode())
+        found: dict[str, bytes] = {}
+        pos = 0
+        while pos < len(out):
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            if len(header) != 3:  # `<sha> missing`
+                pos = end + 1
+                continue
+            size = int(header[2])
+            found[header[0].decode()] = out[end + 1:end + 1 + size]
+            pos = end + 1 + size + 1
+        return found
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One entry of a commit's catalog tree."""
+
+    mode: str
+    kind: str
+    sha: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Head:
+    """Where HEAD points: a branch (None when detached) and a commit (None before the first)."""
+
+    branch: str | None
+    commit: str | None
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """A commit made by a write."""
+
+    sha: str
+    time: datetime
+
+
+def _hidden(rel: str) -> bool:
+    # DirectorySource does not walk directories whose name starts with a dot.
+    return any(part.startswith(".") for part in rel.split("/")[:-1])
+
+
+def _is_catalog_file(rel: str) -> bool:
+    return rel.endswith((".yaml", ".yml")) and not _hidden(rel)
+
+
+class GitSource:
+    """A catalog read from a commit's objects: the same `read() -> CatalogFiles` as
+    `DirectorySource`, with the same refusals (symlinks that leave the catalog, symlinked
+    directories, files over the size cap), without a checkout and without touching the work tree."""
+
+    def __init__(self, state: StateManager, commit: str, display_root: str | None = None) -> None:
+        self.state = state
+        self.git = state.require_git("read a revision")
+        self.commit = commit
+        self.display_root = display_root if display_root is not None else state.display
+
+    def entries(self, rels: Iterable[str] | None = None) -> dict[str, TreeEntry]:
+        """Tree entries under the catalog (all of them, or only the named paths that exist)."""
+        return self.state.tree_entries(self.commit, rels)
+
+    def read(self) -> CatalogFiles:
+        entries = self.entries()
+        files = CatalogFiles(self.display_root)
+        self.fill(files, entries, [rel for rel in entries if _is_catalog_file(rel)], entries)
+        for rel, entry in entries.items():
+            if entry.mode == _SYMLINK_MODE and not rel.endswith((".yaml", ".yml")) and not _hidden(rel):
+                self._directory_link(files, rel, entries)
+        return files
+
+    def fill(self, files: CatalogFiles, entries: Mapping[str, TreeEntry], rels: Iterable[str],
+             tree: Mapping[str, TreeEntry] | None = None) -> None:
+        """Read `rels` (paths of `entries`) into `files`, refusing what DirectorySource refuses.
+
+        `tree` is the whole catalog listing, needed to follow symlinks; without it the targets are
+        looked up on demand.
+        """
+        wanted: dict[str, str] = {}
+        for rel in rels:
+            entry = entries.get(rel)
+            if entry is None or entry.kind != "blob":
+                continue
+            target = self._follow(rel, entry, tree, files) if entry.mode == _SYMLINK_MODE else (rel, entry)
+            if target is None:
+                continue
+            _, real = target
+            if real.size > MAX_FILE_BYTES:
+                files.diagnostics.append(Diagnostic(
+                    files.display(rel), 1, 1, "file-too-large",
+                    f"file is {real.size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes"))
+                continue
+            wanted[rel] = real.sha
+        contents = self.git.blobs(wanted.values())
+        for rel, sha in wanted.items():
+            files.contents[rel] = contents[sha]
+
+    def _lookup(self, rel: str, tree: Mapping[str, TreeEntry] | None) -> TreeEntry | None:
+        if tree is not None:
+            return tree.get(rel)
+        return self.entries([rel]).get(rel)
+
+    def _is_directory(self, rel: str, tree: Mapping[str, TreeEntry] | None) -> bool:
+        if tree is not None:
+            return any(path.startswith(rel + "/") for path in tree)
+        entry = self.entries([rel]).get(rel)
+        return entry is not None and entry.kind == "tree"
+
+    def _follow(self, rel: str, entry: TreeEntry, tree: Mapping[str, TreeEntry] | None,
+                files: CatalogFiles) -> tuple[str, TreeEntry] | None:
+        current, link = rel, entry
+        for _ in range(_MAX_SYMLINK_HOPS):
+            if link.mode != _SYMLINK_MODE:
+                return current, link
+            target = self.git.blobs([link.sha]).get(link.sha, b"").decode("utf-8", "surrogateescape")
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
+            if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
+                # Named as DirectorySource names it: where the link leads from the catalog on disk.
+                shown = os.path.normpath(os.path.join(self.state.catalog.resolve(), posixpath.dirname(current), target))
+                files.diagnostics.append(Diagnostic(
+                    files.display(rel), 1, 1, "symlink",
+                    f"symlink points outside the catalog (to {shown}); replace it with the file itself"))
+                return None
+            found = self._lookup(resolved, tree)
+            if found is None:
+                if self._is_directory(resolved, tree):
+                    self._report_directory_link(files, rel)
+                    return None
+                files.diagnostics.append(Diagnostic(files.display(rel), 1, 1, "unreadable",
+                                                    "cannot read the file: No such file or directory"))
+                return None
+            if found.kind == "tree":
+                self._report_directory_link(files, rel)
+                return None
+            current, link = resolved, found
+        files.diagnostics.append(Diagnostic(files.display(rel), 1, 1, "unreadable",
+                                            "cannot read the file: Too many levels of symbolic links"))
+        return None
+
+    def _directory_link(self, files: CatalogFiles, rel: str, tree: Mapping[str, TreeEntry]) -> None:
+        link = tree[rel]
+        target = self.git.blobs([link.sha]).get(link.sha, b"").decode("utf-8", "surrogateescape")
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
+        if not target.startswith("/") and not resolved.startswith("..") and self._is_directory(resolved, tree):
+            self._report_directory_link(files, rel)
+
+    @staticmethod
+    def _report_directory_link(files: CatalogFiles, rel: str) -> None:
+        files.diagnostics.append(Diagnostic(
+            files.display(rel), 1, 1, "symlink",
+            "symlinked directories are not read; move the files into the catalog"))
+
+
+class StateManager:
+    """The git repository behind a catalog: reads (work tree or any revision) and writes (commits).
+
+    Opening works outside git too; then only the work tree can be read, and anything that needs
+    git raises StateError saying so.
+    """
+
+    def __init__(self, catalog: str | os.PathLike[str], *, author: str | None = None,
+                 lock_timeout: float = 30.0, stale_lock_seconds: float = 60.0) -> None:
+        self.catalog = Path(catalog)
+        self.display = os.fspath(catalog)
+        self.lock_timeout = lock_timeout
+        self.stale_lock_seconds = stale_lock_seconds
+        self._author = _parse_author(author) if author is not None else None
+        self.git: Git | None = None
+        self.rel = ""
+        probe = self.catalog
+        while not probe.exists() and probe.parent != probe:
+            probe = probe.parent
+        repo = open_repo(probe)
+        if repo is None:
+            return
+        try:
+            if repo.bare or repo.working_tree_dir is None:
+                return
+            root = Path(repo.working_tree_dir).resolve()
+            git_dir = Path(repo.git_dir).resolve()
+            common_dir = Path(repo.common_dir).resolve()
+        finally:
+            repo.close()
+        try:
+            rel = self.catalog.resolve().relative_to(root).as_posix()
+        except ValueError:
+            return
+        self.git = Git(root, git_dir, common_dir)
+        self.rel = "" if rel == "." else rel
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def in_git(self) -> bool:
+        return self.git is not None
+
+    def require_git(self, action: str) -> Git:
+        """The git runner, or StateError naming what cannot be done outside git."""
+        if self.git is None:
+            raise StateError(f"{self.display} is not inside a git repository; cannot {action} "
+                             "(run `git init` and commit the catalog first)")
+        return self.git
+
+    def head(self) -> Head:
+        """HEAD's branch and commit; both may be None (detached HEAD, no commit yet)."""
+        git = self.require_git("read HEAD")
+        branch = git.text("symbolic-ref", "-q", "HEAD", ok=(0, 1)) or None
+        commit = git.text("rev-parse", "-q", "--verify", "HEAD^{commit}", ok=(0, 1)) or None
+        return Head(branch, commit)
+
+    def resolve(self, rev: str) -> str:
+        """The full commit id of a revision (`HEAD~3`, a tag, a short sha); UsageError if unknown."""
+        git = self.require_git(f"read revision `{rev}`")
+        sha = git.text("rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}", ok=(0, 1))
+        if sha:
+            return sha
+        if self.head().commit is None:
+            raise UsageError(f"unknown revision `{rev}`: the repository has no commits yet")
+        raise UsageError(f"unknown revision `{rev}`: no such commit, branch or tag")
+
+    def is_shallow(self) -> bool:
+        git = self.require_git("read history")
+        return git.text("rev-parse", "--is-shallow-repository") == "true"
+
+    def path(self, rel: str) -> str:
+        """A catalog-relative path as a path from the repository root."""
+        return f"{self.rel}/{rel}" if self.rel else rel
+
+    def tree_entries(self, commit: str, rels: Iterable[str] | None = None, *,
+                     recursive: bool = True) -> dict[str, TreeEntry]:
+        """The catalog's tree at `commit`: every entry (or only the top level without
+        `recursive`), or only the entries named by `rels`."""
+        git = self.require_git("read a revision")
+        tree = f"{commit}:{self.rel}" if self.rel else f"{commit}^{{tree}}"
+        if rels is None:
+            args = ["ls-tree", *(["-r"] if recursive else []), "-z", "-l", tree]
+        else:
+            wanted = list(rels)
+            if not wanted:
+                return {}
+            args = ["ls-tree", "-z", "-l", tree, "--", *wanted]
+        try:
+            out = git.run(*args)
+        except GitFailed as exc:
+            if "Not a valid object name" in exc.stderr or "not a tree object" in exc.stderr:
+                raise StateError(f"the catalog {self.display} does not exist at commit {commit[:12]}") from None
+            raise
+        entries: dict[str, TreeEntry] = {}
+        for record in out.split(b"\0"):
+            if not record:
+                continue
+            meta, _, path = record.partition(b"\t")
+            mode, kind, sha, size = meta.split()
+            entries[path.decode("utf-8", "surrogateescape")] = TreeEntry(
+                mode.decode(), kind.decode(), sha.decode(), int(size) if size != b"-" else 0)
+        return entries
+
+    def changed_files(self, base: str, commit: str) -> list[tuple[str, str, str, str]]:
+        """Catalog files that differ between two commits: (status A/M/D/T, path, old mode, new mode)."""
+        git = self.require_git("compare revisions")
+        out = git.run("diff-tree", "-r", "-z", "--no-renames", "--raw", base, commit, "--", self.rel or ".")
+        prefix = f"{self.rel}/" if self.rel else ""
+        records = out.split(b"\0")
+        found = []
+        for meta, path in zip(records[0::2], records[1::2], strict=False):
+            if not meta.startswith(b":"):
+                continue
+            old_mode, new_mode, _, _, status = meta[1:].decode().split()
+            rel = path.decode("utf-8", "surrogateescape")
+            if rel.startswith(prefix):
+                found.append((status[0], rel[len(prefix):], old_mode, new_mode))
+        return found
+
+    def source(self, commit: str | None = None) -> CatalogSource:
+        """The catalog's files: the work tree (commit None) or a commit's objects."""
+        if commit is None:
+            return DirectorySource(self.catalog, self.display)
+        return GitSource(self, commit)
+
+    def registration_dates(self, commit: str) -> dict[str, datetime]:
+        """Catalog path -> time of the commit that added the file as it exists at `commit`.
+
+        One `git log` over the whole history, newest first: the first event seen for a path is
+        its latest addition (or its deletion, when it no longer exists). Times are UTC.
+        """
+        git = self.require_git("read history")
+        out = git.run("log", "--no-renames", "--diff-filter=AD", "--name-status", "--format=%x01%ct", commit,
+                      "--", self.rel or ".")
+        prefix = f"{self.rel}/" if self.rel else ""
+        dates: dict[str, datetime] = {}
+        seen: set[str] = set()
+        when: datetime | None = None
+        for line in out.decode("utf-8", "surrogateescape").splitlines():
+            if line.startswith("\x01"):
+                when = datetime.fromtimestamp(int(line[1:]), UTC)
+                continue
+            status, _, path = line.partition("\t")
+            if not path.startswith(prefix) or when is None:
+                continue
+            rel = path[len(prefix):]
+            if rel in seen:
+                continue
+            seen.add(rel)
+            if status == "A":
+                dates[rel] = when
+        return dates
+
+    def registration_date(self, commit: str, rel: str) -> datetime | None:
+        """When the file at catalog path `rel`, as it exists at `commit`, was added (UTC)."""
+        git = self.require_git("read history")
+        out = git.text("log", "-1", "--no-renames", "--diff-filter=A", "--format=%ct", commit, "--", self.path(rel))
+        return datetime.fromtimestamp(int(out), UTC) if out else None
+
+    def mentions(self, text: str, commit: str | None = None) -> list[str]:
+        """Catalog files containing `text`: in the work tree (untracked files included) or at `commit`."""
+        git = self.require_git("search the catalog")
+        where = [commit] if commit is not None else ["--untracked"]
+        out = git.run("grep", "-l", "-z", "-F", "-e", text, *where, "--", self.rel or ".", ok=(0, 1))
+        prefix = (f"{commit}:" if commit is not None else "") + (f"{self.rel}/" if self.rel else "")
+        found = []
+        for path in out.decode("utf-8", "surrogateescape").split("\0"):
+            if path.startswith(prefix):
+                found.append(path[len(prefix):])
+        return sorted(found)
+
+    def version(self, commit: str | None = None) -> VersionInfo:
+        """The version of the catalog at `commit`, or of the work tree (HEAD, and dirty when the
+        catalog differs from it); unversioned outside git or before the first commit."""
+        if self.git is None:
+            return VersionInfo()
+        if commit is None:
+            head = self.head().commit
+            if head is None:
+                return VersionInfo()
+            return replace(self.version(head), dirty=self.catalog_dirty())
+        shallow = self.is_shallow()
+        # In a shallow clone the commit count is only what was fetched: not a version number.
+        number = None if shallow else int(self.git.text("rev-list", "--count", commit))
+        return VersionInfo(commit=commit, dirty=False, number=number, history="shallow" if shallow else "full")
+
+    def status(self) -> dict[str, str]:
+        """Uncommitted state of the catalog's files: path -> porcelain code (`??` untracked,
+        `!!` ignored, ` M` modified...). Read without taking git's index lock."""
+        git = self.require_git("read the work tree status")
+        out = git.run("--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
+                      "--ignored=matching", "--", self.rel or ".")
+        prefix = f"{self.rel}/" if self.rel else ""
+        found: dict[str, str] = {}
+        records = out.split(b"\0")
+        i = 0
+        while i < len(records):
+            record = records[i].decode("utf-8", "surrogateescape")
+            i += 1
+            if not record:
+                continue
+            code, path = record[:2], record[3:]
+            if code[0] in "RC":
+                i += 1  # a rename names its source next
+            if path.startswith(prefix):
+                found[path[len(prefix):]] = code
+        return found
+
+    def catalog_dirty(self, ignore: Collection[str] = (), status: Mapping[str, str] | None = None) -> bool:
+        """Whether reading the work tree gives anything else than HEAD (paths in `ignore` aside).
+
+        Ignored files count only when DirectorySource would read them. `status` is a `status()`
+        already taken.
+        """
+        for rel, code in (self.status() if status is None else status).items():
+            if rel in ignore:
+                continue
+            if code != "!!":
+                return True
+            # An ignored directory (`dir/`) may hold catalog files; an ignored file counts if read.
+            if (not _hidden(rel + "x") if rel.endswith("/") else _is_catalog_file(rel)):
+                return True
+        return False
+
+    # -- compiling -------------------------------------------------------------------------
+
+    def compile(self, rev: str | None = None, *, strict: bool = False, allow_shallow: bool = False,
+                cache: bool = True) -> Snapshot:
+        """Compile the work tree (rev None) or a revision into a snapshot.
+
+        A revision compiles to the same bytes as the work tree did when it was HEAD with a clean
+        tree. Raises CatalogInvalid with every diagnostic, StateError for an unknown revision or a
+        shallow clone (unless `allow_shallow`: then no registration dates, `history: shallow`).
+        """
+        from compiler.snapshot_cache import SnapshotCache
+
+        if rev is not None:
+            self.require_git(f"compile revision `{rev}`")
+            commit: str | None = self.resolve(rev)
+            version = self.version(commit)
+        else:
+            if not self.catalog.is_dir():
+                raise UsageError(f"catalog directory not found: {self.display}")
+            commit = None
+            version = self.version()
+        if version.history == "shallow" and not allow_shallow:
+            raise StateError(SHALLOW_HINT)
+        store = SnapshotCache.for_state(self) if cache and version.history == "full" else None
+        if commit is not None and store is not None:
+            hit = store.get(commit)
+            # Under --strict, warnings fail the compile: compile again to report them.
+            if hit is not None and not (strict and hit.warnings):
+                return hit
+        files = self.source(commit).read()
+        check = check_catalog(files)
+        if not check.ok(strict=strict):
+            raise CatalogInvalid(check.diagnostics)
+        dated = version.commit if version.history == "full" else None
+        dates = self.registration_dates(dated) if dated is not None else {}
+        for model in check.models.values():
+            model.registered_at = dates.get(model.source)
+        snapshot = build_snapshot(check, version)
+        if store is not None and version.commit is not None and not version.dirty:
+            store.put(version.commit, snapshot)
+        return snapshot
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[Head]:
+        """Hold the repository for a write: the modelreg lock, and no git process at the index.
+
+        The modelreg lock is an advisory `flock` on `.git/modelreg.lock`: the kernel releases it
+        when its holder dies, so a crash never leaves it held (the pid in the file is only for the
+        message). Git's own `index.lock` carries no pid: one older than `stale_lock_seconds` is
+        taken for the leftover of a crashed git and removed. Waits up to `lock_timeout` seconds,
+        then raises BusyError. Yields HEAD, which must be on a branch with at least one commit.
+        """
+        git = self.require_git("write to the catalog")
+        path = git.common_dir / "modelreg.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + self.lock_timeout
+            self._acquire(fd, path, deadline)
+            try:
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+                self._wait_for_index(git, deadline)
+                head = self.head()
+                if head.commit is None:
+                    raise StateError("the repository has no commits yet; commit the catalog first "
+                                     f"(git add {self.rel or '.'} && git commit)")
+                if head.branch is None:
+                    raise StateError(f"HEAD is detached (at {head.commit[:12]}); check out a branch to "
+                                     "register or unregister models")
+                yield head
+            finally:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def _acquire(self, fd: int, path: Path, deadline: float) -> None:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+            if time.monotonic() >= deadline:
+                holder = path.read_text(encoding="utf-8", errors="replace").strip()
+                who = f" (pid {holder})" if holder.isdigit() else ""
+                raise BusyError(f"busy, retry: another modelreg process{who} is writing to this repository")
+            time.sleep(0.02)
+
+    def _wait_for_index(self, git: Git, deadline: float) -> None:
+        lock = git.git_dir / "index.lock"
+        while True:
+            try:
+                age = time.time() - lock.stat().st_mtime
+            except FileNotFoundError:
+                return
+            if age >= self.stale_lock_seconds:
+                # Left by a git process that died: git never removes it on its own.
+                with contextlib.suppress(FileNotFoundError):
+                    lock.unlink()
+                return
+            if time.monotonic() >= deadline:
+                raise BusyError(f"busy, retry: another git process holds {lock} (for {age:.0f} s)")
+            time.sleep(0.02)
+
+    def commit(self, head: Head, changes: Mapping[str, bytes | None], message: str) -> CommitInfo | None:
+        """Write `changes` (catalog path -> new content, None to delete) to the work tree and
+        commit exactly those paths on HEAD's branch; None when nothing changed.
+
+        Call inside `write_lock`. The commit is built in a private index, so whatever else is
+        staged stays staged and uncommitted; the branch moves only if nobody moved it meanwhile;
+        on any failure before that, the files are put back as they were.
+        """
+        git = self.require_git("commit")
+        assert head.branch is not None and head.commit is not None
+        previous: dict[str, bytes | None] = {}
+        for rel in changes:
+            full = self.catalog / rel
+            previous[rel] = full.read_bytes() if full.is_file() and not full.is_symlink() else None
+        moved = False
+        try:
+            for rel, content in changes.items():
+                full = self.catalog / rel
+                if content is None:
+                    with contextlib.suppress(FileNotFoundError):
+                        full.unlink()
+                else:
+                    write_atomic(full, content)
+            info = self._commit_tree(git, head, list(changes), message)
+            moved = True
+        finally:
+            if not moved:
+                self._restore(previous)
+        if info is not None:
+            self._update_index(git, [self.path(rel) for rel in changes], info.sha)
+        return info
+
+    def _commit_tree(self, git: Git, head: Head, rels: list[str], message: str) -> CommitInfo | None:
+        assert head.branch is not None and head.commit is not None
+        index = git.git_dir / f"modelreg-index.{os.getpid()}"
+        env = {"GIT_INDEX_FILE": str(index)}
+        try:
+            git.run("read-tree", head.commit, env=env)
+            paths = [self.path(rel) for rel in rels]
+            present = [p for p in paths if (git.root / p).is_file()]
+            absent = [p for p in paths if p not in present]
+            if present:
+                git.run("update-index", "--add", "--", *present, env=env)
+            if absent:
+                git.run("update-index", "--force-remove", "--", *absent, env=env)
+            tree = git.text("write-tree", env=env)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                index.unlink()
+        if tree == git.text("rev-parse", f"{head.commit}^{{tree}}"):
+            return None
+        try:
+            sha = git.text("commit-tree", tree, "-p", head.commit, "-F", "-", input=message.encode(),
+                           env=self._identity_env())
+        except GitFailed as exc:
+            if "identity" in exc.stderr or "tell me who you are" in exc.stderr:
+                raise StateError("git does not know who is committing: set user.name and user.email "
+                                 "(git config), or give an author (`Name <email>`)") from None
+            raise
+        try:
+            git.run("update-ref", "-m", f"modelreg: {message.splitlines()[0]}", head.branch, sha, head.commit)
+        except GitFailed as exc:
+            raise BusyError(f"busy, retry: {head.branch} moved while committing ({exc.stderr})") from None
+        committed = git.text("show", "-s", "--format=%ct", sha)
+        return CommitInfo(sha, datetime.fromtimestamp(int(committed), UTC))
+
+    def _update_index(self, git: Git, paths: list[str], sha: str) -> None:
+        # The commit is in; now the real index must agree with it, or `git status` would show the
+        # files as staged the other way round. Another git may hold the index for a moment.
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            try:
+                present = [p for p in paths if (git.root / p).is_file()]
+                absent = [p for p in paths if p not in present]
+                if present:
+                    git.run("update-index", "--add", "--", *present)
+                if absent:
+                    git.run("update-index", "--force-remove", "--", *absent)
+                return
+            except GitFailed as exc:
+                if "index.lock" not in exc.stderr or time.monotonic() >= deadline:
+                    raise StateError(f"committed {sha[:12]} but could not update the index ({exc.stderr}); "
+                                     f"run `git reset -q -- {' '.join(paths)}`") from None
+                time.sleep(0.02)
+
+    def _restore(self, previous: Mapping[str, bytes | None]) -> None:
+        for rel, content in previous.items():
+            full = self.catalog / rel
+            if content is None:
+                with contextlib.suppress(FileNotFoundError):
+                    full.unlink()
+            else:
+                write_atomic(full, content)
+
+    def _identity_env(self) -> dict[str, str]:
+        if self._author is None:
+            return {}
+        name, email = self._author
+        return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
+                "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+
+
+def _parse_author(author: str) -> tuple[str, str]:
+    match = _AUTHOR.match(author)
+    if match is None or not match["name"] or not match["email"]:
+        raise UsageError(f"author `{author}` is not in the form `Name <email>`")
+    return match["name"], match["email"]

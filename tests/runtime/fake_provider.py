@@ -1,0 +1,171 @@
+"""A fake OpenAI-compatible provider on 127.0.0.1 for the runtime's tests.
+
+Each request's reply is scripted per `model` (the request body's model ID): a JSON completion,
+an error status (with headers such as Retry-After), a hang, a cut connection, or an SSE stream.
+Unscripted requests get a completion. It also serves a snapshot file over GET with an ETag.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: str  # ok | status | hang | cut | stream
+    status: int = 200
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    chunks: tuple[str, ...] = ()
+    cut_after: int | None = None
+
+
+def ok(content: str = "hello") -> Reply:
+    return Reply("ok", body=content)
+
+
+def status(code: int, body: str = "", **headers: str) -> Reply:
+    return Reply("status", status=code, body=body, headers={k.replace("_", "-"): v for k, v in headers.items()})
+
+
+def hang() -> Reply:
+    return Reply("hang")
+
+
+def cut() -> Reply:
+    return Reply("cut")
+
+
+def stream(*chunks: str, cut_after: int | None = None) -> Reply:
+    return Reply("stream", chunks=chunks, cut_after=cut_after)
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        fake = self.server.fake
+        fake.seen.append(Seen("GET", self.path, dict(self.headers), {}))
+        raw, etag = fake.document
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.send_header("ETag", etag)
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def do_POST(self) -> None:
+        fake = self.server.fake
+        length = int(self.headers.get("Content-Length", "0"))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        fake.seen.append(Seen("POST", self.path, dict(self.headers), body))
+        model = body.get("model", "")
+        with fake.lock:
+            script = fake.scripts.get(model)
+            reply = script.popleft() if script else ok()
+        if reply.kind == "hang":
+            fake.release.wait(10)
+            return
+        if reply.kind == "cut":
+            return  # close the connection without a word
+        if reply.kind == "status":
+            data = reply.body.encode()
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        if reply.kind == "stream":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for index, text in enumerate(reply.chunks):
+                if reply.cut_after is not None and index >= reply.cut_after:
+                    return
+                chunk = {"object": "chat.completion.chunk", "model": model,
+                         "choices": [{"index": 0, "delta": {"content": text}}]}
+                self.wfile.write(b": keep-alive\n\ndata: " + json.dumps(chunk).encode() + b"\n\n")
+                self.wfile.flush()
+            self.wfile.write(b"data: [DONE]\n\n")
+            return
+        data = json.dumps({
+            "id": "chatcmpl-1", "object": "chat.completion", "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.body},
+                         "finish_reason": "stop"}],
+        }).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeProvider
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up (timeout) leaves a broken pipe behind: expected here
+
+
+class FakeProvider:
+    """Start with `FakeProvider()`, stop with `close()`; `url` is the OpenAI-style base URL."""
+
+    def __init__(self) -> None:
+        self.scripts: dict[str, deque[Reply]] = {}
+        self.seen: list[Seen] = []
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+        self.document: tuple[bytes, str] = (b"", '"0"')
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
+                                        daemon=True)
+        self._thread.start()
+
+    @property
+    def root(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def url(self) -> str:
+        return self.root + "/v1"
+
+    def script(self, model_id: str, *replies: Reply) -> None:
+        with self.lock:
+            self.scripts.setdefault(model_id, deque()).extend(replies)
+
+    def calls(self, model_id: str | None = None) -> list[str]:
+        """The model IDs of the POSTs received, in order (only `model_id`'s if given)."""
+        return [s.body.get("model", "") for s in self.seen
+                if s.method == "POST" and (model_id is None or s.body.get("model") == model_id)]
+
+    def close(self) -> None:
+        self.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()

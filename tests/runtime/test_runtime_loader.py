@@ -1,0 +1,239 @@
+"""The runtime loader: verification, immutable indexes, lookups, agreement with the compiler, and
+an import that needs nothing outside the standard library."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compiler import snapshot_format
+from compiler.compile import compile_catalog
+from compiler.runtime import (
+    Model,
+    Registry,
+    SnapshotError,
+    UnknownCapability,
+    UnknownFeature,
+    UnknownProvider,
+    load_snapshot,
+)
+from tests.conftest import BUNDLED, REPO
+from tests.runtime.conftest import model, snapshot_bytes
+from tests.runtime.fake_provider import FakeProvider
+
+MODELS = [
+    model("acme/chat-large", features=["tool_calling", "vision"], priority=10),
+    model("acme/coder", ["generation.text-generation.code-generation"], priority=5),
+    model("acme/old", status="deprecated", priority=1),
+    model("acme/gone", status="retired"),
+    model("beta/embed", ["embedding.text-embedding"], context=None),
+]
+
+
+@pytest.fixture
+def snapshot_file(tmp_path: Path) -> Path:
+    path = tmp_path / "registry.json"
+    path.write_bytes(snapshot_bytes(MODELS, label="7.gabcdef"))
+    return path
+
+
+def names(models: tuple[Model, ...]) -> list[str]:
+    return [m.name for m in models]
+
+
+def test_loads_a_file_and_answers_every_query(snapshot_file: Path) -> None:
+    registry = load_snapshot(snapshot_file)
+
+    assert registry.version.label == "7.gabcdef"
+    assert registry.version.digest == json.loads(snapshot_file.read_bytes())["$digest"]
+    assert names(registry.list_models()) == ["acme/chat-large", "acme/coder", "acme/gone", "acme/old", "beta/embed"]
+    assert len(registry) == 5 and "acme/coder" in registry
+    # A node's pool holds the models of every descendant; deprecated last, retired never.
+    assert names(registry.find_by_capability("generation")) == ["acme/coder", "acme/chat-large", "acme/old"]
+    assert names(registry.find_by_capability("generation.text-generation.code-generation")) == ["acme/coder"]
+    assert names(registry.find_by_capability("chat")) == ["acme/coder", "acme/chat-large", "acme/old"]
+    assert registry.find_by_capability("chat") == registry.find_by_capability("generation.text-generation")
+    assert registry.find_by_capability("generation.image-generation") == ()
+    assert registry.pool("code") == ("acme/coder",)
+    assert names(registry.find_by_provider("acme")) == ["acme/chat-large", "acme/coder", "acme/gone", "acme/old"]
+    chat = registry.get_model("acme/chat-large")
+    assert chat is not None and registry.get_model("acme/nope") is None
+    assert chat.features == frozenset({"tool_calling", "vision"})
+    assert (chat.context_window, chat.status, chat.priority, chat.model_id) == (128_000, "active", 10, "chat-large")
+    assert chat.pools == ("generation", "generation.text-generation")
+    assert chat.endpoint is not None and chat.endpoint.api_key_env == "ACME_API_KEY"
+    assert chat.input_modalities == frozenset({"text"})
+    assert chat.lifecycle == {"status": "active"}
+
+
+def test_lookups_return_the_precomputed_tuples(snapshot_file: Path) -> None:
+    registry = load_snapshot(snapshot_file)
+    assert registry.find_by_capability("chat") is registry.find_by_capability("generation.text-generation")
+    assert registry.find_by_provider("beta") is registry.find_by_provider("beta")
+
+
+def test_an_unknown_capability_is_an_error_with_a_suggestion(snapshot_file: Path) -> None:
+    registry = load_snapshot(snapshot_file)
+    with pytest.raises(UnknownCapability) as caught:
+        registry.find_by_capability("generation.text-generaton")
+    assert str(caught.value) == ("unknown capability `generation.text-generaton`; "
+                                 "did you mean `generation.text-generation`?")
+    with pytest.raises(UnknownCapability, match=r"did you mean `generation\.text-generation\.code-generation`"):
+        registry.pool("code-generation")
+    with pytest.raises(UnknownProvider, match=r"^unknown provider `acne`; did you mean `acme`\?$"):
+        registry.find_by_provider("acne")
+    with pytest.raises(UnknownFeature, match=r"^unknown feature `visoin`; did you mean `vision`\?$"):
+        registry.feature_mask(["visoin"])
+
+
+def test_everything_is_read_only(snapshot_file: Path) -> None:
+    registry = load_snapshot(snapshot_file)
+    chat = registry.get_model("acme/chat-large")
+    assert chat is not None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        chat.priority = 1  # type: ignore[misc]
+    # Python 3.11's frozen slots dataclasses raise TypeError here (a CPython bug), later ones AttributeError.
+    with pytest.raises((AttributeError, TypeError)):
+        chat.extra = 1  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        chat.limits["context_window"] = 1  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        registry.version = None  # type: ignore[misc,assignment]
+    with pytest.raises(TypeError):
+        registry.providers["acme"] = None  # type: ignore[index]
+    assert not hasattr(chat, "__dict__")
+    assert type(chat) is Model and dataclasses.replace(chat) == chat  # the fast loader builds true Models
+    # Equal records make equal, hashable models, across loads.
+    again = load_snapshot(snapshot_file).get_model("acme/chat-large")
+    assert again == chat and hash(again) == hash(chat) and again is not chat
+
+
+def test_refuses_an_unknown_major_version(tmp_path: Path) -> None:
+    document = json.loads(snapshot_bytes(MODELS))
+    del document["$digest"]
+    document["format"]["major"] = 2
+    raw, _ = snapshot_format.encode(document)
+    path = tmp_path / "future.json"
+    path.write_bytes(raw)
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(path)
+    assert str(caught.value) == (f"{path}: snapshot format major version 2 is not supported; this version of "
+                                 "modelreg reads major version 1")
+
+
+def test_refuses_a_truncated_or_tampered_file(tmp_path: Path) -> None:
+    raw = snapshot_bytes(MODELS)
+    truncated = tmp_path / "truncated.json"
+    truncated.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(SnapshotError, match="not a JSON snapshot \\(truncated or corrupt\\?\\)"):
+        load_snapshot(truncated)
+    tampered = tmp_path / "tampered.json"
+    tampered.write_bytes(raw.replace(b'"priority":10', b'"priority":99', 1))
+    with pytest.raises(SnapshotError, match=r"digest mismatch .*it was modified or truncated"):
+        load_snapshot(tampered)
+
+
+def test_refuses_a_sealed_document_that_is_not_a_snapshot(tmp_path: Path) -> None:
+    document = json.loads(snapshot_bytes(MODELS))
+    del document["$digest"]
+    del document["models"]["acme/coder"]  # the pools still name it
+    raw, _ = snapshot_format.encode(document)
+    with pytest.raises(SnapshotError, match="not a valid snapshot: KeyError: 'acme/coder'"):
+        Registry.from_bytes(raw)
+
+
+def test_loads_over_http(provider: FakeProvider) -> None:
+    raw = snapshot_bytes(MODELS)
+    provider.document = (raw, '"v1"')
+    registry = load_snapshot(provider.root + "/registry.json")
+    assert registry.source == provider.root + "/registry.json"
+    assert names(registry.find_by_capability("code")) == ["acme/coder"]
+
+
+def test_answers_equal_the_compilers_on_the_bundled_catalog() -> None:
+    snapshot = compile_catalog(BUNDLED)
+    registry = Registry.from_bytes(snapshot.raw)
+    tree = snapshot.tree
+    assert tree.paths(), "the bundled catalog has a capability tree"
+    for path in tree.paths():
+        expected = snapshot.pools[path]
+        assert names(registry.find_by_capability(path)) == expected, path
+        assert list(registry.pool(path)) == expected
+        # The pool is the node and all its descendants (the compiler's tree walk), without retired models.
+        walked = {name for name, m in snapshot.models.items() if m.status != "retired"
+                  and any(c == path or c.startswith(path + ".") for c in m.capabilities)}
+        assert set(expected) == walked, path
+    for alias, target in tree.aliases.items():
+        assert registry.find_by_capability(alias) == registry.find_by_capability(target)
+    for name in snapshot.providers:
+        expected_names = sorted(n for n, m in snapshot.models.items() if m.provider == name)
+        assert names(registry.find_by_provider(name)) == expected_names
+    for name, compiled in snapshot.models.items():
+        loaded = registry.get_model(name)
+        assert loaded is not None
+        assert loaded.features == {f for f, on in compiled.features.items() if on}
+        assert loaded.context_window == compiled.limits.get("context_window")
+        assert (loaded.status, loaded.priority) == (compiled.status, compiled.priority)
+        assert list(loaded.pools) == compiled.pools
+
+
+def test_answers_equal_model_registry_on_the_bundled_catalog() -> None:
+    from compiler.registry import ModelRegistry
+
+    registry = Registry.from_bytes(compile_catalog(BUNDLED).raw)
+    compiled = ModelRegistry(BUNDLED, allow_shallow=True)
+    assert [m.name for m in compiled.list_models()] == names(registry.list_models())
+    for path in [*compiled.tree.paths(), *compiled.tree.aliases]:
+        assert names(registry.find_by_capability(path)) == [m.name for m in compiled.find_by_capability(path)], path
+    for provider in registry.providers:
+        assert names(registry.find_by_provider(provider)) == [m.name for m in compiled.find_by_provider(provider)]
+    for original in compiled.list_models():
+        loaded = registry.get_model(original.name)
+        assert loaded is not None and list(loaded.pools) == original.pools and loaded.status == original.status
+
+
+ISOLATED = r'''
+import importlib.abc, os, sys, sysconfig
+BLOCKED = {"pydantic", "yaml", "jsonschema", "fastjsonschema", "git"}
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"blocked import of {name}")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+before = set(sys.modules)
+from compiler.runtime import Router, load_snapshot
+registry = load_snapshot(sys.argv[1])
+print(",".join(m.name for m in Router(registry).candidates("chat", features={"vision"})))
+stdlib = tuple(os.path.realpath(sysconfig.get_paths()[k]) + os.sep for k in ("stdlib", "platstdlib"))
+package = os.path.realpath(os.path.dirname(sys.modules["compiler"].__file__)) + os.sep
+for name in sorted(set(sys.modules) - before):
+    where = getattr(sys.modules[name], "__file__", None)
+    if where is None:
+        continue
+    where = os.path.realpath(where)
+    if not where.startswith(stdlib + (package,)):
+        print("third-party:", name, where)
+print(" ".join(sorted(n for n in sys.modules if n.split(".")[0] == "compiler")))
+'''
+
+
+def test_the_runtime_imports_nothing_outside_the_standard_library(snapshot_file: Path) -> None:
+    result = subprocess.run([sys.executable, "-c", ISOLATED, str(snapshot_file)], capture_output=True, text=True,
+                            cwd=REPO, env={**os.environ, "PYTHONWARNINGS": "error"}, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "acme/chat-large"
+    assert not [line for line in lines if line.startswith("third-party:")]
+    loaded = set(lines[-1].split())
+    assert loaded <= {"compiler", "compiler.errors", "compiler.snapshot_format", "compiler.capability_tree"} | {
+        n for n in loaded if n.startswith("compiler.runtime")}
+    assert "compiler.runtime.router" in loaded

@@ -1,0 +1,309 @@
+"""`modelreg diff`: revisions, the work tree and snapshot files; pool changes; text, markdown, JSON."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compiler import CatalogInvalid
+from compiler.changes import derive_snapshot
+from compiler.compile import compile_catalog
+from compiler.diff import MARKDOWN_LIMIT, Side, compare, pool_change, render_json, render_markdown
+from compiler.schemas import validator
+from compiler.state import StateManager
+from tests.conftest import run_cli, write
+from tests.git_helpers import commit_all, git, init_repo, isolate_git
+
+NEW = "name: acme/new\nprovider: acme\ncapabilities: [embedding.text-embedding]\npriority: 1\n"
+
+
+@pytest.fixture(autouse=True)
+def _git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    isolate_git(monkeypatch, tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture
+def repo(catalog: Path) -> Path:
+    """Four commits: the catalog; acme/new added; chat-large moved first; embed-small removed."""
+    root = init_repo(catalog.parent)
+    commit_all(root, "catalog", date="2024-01-01T00:00:00+00:00")
+    write(catalog, "acme/new.yaml", NEW)
+    commit_all(root, "add new", date="2024-02-01T00:00:00+00:00")
+    chat = catalog / "acme/chat-large.yaml"
+    chat.write_text(chat.read_text().replace("priority: 10", "priority: 1"))
+    commit_all(root, "chat-large first", date="2024-03-01T00:00:00+00:00")
+    (catalog / "acme/embed-small.yaml").unlink()
+    commit_all(root, "drop embed-small", date="2024-04-01T00:00:00+00:00")
+    return root
+
+
+def label(repo: Path, rev: str) -> str:
+    sha = git(repo, "rev-parse", rev)
+    return f"{git(repo, 'rev-list', '--count', sha)}.g{sha[:12]}"
+
+
+def test_text_report(repo: Path, catalog: Path) -> None:
+    run = run_cli("diff", "HEAD~3", "HEAD", "--catalog", str(catalog))
+    assert run.code == 0, run.err
+    assert run.out == f"""\
+diff {label(repo, "HEAD~3")} (HEAD~3) -> {label(repo, "HEAD")} (HEAD): 1 model added, 1 removed, 1 changed; \
+4 pools changed
+
+pools:
+  embedding: 1 -> 1 models
+    + acme/new (#1)
+    - acme/embed-small (was #1)
+  embedding.text-embedding: 1 -> 1 models
+    + acme/new (#1)
+    - acme/embed-small (was #1)
+  generation: 2 -> 2 models
+    ~ acme/chat-large #2 -> #1
+  generation.text-generation: 2 -> 2 models
+    ~ acme/chat-large #2 -> #1
+
+models added:
+  + acme/new  pools: embedding, embedding.text-embedding
+
+models removed:
+  - acme/embed-small
+
+models changed:
+  ~ acme/chat-large
+      priority: 10 -> 1
+"""
+
+
+def test_markdown_report(repo: Path, catalog: Path) -> None:
+    run = run_cli("diff", "HEAD~2", "HEAD~1", "--catalog", str(catalog), "--format", "markdown")
+    assert run.code == 0, run.err
+    assert run.out == f"""\
+### modelreg diff: `{label(repo, "HEAD~2")}` → `{label(repo, "HEAD~1")}`
+
+**1 model changed; 2 pools changed**
+
+| capability | before | after | entered | left | moved |
+|---|---:|---:|---:|---:|---:|
+| `generation` | 2 | 2 | 0 | 0 | 1 |
+| `generation.text-generation` | 2 | 2 | 0 | 0 | 1 |
+
+<details><summary>Pool changes (2)</summary>
+
+**`generation`** (2 → 2)
+
+- moved: `acme/chat-large` #2 → #1
+
+**`generation.text-generation`** (2 → 2)
+
+- moved: `acme/chat-large` #2 → #1
+
+</details>
+
+<details><summary>Models changed (1)</summary>
+
+**`acme/chat-large`**
+
+| field | before | after |
+|---|---|---|
+| `priority` | 10 | 1 |
+
+
+</details>
+
+"""
+
+
+def test_json_report_follows_its_schema(repo: Path, catalog: Path) -> None:
+    run = run_cli("diff", "HEAD~3", "HEAD", "--catalog", str(catalog), "--format", "json")
+    assert run.code == 0, run.err
+    report = json.loads(run.out)
+    assert list(validator("diff").iter_errors(report)) == []
+    assert report["summary"] == {"text": "1 model added, 1 removed, 1 changed; 4 pools changed", "models_added": 1,
+                                 "models_removed": 1, "models_changed": 1, "pools_changed": 4,
+                                 "providers_changed": 0, "capabilities_changed": 0}
+    assert report["base"] == {"kind": "revision", "ref": "HEAD~3", "commit": git(repo, "rev-parse", "HEAD~3"),
+                              "label": label(repo, "HEAD~3"), "digest": None}
+    assert report["models"]["changed"] == [
+        {"name": "acme/chat-large", "changes": [{"field": "priority", "old": 10, "new": 1}]}]
+    assert report["pools"][2] == {"capability": "generation", "before": 2, "after": 2, "entered": [], "left": [],
+                                  "moved": [{"name": "acme/chat-large", "from": 2, "to": 1}]}
+
+
+def test_exit_code(repo: Path, catalog: Path) -> None:
+    assert run_cli("diff", "HEAD~1", "HEAD", "--catalog", str(catalog), "--exit-code").code == 1
+    assert run_cli("diff", "HEAD~1", "HEAD", "--catalog", str(catalog)).code == 0
+    same = run_cli("diff", "HEAD", "HEAD", "--catalog", str(catalog), "--exit-code")
+    assert same.code == 0
+    assert same.out.endswith(": no models changed; no pools changed\n")
+
+
+def test_default_base_is_the_merge_base_and_head_the_work_tree(repo: Path, catalog: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "feature", "HEAD~1")
+    chat = catalog / "acme/chat-large.yaml"
+    chat.write_text(chat.read_text().replace("priority: 1", "priority: 99"))
+    commit_all(repo, "on the branch")
+    write(catalog, "acme/draft.yaml", "name: acme/draft\nprovider: acme\ncapabilities: [chat]\n")
+    run = run_cli("diff", "--catalog", str(catalog), "--format", "json")
+    assert run.code == 0, run.err
+    report = json.loads(run.out)
+    assert report["base"]["commit"] == git(repo, "merge-base", "main", "feature")
+    assert report["base"]["ref"] == "merge-base"
+    assert (report["head"]["kind"], report["head"]["ref"]) == ("worktree", "working tree")
+    assert report["head"]["label"].endswith(".dirty")
+    # main removed embed-small after the branch point: not this branch's change.
+    assert [m["name"] for m in report["models"]["added"]] == ["acme/draft"]
+    assert report["models"]["removed"] == []
+    assert report["models"]["changed"] == [
+        {"name": "acme/chat-large", "changes": [{"field": "priority", "old": 1, "new": 99}]}]
+
+
+def test_a_clean_work_tree_is_its_commit(repo: Path, catalog: Path) -> None:
+    report = json.loads(run_cli("diff", "HEAD~1", "--catalog", str(catalog), "--format", "json").out)
+    assert report["head"] == {"kind": "worktree", "ref": "working tree", "commit": git(repo, "rev-parse", "HEAD"),
+                              "label": label(repo, "HEAD"), "digest": None}
+    assert report["summary"]["models_removed"] == 1
+
+
+def test_snapshot_files_as_sides(repo: Path, catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    out = tmp_path_factory.mktemp("out")
+    assert run_cli("compile", str(catalog), "--rev", "HEAD~3", "-o", str(out / "old.json")).code == 0
+    assert run_cli("compile", str(catalog), "-o", str(out / "new.json")).code == 0
+    by_files = json.loads(run_cli("diff", str(out / "old.json"), str(out / "new.json"), "--format", "json").out)
+    by_revs = json.loads(run_cli("diff", "HEAD~3", "HEAD", "--catalog", str(catalog), "--format", "json").out)
+    assert by_files["base"]["kind"] == "snapshot"
+    assert by_files["base"]["digest"] == json.loads((out / "old.json").read_bytes())["$digest"]
+    for key in ("models", "pools", "summary", "providers", "capabilities"):
+        assert by_files[key] == by_revs[key]
+
+
+def test_outside_git_only_snapshot_files_work(catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    out = tmp_path_factory.mktemp("out")
+    assert run_cli("compile", str(catalog), "-o", str(out / "s.json")).code == 0
+    run = run_cli("diff", "--catalog", str(catalog))
+    assert (run.code, run.err) == (2, f"modelreg: error: {catalog} is not in a git repository: give BASE "
+                                      "(and HEAD) as snapshot files\n")
+    run = run_cli("diff", str(out / "s.json"), "--catalog", str(catalog), "--exit-code")
+    assert (run.code, run.out.split(": ", 1)[1]) == (0, "no models changed; no pools changed\n")
+
+
+def test_an_invalid_revision_reports_its_diagnostics(repo: Path, catalog: Path) -> None:
+    write(catalog, "acme/bad.yaml", "name: acme/bad\nprovider: acme\ncapabilities: [chatt]\n")
+    bad = commit_all(repo, "broken")
+    run = run_cli("diff", "HEAD~1", "HEAD", "--catalog", str(catalog))
+    assert run.code == 1
+    assert run.err == (f"{catalog}/acme/bad.yaml:3:16: error[unknown-capability]: unknown capability `chatt`; "
+                       "did you mean `generation.text-generation`?\n"
+                       f"HEAD ({bad[:12]}): the catalog is invalid there; no diff\n")
+    run = run_cli("diff", "HEAD~1", "nowhere", "--catalog", str(catalog))
+    assert (run.code, run.err) == (2, "modelreg: error: unknown revision `nowhere`: no such commit, branch or tag\n")
+
+
+def test_a_shallow_clone_needs_allow_shallow(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    clone = tmp_path_factory.mktemp("clone") / "repo"
+    git(repo, "clone", "-q", "--depth", "2", f"file://{repo}", str(clone))
+    run = run_cli("diff", "HEAD~1", "HEAD", "--catalog", str(clone / "models.d"))
+    assert run.code == 1 and "git fetch --unshallow" in run.err
+    run = run_cli("diff", "HEAD~1", "HEAD", "--catalog", str(clone / "models.d"), "--allow-shallow")
+    assert run.code == 0, run.err
+    assert "1 model removed" in run.out
+
+
+def _full(catalog: Path, rev: str) -> dict[str, Any]:
+    document = dict(compile_catalog(catalog, rev=rev).document)
+    del document["$digest"]
+    return document
+
+
+def test_a_derived_snapshot_equals_a_full_compile(repo: Path, catalog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELREG_CACHE", "0")
+    # More history: a deprecated model pointing at another, that target re-added after removal.
+    write(catalog, "acme/legacy.yaml", "name: acme/legacy\nprovider: acme\ncapabilities: [chat]\n"
+                                       "lifecycle: {status: deprecated, replacement: acme/coder}\n")
+    commit_all(repo, "legacy", date="2024-05-01T00:00:00+00:00")
+    write(catalog, "acme/embed-small.yaml", "name: acme/embed-small\nprovider: acme\n"
+                                            "capabilities: [embedding.text-embedding]\n")
+    commit_all(repo, "embed-small is back", date="2024-06-01T00:00:00+00:00")
+    state = StateManager(catalog)
+    revs = [git(repo, "rev-parse", f"HEAD~{i}") for i in range(6)]
+    full = {rev: _full(catalog, rev) for rev in revs}
+    for base in revs:
+        for target in revs:
+            derived = derive_snapshot(state, full[base], base, target)
+            assert derived == full[target], (base, target)
+
+
+def test_derivation_declines_tree_and_provider_changes_and_reports_invalid_targets(
+        repo: Path, catalog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELREG_CACHE", "0")
+    state = StateManager(catalog)
+    head = git(repo, "rev-parse", "HEAD")
+    provider = catalog / "acme/provider.yaml"
+    provider.write_text(provider.read_text().replace("priority: 50", "priority: 60"))
+    changed = commit_all(repo, "provider")
+    assert derive_snapshot(state, _full(catalog, head), head, changed) is None
+    write(catalog, "acme/legacy.yaml", "name: acme/legacy\nprovider: acme\ncapabilities: [chat]\n"
+                                       "lifecycle: {status: deprecated, replacement: acme/coder}\n")
+    valid = commit_all(repo, "legacy")
+    (catalog / "acme/coder.yaml").unlink()
+    broken = commit_all(repo, "coder gone, legacy still names it")
+    with pytest.raises(CatalogInvalid) as caught:
+        derive_snapshot(state, _full(catalog, valid), valid, broken)
+    with pytest.raises(CatalogInvalid) as full:
+        compile_catalog(catalog, rev=broken)
+    assert caught.value.diagnostics == [d for d in full.value.diagnostics if d.code != "empty-pool"]
+
+
+def _document(models: int, offset: int = 0) -> dict[str, Any]:
+    records = {}
+    for i in range(offset, offset + models):
+        name = f"p{i % 20:02d}/model-{i:05d}"
+        records[name] = {"name": name, "provider": name[:3], "pools": ["generation", "generation.text-generation"],
+                         "priority": i % 500, "lifecycle": {"status": "active"}, "registered_at": None}
+    ordered = sorted(records, key=lambda n: (records[n]["priority"], n))
+    return {"version": {"commit": None, "label": "unversioned"}, "models": records, "providers": {},
+            "capabilities": {}, "aliases": {}, "features": {},
+            "pools": {"generation": ordered, "generation.text-generation": ordered}}
+
+
+def test_markdown_stays_under_the_job_summary_cap() -> None:
+    diff = compare(Side("snapshot", "old.json", _document(100)), Side("snapshot", "new.json", _document(10_000, 100)))
+    text = render_markdown(diff)
+    assert len(text.encode()) < MARKDOWN_LIMIT <= 1024 * 1024
+    assert text.startswith("### modelreg diff: `unversioned` → `unversioned`\n\n"
+                           "**10000 models added, 100 removed; 2 pools changed**\n\n| capability |")
+    assert text.index("| `generation.text-generation` | 100 | 10000 | 10000 | 100 | 0 |") < text.index("<details>")
+    last = text.rstrip("\n").splitlines()[-1]
+    assert last.startswith("**truncated: ") and last.endswith(" more changes, see the artifact** "
+                                                              "(`modelreg diff --format json` has them all)")
+    assert text.count("<details>") == text.count("</details>")
+    report = json.loads(render_json(diff))
+    assert len(report["models"]["added"]) == 10_000
+
+
+def test_a_small_change_is_not_truncated() -> None:
+    base = _document(50)
+    head = copy.deepcopy(base)
+    head["models"]["p01/model-00001"]["priority"] = 999
+    diff = compare(Side("snapshot", "a", base), Side("snapshot", "b", head))
+    assert "truncated" not in render_markdown(diff)
+    assert diff.summary() == "1 model changed; no pools changed"
+
+
+@pytest.mark.parametrize(("before", "after", "entered", "left", "moved"), [
+    (["a", "b", "c"], ["a", "b", "c"], None, None, None),
+    (["a", "b"], ["x", "a", "b"], [("x", 1)], [], []),
+    (["a", "b", "c"], ["a", "c"], [], [("b", 2)], []),
+    (["a", "b", "c", "d"], ["b", "c", "d", "a"], [], [], [("a", 1, 4)]),
+    (["a", "b", "c"], ["c", "b", "a"], [], [], [("c", 3, 1), ("b", 2, 2)]),
+    (None, ["a"], [("a", 1)], [], []),
+])
+def test_pool_changes(before: list[str] | None, after: list[str], entered: Any, left: Any, moved: Any) -> None:
+    change = pool_change("p", before, after)
+    if entered is None:
+        assert change is None
+        return
+    assert change is not None
+    assert (change.entered, change.left, change.moved) == (entered, left, moved)

@@ -1,0 +1,81 @@
+"""`modelreg history NAME`: the commits that touched a model, newest first, field by field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compiler import ModelDefinition, ModelRegistry
+from tests.conftest import run_cli
+from tests.git_helpers import commit_all, git, init_repo, isolate_git
+
+
+@pytest.fixture(autouse=True)
+def _git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    isolate_git(monkeypatch, tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture
+def repo(catalog: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = init_repo(catalog.parent)
+    commit_all(root, "catalog", date="2024-01-01T00:00:00+00:00")
+    registry = ModelRegistry(catalog, author="Catalog Bot <bot@example.com>")
+    for date, priority in (("2024-02-01T00:00:00+00:00", 30), ("2024-03-01T09:30:00+02:00", 20)):
+        monkeypatch.setenv("GIT_COMMITTER_DATE", date)
+        monkeypatch.setenv("GIT_AUTHOR_DATE", date)
+        registry.register(ModelDefinition(name="acme/vision", provider="acme", capabilities=["chat"],
+                                          features={"vision": True}, priority=priority))
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2024-04-01T00:00:00+00:00")
+    registry.unregister("acme/vision", message="retire the vision model")
+    return root
+
+
+def test_history_text(repo: Path, catalog: Path) -> None:
+    shas = git(repo, "log", "--format=%H", "-3").splitlines()
+    run = run_cli("history", "acme/vision", "--catalog", str(catalog))
+    assert run.code == 0, run.err
+    assert run.out == f"""\
+{shas[0][:12]}  2024-04-01 00:00:00 UTC  Catalog Bot <bot@example.com>
+    retire the vision model
+    deleted acme/vision
+
+{shas[1][:12]}  2024-03-01 07:30:00 UTC  Catalog Bot <bot@example.com>
+    register acme/vision
+    priority: 30 -> 20
+
+{shas[2][:12]}  2024-02-01 00:00:00 UTC  Catalog Bot <bot@example.com>
+    register acme/vision
+    added acme/vision
+"""
+
+
+def test_history_json(repo: Path, catalog: Path) -> None:
+    run = run_cli("history", "acme/vision", "--catalog", str(catalog), "--format", "json", "--rev", "HEAD~1")
+    assert run.code == 0, run.err
+    report = json.loads(run.out)
+    assert (report["format"], report["version"], report["name"]) == ("modelreg-history", 1, "acme/vision")
+    newest, oldest = report["commits"]
+    assert newest["change"] == "modified"
+    assert newest["date"] == "2024-03-01T07:30:00+00:00"
+    assert newest["fields"] == [{"field": "priority", "old": 30, "new": 20}]
+    assert oldest["change"] == "added"
+    assert oldest["fields"] == [
+        {"field": "capabilities", "new": ["chat"]}, {"field": "features", "new": {"vision": True}},
+        {"field": "name", "new": "acme/vision"}, {"field": "priority", "new": 30}, {"field": "provider", "new": "acme"}]
+
+
+def test_history_of_an_unknown_model_or_a_bad_name(repo: Path, catalog: Path) -> None:
+    run = run_cli("history", "acme/never", "--catalog", str(catalog))
+    assert (run.code, run.err) == (2, f"modelreg: error: no commit touches {catalog}/acme/never.yaml; is "
+                                      "`acme/never` a model of this catalog?\n")
+    run = run_cli("history", "../../etc/passwd", "--catalog", str(catalog))
+    assert run.code == 2
+    assert "leads out of the catalog" in run.err
+
+
+def test_history_outside_git(catalog: Path) -> None:
+    run = run_cli("history", "acme/coder", "--catalog", str(catalog))
+    assert (run.code, run.err) == (1, f"modelreg: error: {catalog} is not inside a git repository; cannot read a "
+                                      "model's history (run `git init` and commit the catalog first)\n")

@@ -1,0 +1,99 @@
+"""Model files as editors and commands see them: the schema comment, and the catalog's YAML style."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from compiler.catalog import CAPABILITIES_FILE, PROVIDER_FILE
+from compiler.model_file import dump_model_file, schema_comment
+from compiler.models import ModelDefinition
+from compiler.yaml_loader import load_yaml
+from tests.conftest import BUNDLED, REPO
+
+BUNDLED_FILES = sorted(BUNDLED.rglob("*.yaml"))
+
+
+def _expected_schema(rel: str) -> str:
+    if rel == CAPABILITIES_FILE:
+        return "capabilities.schema.json"
+    return "provider.schema.json" if rel.endswith(f"/{PROVIDER_FILE}") else "model.schema.json"
+
+
+@pytest.mark.parametrize("path", BUNDLED_FILES, ids=lambda p: p.relative_to(BUNDLED).as_posix())
+def test_every_bundled_file_starts_with_its_schema_comment(path: Path) -> None:
+    rel = path.relative_to(BUNDLED).as_posix()
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first == schema_comment(rel, _expected_schema(rel))
+    # The relative path really reaches the schema, so editors find it.
+    target = path.parent / first.split("$schema=", 1)[1]
+    assert os.path.normpath(target) == os.fspath(REPO / "schemas" / _expected_schema(rel))
+    assert target.is_file()
+
+
+def test_schema_comment_climbs_out_of_the_catalog() -> None:
+    assert schema_comment("openai/gpt-4o.yaml") == "# yaml-language-server: $schema=../../schemas/model.schema.json"
+    assert schema_comment("acme/team/model.yaml") == (
+        "# yaml-language-server: $schema=../../../schemas/model.schema.json")
+    assert schema_comment("capabilities.yaml", "capabilities.schema.json") == (
+        "# yaml-language-server: $schema=../schemas/capabilities.schema.json")
+
+
+def test_dump_writes_the_catalogs_style() -> None:
+    definition = ModelDefinition(
+        name="ollama/qwen3-8b", provider="ollama", model_id="qwen3:8b", display_name="3.10",
+        description="Fast: small, local.", capabilities=["generation.text-generation", "chat"],
+        features={"tool_calling": True, "vision": False}, constraints={"output_dimensions": [256, 512]},
+        limits={"context_window": 40960}, modalities={"input": ["text", "image"], "output": ["text"]},
+        cost={"per_second": 0.00006, "input_per_mtok": 0, "x-note": "yes"},
+        lifecycle={"status": "active", "released": "2025-04-29"}, priority=20,
+        extensions={"x-tags": ["on", "off"], "x-owner": "team-a"})
+    assert dump_model_file(definition, "ollama/qwen3-8b.yaml") == """\
+# yaml-language-server: $schema=../../schemas/model.schema.json
+name: ollama/qwen3-8b
+provider: ollama
+model_id: "qwen3:8b"
+display_name: "3.10"
+description: "Fast: small, local."
+capabilities:
+  - generation.text-generation
+  - chat
+features:
+  tool_calling: true
+  vision: false
+constraints:
+  output_dimensions: [256, 512]
+limits:
+  context_window: 40960
+modalities:
+  input: [text, image]
+  output: [text]
+cost:
+  per_second: 0.00006
+  input_per_mtok: 0
+  x-note: "yes"
+lifecycle:
+  status: active
+  released: "2025-04-29"
+priority: 20
+x-owner: team-a
+x-tags: ["on", "off"]
+"""
+
+
+def test_long_lists_are_block_lists() -> None:
+    regions = [f"region-{i:02d}" for i in range(12)]
+    definition = ModelDefinition(name="a/b", provider="a", capabilities=["x"], constraints={"regions": regions})
+    text = dump_model_file(definition, "a/b.yaml")
+    assert "  regions:\n    - region-00\n" in text
+
+
+@pytest.mark.parametrize("path", [p for p in BUNDLED_FILES if p.name not in (PROVIDER_FILE, CAPABILITIES_FILE)],
+                         ids=lambda p: p.relative_to(BUNDLED).as_posix())
+def test_bundled_models_survive_a_round_trip(path: Path) -> None:
+    data = load_yaml(str(path), path.read_bytes()).data
+    rel = path.relative_to(BUNDLED).as_posix()
+    text = dump_model_file(ModelDefinition.from_document(data), rel)
+    assert load_yaml(rel, text.encode()).data == data

@@ -1,0 +1,384 @@
+"""The ModelRegistry API and `modelreg register`/`unregister`: every change a commit of one file."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from compiler import BusyError, CatalogInvalid, ModelDefinition, ModelRegistry, StateError, UnknownCapability
+from compiler.compile import validate_catalog
+from compiler.errors import UsageError
+from compiler.model_file import dump_model_file
+from tests.conftest import run_cli, write
+from tests.git_helpers import commit_all, git, init_repo, isolate_git
+
+JAN = "2024-01-01T00:00:00+00:00"
+NOW = "2024-06-01T12:00:00+00:00"
+
+
+@pytest.fixture(autouse=True)
+def _git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    isolate_git(monkeypatch, tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture
+def repo(catalog: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = init_repo(catalog.parent)
+    commit_all(root, "catalog", date=JAN)
+    # Commits made by the registry get a fixed time, so registered_at can be asserted exactly.
+    monkeypatch.setenv("GIT_COMMITTER_DATE", NOW)
+    monkeypatch.setenv("GIT_AUTHOR_DATE", NOW)
+    return root
+
+
+def vision(**changes: object) -> ModelDefinition:
+    fields: dict[str, object] = dict(
+        name="acme/vision-pro", provider="acme", capabilities=["chat", "embedding.text-embedding"],
+        model_id="vision-pro:2025", features={"vision": True, "tool_calling": False},
+        limits={"context_window": 200000}, lifecycle={"released": "2024-05-13"}, priority=3)
+    fields.update(changes)
+    return ModelDefinition(**fields)  # type: ignore[arg-type]
+
+
+def head(repo: Path) -> str:
+    return git(repo, "rev-parse", "HEAD")
+
+
+def names(models: list) -> list[str]:  # type: ignore[type-arg]
+    return [m.name for m in models]
+
+
+def test_register_writes_one_file_in_the_catalog_style_and_commits_it(repo: Path, catalog: Path) -> None:
+    registry = ModelRegistry(catalog)
+    before = head(repo)
+    model = registry.register(vision())
+    assert (catalog / "acme/vision-pro.yaml").read_text() == """\
+# yaml-language-server: $schema=../../schemas/model.schema.json
+name: acme/vision-pro
+provider: acme
+model_id: "vision-pro:2025"
+capabilities:
+  - chat
+  - embedding.text-embedding
+features:
+  vision: true
+  tool_calling: false
+limits:
+  context_window: 200000
+lifecycle:
+  released: "2024-05-13"
+priority: 3
+"""
+    assert git(repo, "log", "--format=%s|%an <%ae>|%P", "-1") == (
+        f"register acme/vision-pro|Test Author <test@example.com>|{before}")
+    assert git(repo, "show", "--name-status", "--format=", "HEAD") == "A\tmodels.d/acme/vision-pro.yaml"
+    assert git(repo, "status", "--porcelain") == ""
+    assert model.pools == ["embedding", "embedding.text-embedding", "generation", "generation.text-generation"]
+    assert model.registered_at == datetime(2024, 6, 1, 12, tzinfo=UTC)
+    assert model.capabilities == ["embedding.text-embedding", "generation.text-generation"]
+    assert model.features == {"streaming": True, "vision": True, "tool_calling": False}
+    assert model.source == "acme/vision-pro.yaml"
+    assert names(registry.find_by_capability("generation.text-generation")) == [
+        "acme/vision-pro", "acme/coder", "acme/chat-large"]
+    assert registry.get_model("acme/vision-pro") is model
+
+
+def test_a_nested_name_gets_the_right_schema_path(repo: Path, catalog: Path) -> None:
+    ModelRegistry(catalog).register(vision(name="acme/team/vision-pro"))
+    first = (catalog / "acme/team/vision-pro.yaml").read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=../../../schemas/model.schema.json"
+
+
+def test_lookups(repo: Path, catalog: Path) -> None:
+    registry = ModelRegistry(catalog)
+    assert names(registry.list_models()) == ["acme/chat-large", "acme/coder", "acme/embed-small"]
+    # A node's pool holds the models registered below it; an alias names the same node.
+    assert names(registry.find_by_capability("generation")) == ["acme/coder", "acme/chat-large"]
+    assert names(registry.find_by_capability("chat")) == ["acme/coder", "acme/chat-large"]
+    assert names(registry.find_by_capability("generation.text-completion")) == []
+    assert names(registry.find_by_provider("acme")) == ["acme/chat-large", "acme/coder", "acme/embed-small"]
+    assert registry.find_by_provider("nobody") == []
+    assert registry.get_model("acme/nothing") is None
+    with pytest.raises(UnknownCapability, match=r"unknown capability `generaton`; did you mean `generation`\?"):
+        registry.find_by_capability("generaton")
+    assert registry.get_model("acme/coder").registered_at == datetime(2024, 1, 1, tzinfo=UTC)  # type: ignore[union-attr]
+
+
+def test_re_registering_replaces_the_model_in_one_commit(repo: Path, catalog: Path) -> None:
+    registry = ModelRegistry(catalog)
+    registry.register(vision())
+    first = head(repo)
+    model = registry.register(vision(priority=500, features={"vision": True}))
+    assert git(repo, "rev-list", "--count", f"{first}..HEAD") == "1"
+    assert git(repo, "show", "--name-status", "--format=%s", "HEAD") == (
+        "register acme/vision-pro\n\nM\tmodels.d/acme/vision-pro.yaml")
+    assert model.registered_at == datetime(2024, 6, 1, 12, tzinfo=UTC)
+    assert "tool_calling" not in (catalog / "acme/vision-pro.yaml").read_text()
+    assert names(registry.find_by_capability("chat")) == ["acme/coder", "acme/chat-large", "acme/vision-pro"]
+    # The same definition again changes nothing and makes no commit.
+    registry.register(vision(priority=500, features={"vision": True}))
+    assert git(repo, "rev-list", "--count", f"{first}..HEAD") == "1"
+
+
+def test_registered_at_survives_replacement_of_an_old_model(repo: Path, catalog: Path) -> None:
+    registry = ModelRegistry(catalog)
+    model = registry.register(ModelDefinition(name="acme/coder", provider="acme",
+                                              capabilities=["generation.text-generation.code-generation"],
+                                              priority=1))
+    assert model.registered_at == datetime(2024, 1, 1, tzinfo=UTC)
+    assert ModelRegistry(catalog).get_model("acme/coder") == model
+
+
+def test_unregister(repo: Path, catalog: Path) -> None:
+    registry = ModelRegistry(catalog)
+    before = head(repo)
+    assert registry.unregister("acme/coder") is True
+    assert git(repo, "show", "--name-status", "--format=%s", "HEAD") == (
+        "unregister acme/coder\n\nD\tmodels.d/acme/coder.yaml")
+    assert git(repo, "rev-parse", "HEAD~1") == before
+    assert not (catalog / "acme/coder.yaml").exists()
+    assert registry.get_model("acme/coder") is None
+    assert names(registry.find_by_capability("generation")) == ["acme/chat-large"]
+    assert names(registry.find_by_capability("generation.text-generation.code-generation")) == []
+    after = head(repo)
+    assert registry.unregister("acme/coder") is False
+    assert registry.unregister("acme/never-was") is False
+    assert head(repo) == after
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_new_registry_sees_the_same_state(repo: Path, catalog: Path) -> None:
+    registry = ModelRegistry(catalog)
+    registry.register(vision())
+    registry.register(vision(name="acme/vision-mini", priority=200, model_id=None))
+    registry.unregister("acme/chat-large")
+    again = ModelRegistry(catalog)
+    assert again.list_models() == registry.list_models()
+    for path in registry.tree.paths():
+        assert again.find_by_capability(path) == registry.find_by_capability(path)
+
+
+def test_refresh_recomputes_pools_after_the_tree_changed(repo: Path, catalog: Path) -> None:
+    registry = ModelRegistry(catalog)
+    tree = (catalog / "capabilities.yaml").read_text()
+    # code-generation moves from under text-generation to the top of `generation`.
+    tree = tree.replace("        children:\n          code-generation:\n            description: Code.\n", "")
+    tree = tree.replace("      text-completion:", "      code-generation:\n        description: Code.\n"
+                                                   "      text-completion:")
+    (catalog / "capabilities.yaml").write_text(tree)
+    (catalog / "acme/coder.yaml").write_text((catalog / "acme/coder.yaml").read_text().replace(
+        "generation.text-generation.code-generation", "generation.code-generation"))
+    commit_all(repo, "flatten the tree", date=JAN)
+    assert names(registry.find_by_capability("generation.text-generation")) == ["acme/coder", "acme/chat-large"]
+    registry.refresh()
+    assert names(registry.find_by_capability("generation.text-generation")) == ["acme/chat-large"]
+    assert names(registry.find_by_capability("generation.code-generation")) == ["acme/coder"]
+    assert registry.get_model("acme/coder").pools == ["generation", "generation.code-generation"]  # type: ignore[union-attr]
+
+
+def _full_compile_diagnostics(catalog: Path, definition: ModelDefinition, scratch: Path) -> list[tuple[object, ...]]:
+    copy = scratch / "models.d"
+    shutil.copytree(catalog, copy)
+    rel = f"{definition.name}.yaml"
+    write(copy, rel, dump_model_file(definition, rel))
+    return [(d.file.replace(str(copy), str(catalog)), d.line, d.column, d.code, d.message, d.severity)
+            for d in validate_catalog(copy).diagnostics if d.code != "empty-pool"]
+
+
+@pytest.mark.parametrize("changes", [
+    {"capabilities": ["generaton.text"]},
+    {"features": {"vison": True}},
+    {"name": "acmee/vision-pro", "provider": "acmee"},
+    {"provider": "other"},
+    {"lifecycle": {"status": "retired"}},
+    {"lifecycle": {"status": "deprecated", "replacement": "acme/chat-larg"}},
+    {"priority": "high"},
+    {"capabilities": []},
+    {"delivery": "sometimes", "batch": "yes"},
+    {"capabilities": ["generation.text-completion", "nope"]},
+], ids=["capability", "feature", "provider", "provider-mismatch", "retired", "replacement", "type", "empty",
+        "enum", "deprecated-and-unknown"])
+def test_register_rejects_what_the_compiler_rejects_with_its_diagnostics(
+        repo: Path, catalog: Path, tmp_path_factory: pytest.TempPathFactory, changes: dict[str, object]) -> None:
+    registry = ModelRegistry(catalog)
+    before = head(repo)
+    definition = vision(**changes)
+    expected = _full_compile_diagnostics(catalog, definition, tmp_path_factory.mktemp("copy"))
+    with pytest.raises(CatalogInvalid) as caught:
+        registry.register(definition)
+    assert [(d.file, d.line, d.column, d.code, d.message, d.severity) for d in caught.value.diagnostics] == expected
+    assert any(d.is_error for d in caught.value.diagnostics)
+    assert str(caught.value).endswith("nothing written")
+    assert not (catalog / f"{definition.name}.yaml").exists()
+    assert head(repo) == before
+    assert git(repo, "status", "--porcelain") == ""
+    assert registry.get_model(definition.name) is None
+
+
+def test_a_replacement_that_exists_is_accepted(repo: Path, catalog: Path) -> None:
+    model = ModelRegistry(catalog).register(vision(lifecycle={"status": "deprecated", "replacement": "acme/coder"}))
+    assert model.status == "deprecated"
+
+
+@pytest.mark.parametrize("name", ["../../x", "acme/../../x", "/etc/x", "acme\\x", "acme/./x", "ACME/x", "acme"])
+def test_names_that_would_leave_the_catalog_are_refused_before_any_write(
+        repo: Path, catalog: Path, name: str) -> None:
+    registry = ModelRegistry(catalog)
+    before = head(repo)
+    with pytest.raises(UsageError, match=r"model name|not a valid model name"):
+        registry.register(vision(name=name, provider=name.split("/")[0]))
+    with pytest.raises(UsageError):
+        registry.unregister(name)
+    assert head(repo) == before
+    assert git(repo, "status", "--porcelain", "--ignored") == ""
+    assert sorted(p.name for p in repo.parent.iterdir() if p.name == "x") == []
+
+
+def test_register_refuses_a_file_with_uncommitted_changes_of_its_own(repo: Path, catalog: Path) -> None:
+    registry = ModelRegistry(catalog)
+    path = catalog / "acme/chat-large.yaml"
+    edited = path.read_text().replace("priority: 10", "priority: 11")
+    path.write_text(edited)
+    before = head(repo)
+    with pytest.raises(StateError, match=r"acme/chat-large.yaml has uncommitted changes; commit or discard them"):
+        registry.register(ModelDefinition(name="acme/chat-large", provider="acme", capabilities=["chat"]))
+    assert path.read_text() == edited
+    assert head(repo) == before
+    with pytest.raises(StateError, match="has uncommitted changes"):
+        registry.unregister("acme/chat-large")
+    assert path.read_text() == edited
+
+
+def test_other_staged_changes_stay_staged_and_out_of_the_commit(repo: Path, catalog: Path) -> None:
+    embed = catalog / "acme/embed-small.yaml"
+    embed.write_text(embed.read_text() + "priority: 9\n")
+    git(repo, "add", str(embed))
+    write(repo, "notes.txt", "unrelated\n")
+    ModelRegistry(catalog).register(vision())
+    assert git(repo, "show", "--name-only", "--format=", "HEAD") == "models.d/acme/vision-pro.yaml"
+    assert git(repo, "status", "--porcelain") == "M  models.d/acme/embed-small.yaml\n?? notes.txt"
+
+
+def test_a_commit_that_would_depend_on_uncommitted_changes_is_refused(repo: Path, catalog: Path) -> None:
+    registry = ModelRegistry(catalog)
+    tree = catalog / "capabilities.yaml"
+    tree.write_text(tree.read_text().replace("  embedding:\n", "  search:\n    description: Search.\n  embedding:\n"))
+    before = head(repo)
+    with pytest.raises(CatalogInvalid, match="depends on uncommitted changes") as caught:
+        registry.register(vision(capabilities=["search"]))
+    assert [(d.file, d.code) for d in caught.value.diagnostics] == [
+        (f"HEAD:{catalog}/acme/vision-pro.yaml", "unknown-capability")]
+    assert head(repo) == before
+    assert not (catalog / "acme/vision-pro.yaml").exists()
+    git(repo, "commit", "-qam", "add search")
+    assert registry.register(vision(capabilities=["search"])).pools == ["search"]
+
+
+def test_unregister_refuses_a_model_that_others_name_as_replacement(repo: Path, catalog: Path) -> None:
+    registry = ModelRegistry(catalog)
+    registry.register(vision(lifecycle={"status": "deprecated", "replacement": "acme/coder"}))
+    before = head(repo)
+    with pytest.raises(CatalogInvalid, match="`acme/coder` cannot be unregistered") as caught:
+        registry.unregister("acme/coder")
+    assert [(d.file, d.line, d.code) for d in caught.value.diagnostics] == [
+        (f"{catalog}/acme/vision-pro.yaml", 15, "unknown-replacement")]
+    assert head(repo) == before
+    assert (catalog / "acme/coder.yaml").exists()
+    assert registry.get_model("acme/coder") is not None
+
+
+def test_the_author_is_configurable(repo: Path, catalog: Path) -> None:
+    ModelRegistry(catalog, author="Catalog Bot <bot@example.com>").register(vision())
+    assert git(repo, "log", "-1", "--format=%an <%ae>|%cn <%ce>") == (
+        "Catalog Bot <bot@example.com>|Catalog Bot <bot@example.com>")
+    with pytest.raises(UsageError, match="not in the form `Name <email>`"):
+        ModelRegistry(catalog, author="just a name")
+
+
+def test_opening_needs_a_git_repository_and_a_valid_catalog(catalog: Path, tmp_path_factory: pytest.TempPathFactory
+                                                            ) -> None:
+    with pytest.raises(StateError, match="is not inside a git repository; cannot open a model registry"):
+        ModelRegistry(catalog)
+    init_repo(catalog.parent)
+    (catalog / "acme/coder.yaml").write_text("name: acme/coder\nprovider: acme\ncapabilities: [nope]\n")
+    with pytest.raises(CatalogInvalid) as caught:
+        ModelRegistry(catalog)
+    assert [(d.line, d.column, d.code) for d in caught.value.diagnostics] == [(3, 16, "unknown-capability")]
+
+
+def test_writes_need_a_commit_and_a_branch(catalog: Path) -> None:
+    root = init_repo(catalog.parent)
+    registry = ModelRegistry(catalog)  # reading an empty repository works
+    with pytest.raises(StateError, match=r"the repository has no commits yet; commit the catalog first"):
+        registry.register(vision())
+    commit_all(root, "catalog", date=JAN)
+    git(root, "checkout", "-q", "--detach")
+    with pytest.raises(StateError, match=r"HEAD is detached \(at [0-9a-f]{12}\); check out a branch"):
+        registry.register(vision())
+    assert not (catalog / "acme/vision-pro.yaml").exists()
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_cli_register_and_unregister(repo: Path, catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    source = tmp_path_factory.mktemp("incoming") / "vision.yaml"
+    source.write_text("# from the vendor's docs\nname: acme/vision-pro\nprovider: acme\ncapabilities: [chat]\n")
+    run = run_cli("register", str(source), "--catalog", str(catalog), "-m", "add the vision model")
+    assert run.code == 0, run.err
+    sha = head(repo)
+    assert run.out == (f"registered acme/vision-pro (commit {sha[:12]}): {catalog}/acme/vision-pro.yaml\n"
+                       "  pools: generation, generation.text-generation\n"
+                       "  registered_at: 2024-06-01T12:00:00+00:00\n")
+    assert git(repo, "log", "-1", "--format=%s") == "add the vision model"
+    assert (catalog / "acme/vision-pro.yaml").read_text() == (
+        "# yaml-language-server: $schema=../../schemas/model.schema.json\n"
+        "name: acme/vision-pro\nprovider: acme\ncapabilities:\n  - chat\n")
+    run = run_cli("unregister", "acme/vision-pro", "--catalog", str(catalog))
+    assert (run.code, run.out) == (0, f"unregistered acme/vision-pro (commit {head(repo)[:12]})\n")
+    run = run_cli("unregister", "acme/vision-pro", "--catalog", str(catalog))
+    assert (run.code, run.err) == (2, f"modelreg: error: `acme/vision-pro` is not registered in {catalog}; "
+                                      "nothing to unregister\n")
+
+
+def test_cli_register_points_into_the_given_file(repo: Path, catalog: Path,
+                                                 tmp_path_factory: pytest.TempPathFactory) -> None:
+    source = tmp_path_factory.mktemp("incoming") / "vision.yaml"
+    source.write_text("name: acme/vision-pro\nprovider: acme\ncapabilities:\n  - chat\n  - visoin\n")
+    before = head(repo)
+    run = run_cli("register", str(source), "--catalog", str(catalog))
+    assert run.code == 1
+    assert run.err.startswith(f"{source}:5:5: error[unknown-capability]: unknown capability `visoin`")
+    assert run.err.endswith("`acme/vision-pro` is not registered: 1 error(s); nothing written\n")
+    source.write_text("name: acme/vision-pro\nname: again\n")
+    run = run_cli("register", str(source), "--catalog", str(catalog))
+    assert run.code == 1
+    assert run.err.startswith(f"{source}:2:1: error[duplicate-key]: duplicate key `name` (first defined on line 1)")
+    source.write_text("name: ../../etc/x\nprovider: acme\ncapabilities: [chat]\n")
+    run = run_cli("register", str(source), "--catalog", str(catalog))
+    assert run.code == 1
+    assert run.err.startswith(f"{source}:1:7: error[pattern]: name `../../etc/x` is not valid")
+    assert head(repo) == before
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_cli_registers_a_new_file_written_in_place(repo: Path, catalog: Path) -> None:
+    path = write(catalog, "acme/in-place.yaml", "name: acme/in-place\nprovider: acme\ncapabilities: [chat]\n")
+    run = run_cli("register", str(path), "--catalog", str(catalog))
+    assert run.code == 0, run.err
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "show", "--name-status", "--format=", "HEAD") == "A\tmodels.d/acme/in-place.yaml"
+
+
+def test_cli_register_outside_git_fails_clearly(catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    source = tmp_path_factory.mktemp("incoming") / "vision.yaml"
+    source.write_text("name: acme/vision-pro\nprovider: acme\ncapabilities: [chat]\n")
+    run = run_cli("register", str(source), "--catalog", str(catalog))
+    assert (run.code, run.err) == (1, f"modelreg: error: {catalog} is not inside a git repository; cannot register "
+                                      "a model (run `git init` and commit the catalog first)\n")
+    assert not (catalog / "acme/vision-pro.yaml").exists()
+
+
+def test_busy_error_is_a_state_error() -> None:
+    assert issubclass(BusyError, StateError)

@@ -1,0 +1,138 @@
+"""`modelreg new PROVIDER/MODEL`: a model file from the provider's defaults, ready to edit."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from compiler.errors import UsageError
+from compiler.scaffold import new_model
+from tests.conftest import run_cli
+
+SCAFFOLD = """\
+# yaml-language-server: $schema=../../schemas/model.schema.json
+name: acme/chat-xl
+provider: acme
+model_id: chat-xl
+# Which pools serve this model? List capability paths or aliases from capabilities.yaml
+# (`modelreg show` prints the tree), for example: [generation.text-generation]
+capabilities: []
+# Inherited from acme/provider.yaml; uncomment a line to override it here:
+# features:
+#   streaming: true
+# limits:
+#   context_window: 8192
+# priority: 50
+"""
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_new_writes_the_scaffold_and_validate_points_at_what_to_fill_in(catalog: Path) -> None:
+    result = run_cli("new", "acme/chat-xl", "--catalog", str(catalog))
+    assert result.code == 0, result.err
+    path = catalog / "acme" / "chat-xl.yaml"
+    assert result.out == (f"wrote {path}\nnext: fill in `capabilities` (it is empty, so the catalog is invalid "
+                          "until you do), then run `modelreg validate`\n")
+    assert path.read_text(encoding="utf-8") == SCAFFOLD
+
+    # Unedited, the scaffold cannot slip into a pool: validate names the line and what goes there.
+    validated = run_cli("validate", str(catalog))
+    assert validated.code == 1
+    assert validated.err.splitlines()[0] == (
+        f"{path}:7:15: error[too-few-items]: capabilities is empty; list at least one item. Capability paths "
+        "or aliases from capabilities.yaml (`modelreg show` prints the tree); the model joins the pool of each "
+        "node and of its ancestors.")
+
+    path.write_text(SCAFFOLD.replace("capabilities: []", "capabilities: [chat]"), encoding="utf-8")
+    out = catalog.parent / "registry.json"
+    assert run_cli("compile", str(catalog), "-o", str(out)).code == 0
+    model = json.loads(out.read_text(encoding="utf-8"))["models"]["acme/chat-xl"]
+    # The commented defaults are inherited, not copied: the provider's values apply.
+    assert (model["model_id"], model["capabilities"], model["priority"]) == (
+        "chat-xl", ["generation.text-generation"], 50)
+    assert model["limits"] == {"context_window": 8192}
+
+
+def test_new_with_capabilities_is_valid_as_written(catalog: Path) -> None:
+    result = run_cli("new", "acme/sub/coder-xl", "--catalog", str(catalog),
+                     "--capability", "generation.text-generation.code-generation", "--capability", "chat")
+    assert result.code == 0, result.err
+    path = catalog / "acme" / "sub" / "coder-xl.yaml"
+    assert result.out == f"wrote {path}\n"
+    text = path.read_text(encoding="utf-8")
+    assert text.splitlines()[:7] == [
+        "# yaml-language-server: $schema=../../../schemas/model.schema.json",
+        "name: acme/sub/coder-xl",
+        "provider: acme",
+        "model_id: sub/coder-xl",
+        "capabilities:",
+        "  - generation.text-generation.code-generation",
+        "  - chat",
+    ]
+    assert run_cli("validate", str(catalog), "--strict").code == 0
+
+
+def test_new_refuses_to_overwrite(catalog: Path) -> None:
+    before = _tree(catalog)
+    result = run_cli("new", "acme/chat-large", "--catalog", str(catalog))
+    assert result.code == 2
+    assert result.err == (f"modelreg: error: {catalog}/acme/chat-large.yaml already exists; "
+                          "edit it instead (or delete it first)\n")
+    assert _tree(catalog) == before
+
+
+def test_new_refuses_an_unknown_provider_with_a_suggestion(catalog: Path) -> None:
+    before = _tree(catalog)
+    result = run_cli("new", "acne/chat", "--catalog", str(catalog))
+    assert (result.code, result.err) == (2, "modelreg: error: unknown provider `acne`; did you mean `acme`?\n")
+    result = run_cli("new", "zeta/chat", "--catalog", str(catalog))
+    assert (result.code, result.err) == (
+        2, f"modelreg: error: unknown provider `zeta`; add {catalog}/zeta/provider.yaml first\n")
+    assert _tree(catalog) == before
+
+
+def test_new_refuses_an_unknown_capability(catalog: Path) -> None:
+    result = run_cli("new", "acme/chat-xl", "--catalog", str(catalog), "--capability", "generation.text-generaton")
+    assert (result.code, result.err) == (2, "modelreg: error: unknown capability `generation.text-generaton`; "
+                                            "did you mean `generation.text-generation`?\n")
+    assert not (catalog / "acme" / "chat-xl.yaml").exists()
+
+
+@pytest.mark.parametrize("name", ["../escape/x", "acme/../../escape", "/etc/acme/x", "acme\\..\\..\\x",
+                                  "acme/./x", "acme/.hidden", "acme", "acme/", "Acme/Chat", "acme/chat xl"])
+def test_new_refuses_names_that_are_not_model_names(catalog: Path, name: str) -> None:
+    before = _tree(catalog.parent)
+    result = run_cli("new", name, "--catalog", str(catalog))
+    assert result.code == 2
+    assert result.err.startswith("modelreg: error: ")
+    assert ("leaves the catalog" in result.err) or ("is not a valid model name: <provider>/<slug>" in result.err)
+    assert _tree(catalog.parent) == before
+
+
+def test_new_refuses_a_provider_directory_that_leads_outside(catalog: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "provider.yaml").write_text((catalog / "acme" / "provider.yaml").read_text(encoding="utf-8")
+                                           .replace("name: acme", "name: linked"), encoding="utf-8")
+    os.symlink(outside, catalog / "linked")
+    with pytest.raises(UsageError, match="leads outside the catalog"):
+        new_model(catalog, "linked/model")
+    assert sorted(p.name for p in outside.iterdir()) == ["provider.yaml"]
+
+
+def test_new_needs_a_catalog(tmp_path: Path) -> None:
+    result = run_cli("new", "acme/x", "--catalog", str(tmp_path / "missing"))
+    assert (result.code, result.err) == (2, f"modelreg: error: catalog directory not found: {tmp_path / 'missing'}\n")
+
+
+def test_library_returns_what_it_wrote(catalog: Path) -> None:
+    scaffold = new_model(catalog, "acme/embed-large", ["embedding.text-embedding"])
+    assert scaffold.complete
+    assert scaffold.path == catalog / "acme" / "embed-large.yaml"
+    assert scaffold.path.read_text(encoding="utf-8") == scaffold.text
