@@ -22,7 +22,7 @@ from compiler.diagnostics import Diagnostic
 from compiler.errors import CatalogInvalid
 from compiler.models import Model
 from compiler.pools import CapabilityPool
-from compiler.state import GitSource, StateManager, TreeEntry
+from compiler.state import GitSource, StateManager, TreeEntry, in_hidden_directory, is_catalog_file
 from compiler.validate import CatalogCheck, check_catalog
 from compiler.yaml_loader import MAX_FILE_BYTES
 
@@ -33,7 +33,7 @@ def is_model_path(rel: str) -> bool:
     """Whether a catalog path is read as a model file (`<provider>/<model>.yaml`, maybe nested)."""
     parts = rel.split("/")
     return (rel.endswith(".yaml") and len(parts) >= 2 and not (len(parts) == 2 and parts[1] == PROVIDER_FILE)
-            and not any(part.startswith(".") for part in parts[:-1]))
+            and not in_hidden_directory(rel))
 
 
 class Reader(Protocol):
@@ -120,7 +120,7 @@ class RevisionReader:
 
     def read(self, rels: Collection[str]) -> CatalogFiles:
         files = CatalogFiles(self.display_root)
-        visible = [rel for rel in rels if not any(p.startswith(".") for p in rel.split("/")[:-1])]
+        visible = [rel for rel in rels if not in_hidden_directory(rel)]
         self.source.fill(files, self._entries(visible), visible, self._listing)
         return files
 
@@ -228,7 +228,7 @@ def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: s
     for status, rel, old_mode, new_mode in changes:
         if "120000" in (old_mode, new_mode):
             return None  # symlinks follow DirectorySource's rules; leave them to a full compile
-        if not rel.endswith((".yaml", ".yml")) or any(p.startswith(".") for p in rel.split("/")[:-1]):
+        if not is_catalog_file(rel):
             continue  # not read by the compiler
         if not is_model_path(rel):
             return None

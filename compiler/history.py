@@ -48,7 +48,7 @@ def model_history(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, name: str =
     git = state.require_git("read a model's history")
     commit = state.resolve(rev)
     path = state.path(rel)
-    out = git.text("log", "--no-renames", "--raw", "--no-abbrev",
+    out = git.text("log", "--no-renames", "--no-follow", "--raw", "--no-abbrev",
                    "--format=%x01%H%x00%ct%x00%an <%ae>%x00%s", commit, "--", path)
     raw: list[tuple[list[str], str, str, str]] = []  # (header, status, old blob, new blob)
     header: list[str] = []

@@ -94,11 +94,15 @@ def register_definition(state: StateManager, definition: ModelDefinition, *, mes
             raise _rejected(definition.name, check, "is not registered")
         _check_at_head(state, head, status, rel, {rel: text}, {rel}, definition.name)
         assert head.commit is not None
-        # Replacing a model keeps its registration date: the file was added when it was first registered.
-        since = state.registration_date(head.commit, rel) if state.tree_entries(head.commit, [rel]) else None
+        # A shallow clone cannot date anything (as in a compile); otherwise replacing a model keeps
+        # its date, the time its file was added.
+        shallow = state.is_shallow()
+        existed = not shallow and bool(state.tree_entries(head.commit, [rel]))
+        since = state.registration_date(head.commit, rel) if existed else None
         info = state.commit(head, {rel: text}, message or f"register {definition.name}")
     model = check.models[definition.name]
-    model.registered_at = since if since is not None else (info.time if info is not None else None)
+    if not shallow:
+        model.registered_at = since if since is not None else (info.time if info is not None else None)
     shown = CatalogFiles(state.display).display(rel)
     return Registration(model, info, full, [d for d in check.warnings if d.file == shown], check)
 
@@ -250,10 +254,9 @@ class ModelRegistry:
     def unregister(self, name: str, *, message: str | None = None) -> bool:
         """Remove a model from every pool and from the catalog (a commit); False when unknown."""
         with self._lock:
-            if unregister_model(self._state, name, message=message) is None:
-                return False
-            self._apply(name, None)
-            return True
+            removed = unregister_model(self._state, name, message=message) is not None
+            self._apply(name, None)  # also forgets a model whose file someone else removed
+            return removed
 
     def _apply(self, name: str, model: Model | None) -> None:
         old = self._models.pop(name, None)

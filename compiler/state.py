@@ -68,8 +68,9 @@ class Git:
         """Run `git ARGS` and return its stdout; GitFailed on an exit code outside `ok`."""
         full = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
         full.update(LC_ALL="C", GIT_TERMINAL_PROMPT="0", **(env or {}))
-        proc = subprocess.run(["git", "-c", "core.quotePath=false", *args], cwd=self.root, input=input,
-                              capture_output=True, env=full, check=False)
+        # The user's config must not change what is parsed: quoted paths, colours.
+        proc = subprocess.run(["git", "-c", "core.quotePath=false", "-c", "color.ui=never", *args],
+                              cwd=self.root, input=input, capture_output=True, env=full, check=False)
         if proc.returncode not in ok:
             raise GitFailed(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
         return proc.stdout
@@ -125,13 +126,14 @@ class CommitInfo:
     time: datetime
 
 
-def _hidden(rel: str) -> bool:
-    # DirectorySource does not walk directories whose name starts with a dot.
+def in_hidden_directory(rel: str) -> bool:
+    """Whether a catalog path lies in a directory that DirectorySource does not walk (`.name`)."""
     return any(part.startswith(".") for part in rel.split("/")[:-1])
 
 
-def _is_catalog_file(rel: str) -> bool:
-    return rel.endswith((".yaml", ".yml")) and not _hidden(rel)
+def is_catalog_file(rel: str) -> bool:
+    """Whether a catalog path is read by the compiler (a `.yaml`/`.yml` file, not hidden)."""
+    return rel.endswith((".yaml", ".yml")) and not in_hidden_directory(rel)
 
 
 class GitSource:
@@ -152,9 +154,9 @@ class GitSource:
     def read(self) -> CatalogFiles:
         entries = self.entries()
         files = CatalogFiles(self.display_root)
-        self.fill(files, entries, [rel for rel in entries if _is_catalog_file(rel)], entries)
+        self.fill(files, entries, [rel for rel in entries if is_catalog_file(rel)], entries)
         for rel, entry in entries.items():
-            if entry.mode == _SYMLINK_MODE and not rel.endswith((".yaml", ".yml")) and not _hidden(rel):
+            if entry.mode == _SYMLINK_MODE and not rel.endswith((".yaml", ".yml")) and not in_hidden_directory(rel):
                 self._directory_link(files, rel, entries)
         return files
 
@@ -373,8 +375,8 @@ class StateManager:
         its latest addition (or its deletion, when it no longer exists). Times are UTC.
         """
         git = self.require_git("read history")
-        out = git.run("log", "--no-renames", "--diff-filter=AD", "--name-status", "--format=%x01%ct", commit,
-                      "--", self.rel or ".")
+        out = git.run("log", "--no-renames", "--no-follow", "--diff-filter=AD", "--name-status",
+                      "--format=%x01%ct", commit, "--", self.rel or ".")
         prefix = f"{self.rel}/" if self.rel else ""
         dates: dict[str, datetime] = {}
         seen: set[str] = set()
@@ -397,7 +399,8 @@ class StateManager:
     def registration_date(self, commit: str, rel: str) -> datetime | None:
         """When the file at catalog path `rel`, as it exists at `commit`, was added (UTC)."""
         git = self.require_git("read history")
-        out = git.text("log", "-1", "--no-renames", "--diff-filter=A", "--format=%ct", commit, "--", self.path(rel))
+        out = git.text("log", "-1", "--no-renames", "--no-follow", "--diff-filter=A", "--format=%ct", commit,
+                       "--", self.path(rel))
         return datetime.fromtimestamp(int(out), UTC) if out else None
 
     def mentions(self, text: str, commit: str | None = None) -> list[str]:
@@ -461,7 +464,7 @@ class StateManager:
             if code != "!!":
                 return True
             # An ignored directory (`dir/`) may hold catalog files; an ignored file counts if read.
-            if (not _hidden(rel + "x") if rel.endswith("/") else _is_catalog_file(rel)):
+            if (not in_hidden_directory(rel + "x") if rel.endswith("/") else is_catalog_file(rel)):
                 return True
         return False
 
@@ -583,6 +586,14 @@ class StateManager:
         """
         git = self.require_git("commit")
         assert head.branch is not None and head.commit is not None
+        root = self.catalog.resolve()
+        for rel in changes:
+            parent = self.catalog
+            for part in rel.split("/")[:-1]:
+                parent = parent / part
+                # A symlinked directory would carry the write out of the catalog.
+                if parent.is_symlink() or not parent.resolve().is_relative_to(root):
+                    raise StateError(f"{parent} is a symlink; modelreg writes only inside {self.display}")
         previous: dict[str, bytes | None] = {}
         for rel in changes:
             full = self.catalog / rel

@@ -160,6 +160,31 @@ def test_default_base_is_the_merge_base_and_head_the_work_tree(repo: Path, catal
         {"name": "acme/chat-large", "changes": [{"field": "priority", "old": 1, "new": 99}]}]
 
 
+def test_in_a_pull_request_the_base_is_the_target_branch(repo: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    git(repo, "branch", "release", "HEAD~2")
+    clone = tmp_path_factory.mktemp("clone") / "repo"
+    git(repo, "clone", "-q", f"file://{repo}", str(clone))
+    git(clone, "config", "user.name", "Test Author")
+    git(clone, "config", "user.email", "test@example.com")
+    git(clone, "checkout", "-q", "-b", "fix", "origin/release")
+    write(clone / "models.d", "acme/fix.yaml", "name: acme/fix\nprovider: acme\ncapabilities: [chat]\n")
+    commit_all(clone, "fix on the release branch")
+    monkeypatch.setenv("GITHUB_BASE_REF", "release")
+    report = json.loads(run_cli("diff", "HEAD", "--catalog", str(clone / "models.d"), "--format", "json").out)
+    assert report["summary"]["text"] == "no models changed; no pools changed"
+    report = json.loads(run_cli("diff", "--catalog", str(clone / "models.d"), "--format", "json").out)
+    assert report["base"]["commit"] == git(repo, "rev-parse", "release")
+    assert [m["name"] for m in report["models"]["added"]] == ["acme/fix"]
+
+
+def test_an_empty_repository_has_nothing_to_diff_against(catalog: Path) -> None:
+    init_repo(catalog.parent)
+    run = run_cli("diff", "--catalog", str(catalog))
+    assert (run.code, run.err) == (1, "modelreg: error: the repository has no commits yet: nothing to diff "
+                                      "against; give BASE as a snapshot file\n")
+
+
 def test_a_clean_work_tree_is_its_commit(repo: Path, catalog: Path) -> None:
     report = json.loads(run_cli("diff", "HEAD~1", "--catalog", str(catalog), "--format", "json").out)
     assert report["head"] == {"kind": "worktree", "ref": "working tree", "commit": git(repo, "rev-parse", "HEAD"),

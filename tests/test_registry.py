@@ -237,6 +237,21 @@ def test_names_that_would_leave_the_catalog_are_refused_before_any_write(
     assert sorted(p.name for p in repo.parent.iterdir() if p.name == "x") == []
 
 
+def test_a_symlinked_provider_directory_does_not_carry_a_write_out(
+        repo: Path, catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    write(elsewhere, "provider.yaml", (catalog / "acme/provider.yaml").read_text().replace("acme", "evil"))
+    (catalog / "evil").symlink_to(elsewhere)
+    commit_all(repo, "a symlinked provider")
+    with pytest.raises(CatalogInvalid):  # the compiler does not read symlinked directories
+        ModelRegistry(catalog)
+    source = write(elsewhere.parent, "x.yaml", "name: evil/x\nprovider: evil\ncapabilities: [chat]\n")
+    run = run_cli("register", str(source), "--catalog", str(catalog))
+    assert run.code == 1
+    assert "unknown provider `evil`" in run.err
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["provider.yaml"]
+
+
 def test_register_refuses_a_file_with_uncommitted_changes_of_its_own(repo: Path, catalog: Path) -> None:
     registry = ModelRegistry(catalog)
     path = catalog / "acme/chat-large.yaml"
@@ -309,6 +324,20 @@ def test_opening_needs_a_git_repository_and_a_valid_catalog(catalog: Path, tmp_p
     assert [(d.line, d.column, d.code) for d in caught.value.diagnostics] == [(3, 16, "unknown-capability")]
 
 
+def test_a_shallow_clone_has_no_registration_dates(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    clone = tmp_path_factory.mktemp("clone") / "repo"
+    git(repo, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
+    with pytest.raises(StateError, match="git fetch --unshallow"):
+        ModelRegistry(clone / "models.d")
+    registry = ModelRegistry(clone / "models.d", allow_shallow=True)
+    assert [m.registered_at for m in registry.list_models()] == [None, None, None]
+    git(clone, "config", "user.name", "Test Author")
+    git(clone, "config", "user.email", "test@example.com")
+    assert registry.register(vision()).registered_at is None
+    assert registry.register(ModelDefinition(name="acme/coder", provider="acme", capabilities=["chat"])
+                             ).registered_at is None
+
+
 def test_writes_need_a_commit_and_a_branch(catalog: Path) -> None:
     root = init_repo(catalog.parent)
     registry = ModelRegistry(catalog)  # reading an empty repository works
@@ -378,7 +407,25 @@ def test_cli_register_outside_git_fails_clearly(catalog: Path, tmp_path_factory:
     assert (run.code, run.err) == (1, f"modelreg: error: {catalog} is not inside a git repository; cannot register "
                                       "a model (run `git init` and commit the catalog first)\n")
     assert not (catalog / "acme/vision-pro.yaml").exists()
+    run = run_cli("unregister", "acme/coder", "--catalog", str(catalog))
+    assert (run.code, run.err) == (1, f"modelreg: error: {catalog} is not inside a git repository; cannot write "
+                                      "to the catalog (run `git init` and commit the catalog first)\n")
+    assert (catalog / "acme/coder.yaml").exists()
+    assert run_cli("show", str(catalog)).code == 0
 
 
 def test_busy_error_is_a_state_error() -> None:
     assert issubclass(BusyError, StateError)
+
+
+def test_a_catalog_at_the_root_of_its_repository(catalog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    init_repo(catalog)
+    commit_all(catalog, "catalog", date=JAN)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", NOW)
+    registry = ModelRegistry(catalog)
+    assert registry.register(vision()).registered_at == datetime(2024, 6, 1, 12, tzinfo=UTC)
+    assert git(catalog, "show", "--name-status", "--format=", "HEAD") == "A\tacme/vision-pro.yaml"
+    assert ModelRegistry(catalog).list_models() == registry.list_models()
+    assert registry.unregister("acme/coder")
+    run = run_cli("diff", "HEAD~2", "HEAD", "--catalog", str(catalog))
+    assert run.out.splitlines()[0].endswith("1 model added, 1 removed; 5 pools changed")

@@ -266,3 +266,13 @@ def test_strict_compile_of_a_cached_revision_still_fails_on_warnings(repo: Path,
     run = run_cli("compile", str(catalog), "--rev", "HEAD", "--strict", "-o", os.devnull)
     assert run.code == 1
     assert "warning[empty-pool]" in run.err
+
+
+def test_writes_never_follow_a_symlinked_directory(repo: Path, catalog: Path,
+                                                   tmp_path_factory: pytest.TempPathFactory) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (catalog / "evil").symlink_to(elsewhere)
+    state = StateManager(catalog)
+    with state.write_lock() as head, pytest.raises(StateError, match="evil is a symlink; modelreg writes only"):
+        state.commit(head, {"evil/x.yaml": b"name: evil/x\n"}, "sneak out")
+    assert list(elsewhere.iterdir()) == []
