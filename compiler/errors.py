@@ -30,17 +30,34 @@ class CatalogInvalid(ModelregError):
         super().__init__(message or f"the catalog is invalid: {errors} error(s)")
 
 
-class UnknownCapability(ModelregError, KeyError):
-    """A capability path or alias that the tree does not know."""
+def did_you_mean(suggestions: Sequence[str]) -> str:
+    """`; did you mean `x`?` for the best suggestion, or nothing when there is none."""
+    return f"; did you mean `{suggestions[0]}`?" if suggestions else ""
 
-    def __init__(self, path: str, suggestions: Sequence[str] = ()) -> None:
-        self.path = path
+
+class UnknownName(ModelregError, KeyError):
+    """A name looked up in a vocabulary that does not hold it, with close matches."""
+
+    kind = "name"
+
+    def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
+        self.name = name
         self.suggestions = list(suggestions)
-        hint = f"; did you mean `{self.suggestions[0]}`?" if self.suggestions else ""
-        super().__init__(f"unknown capability `{path}`{hint}")
+        super().__init__(f"unknown {self.kind} `{name}`{did_you_mean(self.suggestions)}")
 
     def __str__(self) -> str:
+        # KeyError would quote the message; show it as written.
         return str(self.args[0])
+
+
+class UnknownCapability(UnknownName):
+    """A capability path or alias that the tree does not know."""
+
+    kind = "capability"
+
+    @property
+    def path(self) -> str:
+        return self.name
 
 
 class SnapshotError(ModelregError):

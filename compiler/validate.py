@@ -14,7 +14,7 @@ from typing import Any
 from compiler.capability_tree import CapabilityTree
 from compiler.catalog import CAPABILITIES_FILE, PROVIDER_FILE, CatalogFiles
 from compiler.diagnostics import Diagnostic, Severity, has_errors
-from compiler.errors import UnknownCapability
+from compiler.errors import UnknownCapability, did_you_mean
 from compiler.models import Model, ModelDefinition
 from compiler.pools import CapabilityPool, build_pools
 from compiler.resolve import resolve_model
@@ -229,14 +229,10 @@ def _check_tree(doc: YamlDocument, diags: list[Diagnostic]) -> CapabilityTree:
         if node.deprecated and node.deprecated.get("replacement"):
             replacement = node.deprecated["replacement"]
             if replacement not in tree:
-                hint = _did_you_mean(tree.suggest(replacement))
+                hint = did_you_mean(tree.suggest(replacement))
                 diags.append(_at(doc, [*_node_path(node.path), "deprecated", "replacement"], "unknown-capability",
                                  f"replacement `{replacement}` is not a capability{hint}"))
     return tree
-
-
-def _did_you_mean(options: list[str]) -> str:
-    return f"; did you mean `{options[0]}`?" if options else ""
 
 
 def _check_capabilities(doc: YamlDocument, tree: CapabilityTree) -> list[Diagnostic]:
@@ -260,7 +256,7 @@ def _check_features(doc: YamlDocument, tree: CapabilityTree, features: dict[str,
     found = []
     for feature in features:
         if feature not in tree.features:
-            hint = _did_you_mean(tree.suggest_feature(feature))
+            hint = did_you_mean(tree.suggest_feature(feature))
             found.append(_at(doc, [*path, feature], "unknown-feature",
                              f"unknown feature `{feature}`{hint} (features are listed in capabilities.yaml)",
                              key=True))
@@ -284,7 +280,7 @@ def _check_replacements(model_docs: dict[str, YamlDocument], provider_docs: dict
                 close = difflib.get_close_matches(replacement, [d.data["name"] for d, _ in names.values()], n=1)
                 diags.append(_at(doc, ["lifecycle", "replacement"], "unknown-replacement",
                                  f"replacement `{replacement}` is not a model in the catalog"
-                                 f"{_did_you_mean(close)}"))
+                                 f"{did_you_mean(close)}"))
         elif status == "retired":
             diags.append(_at(doc, ["lifecycle", "status"], "retired-without-replacement",
                              "a retired model must name its `replacement` so callers can move"))

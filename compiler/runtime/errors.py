@@ -10,33 +10,19 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from compiler.errors import ModelregError
+from compiler.errors import ModelregError, UnknownName
 
 
-class UnknownProvider(ModelregError, KeyError):
+class UnknownProvider(UnknownName):
     """A provider name the snapshot does not know."""
 
-    def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
-        self.name = name
-        self.suggestions = list(suggestions)
-        hint = f"; did you mean `{self.suggestions[0]}`?" if self.suggestions else ""
-        super().__init__(f"unknown provider `{name}`{hint}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+    kind = "provider"
 
 
-class UnknownFeature(ModelregError, KeyError):
+class UnknownFeature(UnknownName):
     """A feature name outside the snapshot's feature vocabulary."""
 
-    def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
-        self.name = name
-        self.suggestions = list(suggestions)
-        hint = f"; did you mean `{self.suggestions[0]}`?" if self.suggestions else ""
-        super().__init__(f"unknown feature `{name}`{hint}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+    kind = "feature"
 
 
 class FailureKind(enum.Enum):
