@@ -56,8 +56,8 @@ class DirectorySource:
         for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
-                if not name.endswith((".yaml", ".yml")):
-                    continue
+                if not name.lower().endswith((".yaml", ".yml")):
+                    continue  # README.md and the like; `.yml`/`.YAML` are read, to be told to rename
                 full = Path(dirpath) / name
                 rel = full.relative_to(self.root).as_posix()
                 problem = self._problem(full, real_root)

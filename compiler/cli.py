@@ -33,7 +33,7 @@ def _report(diagnostics: Sequence[object], args: argparse.Namespace, out: TextIO
     from compiler.diagnostics import Diagnostic
 
     items = [d for d in diagnostics if isinstance(d, Diagnostic)]
-    fmt = args.format or reporters.default_format()
+    fmt = args.format
     text = reporters.render(items, fmt, files_checked=files)
     # Machine formats go to stdout, where tools read them; text diagnostics go to stderr.
     (out if fmt in ("json", "github") else err).write(text)
@@ -46,7 +46,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _report(check.diagnostics, args, out, err, files=len(check.documents))
     ok = check.ok(strict=args.strict)
     # The verdict is for people: in the log beside GitHub annotations too, never inside JSON.
-    if (args.format or reporters.default_format()) != "json":
+    if args.format != "json":
         errors, warnings = len(check.errors), len(check.warnings)
         verdict = "valid" if ok else "invalid"
         err.write(f"{args.catalog}: {verdict} ({errors} error(s), {warnings} warning(s))\n")
@@ -66,7 +66,7 @@ def cmd_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _report(snapshot.warnings, args, out, err)
     snapshot.write(args.output)
     # With --format json, stdout holds the JSON report alone.
-    status = err if (args.format or reporters.default_format()) == "json" else out
+    status = err if args.format == "json" else out
     status.write(f"wrote {args.output}: {snapshot.summary()}\n")
     return EXIT_OK
 
@@ -342,6 +342,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits on bad usage and on --help
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    if getattr(args, "format", None) is None:
+        args.format = reporters.default_format()  # chosen once, here at the edge
     handler: Handler = args.handler
     try:
         return handler(args, out, err)
@@ -354,6 +356,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         return EXIT_USAGE if isinstance(exc, (UsageError, UnknownCapability)) else EXIT_INVALID
     except BrokenPipeError:  # `modelreg show | head`: the reader left, which is not an error
         return EXIT_OK
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        err.write(f"modelreg: error: {exc.strerror or exc}{where}\n")
+        # A path that does not exist or is the wrong kind is how the command was called.
+        wrong_path = isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError))
+        return EXIT_USAGE if wrong_path else EXIT_INVALID
 
 
 if __name__ == "__main__":

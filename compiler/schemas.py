@@ -18,9 +18,11 @@ from typing import Any
 
 import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 
 from compiler.diagnostics import Diagnostic
+from compiler.errors import did_you_mean
 from compiler.yaml_loader import YamlDocument
 
 SCHEMA_NAMES = ("model", "provider", "capabilities", "snapshot", "diagnostics", "diff")
@@ -81,6 +83,17 @@ def is_valid(name: str, instance: Any) -> bool:
     return True
 
 
+def first_error(name: str, instance: Any) -> str | None:
+    """The most relevant schema error of a (non-YAML) document, as `where: message`, or None."""
+    if is_valid(name, instance):
+        return None
+    error = best_match(validator(name).iter_errors(instance))
+    if error is None:
+        return None
+    where = ".".join(str(p) for p in error.absolute_path) or "the top level"
+    return f"{where}: {error.message}"
+
+
 def schema_diagnostics(name: str, doc: YamlDocument) -> list[Diagnostic]:
     """Every schema error of a loaded document, located at the offending node."""
     if is_valid(name, doc.data):
@@ -135,10 +148,9 @@ def _explain(doc: YamlDocument, error: ValidationError) -> Iterator[Diagnostic]:
         for extra in instance:
             if extra in allowed or any(re.search(str(p), extra) for p in patterns):
                 continue
-            close = difflib.get_close_matches(extra, allowed, n=1)
-            hint = f"did you mean `{close[0]}`? " if close else ""
+            hint = did_you_mean(difflib.get_close_matches(extra, allowed, n=1))
             yield at("unknown-key",
-                     f"unknown key `{extra}` in {where}; {hint}(put your own data under an `x-` prefixed key)",
+                     f"unknown key `{extra}` in {where}{hint} (put your own data under an `x-` prefixed key)",
                      [*path, extra], key=True)
         return
     if kind == "required":

@@ -11,8 +11,10 @@ from typing import Any
 from compiler import snapshot_format
 from compiler.capability_tree import CapabilityTree
 from compiler.diagnostics import Diagnostic
+from compiler.errors import SnapshotError
 from compiler.git_version import VersionInfo
 from compiler.models import Model
+from compiler.schemas import first_error
 from compiler.validate import CatalogCheck
 
 DEFAULT_OUTPUT = Path("build") / "registry.json"
@@ -47,8 +49,20 @@ class Snapshot:
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> Snapshot:
-        """Read a snapshot file."""
-        return cls.from_bytes(Path(path).read_bytes(), source=os.fspath(path))
+        """Read a snapshot file: format marker, digest, and shape (`schemas/snapshot.schema.json`)."""
+        snapshot = cls.from_bytes(Path(path).read_bytes(), source=os.fspath(path))
+        # A sealed file can still come from another tool or an older build; check its shape too.
+        problem = first_error("snapshot", snapshot.document)
+        if problem is not None:
+            raise SnapshotError(f"{os.fspath(path)}: not a valid snapshot: {problem}")
+        return snapshot
+
+    def pool(self, path: str) -> list[str]:
+        """The ordered model names of a capability's pool, by path or alias.
+
+        An unknown path raises UnknownCapability with a "did you mean" suggestion.
+        """
+        return list(self.pools[self.tree.resolve(path)])
 
     def write(self, path: str | os.PathLike[str] = DEFAULT_OUTPUT) -> None:
         """Write the snapshot atomically: the old file stays whole until the new one replaces it."""

@@ -44,21 +44,45 @@ def encode(document: dict[str, Any]) -> tuple[bytes, str]:
 
 
 def decode(raw: bytes, *, source: str = "snapshot") -> dict[str, Any]:
-    """Parse and verify snapshot bytes; raises SnapshotError naming what is wrong."""
+    """Verify and parse snapshot bytes; raises SnapshotError naming what is wrong.
+
+    The seal (canonical prefix and digest) is checked on the bytes before they are parsed, so a
+    good file is parsed once and a truncated or corrupt one is caught by a hash, not the parser.
+    """
+    problem = _seal_problem(raw)
+    if problem is not None:
+        # Explain the refusal: a newer major version (which may seal itself differently) first,
+        # then bytes that are not even JSON, and only then the broken seal.
+        check_format(_parse(raw, source), source=source)
+        raise SnapshotError(f"{source}: {problem}")
+    document = _parse(raw, source)
+    check_format(document, source=source)
+    return document
+
+
+def _seal_problem(raw: bytes) -> str | None:
+    """Why `raw` is not a sealed snapshot (prefix, digest), or None when its digest holds."""
+    if not raw.startswith(_PREFIX) or raw[_BODY_START - 2:_BODY_START] != b'",':
+        return "not in canonical form; the file must start with its `$digest` field"
+    expected = raw[len(_PREFIX):len(_PREFIX) + _HEX_LEN].decode("ascii", "replace")
+    hasher = hashlib.sha256(b"{")
+    hasher.update(memoryview(raw)[_BODY_START:])  # no copy of a many-megabyte body
+    actual = hasher.hexdigest()
+    if actual != expected:
+        return (f"digest mismatch (the file says sha256:{expected[:12]}…, its content hashes to "
+                f"sha256:{actual[:12]}…); it was modified or truncated")
+    return None
+
+
+def _parse(raw: bytes, source: str) -> dict[str, Any]:
     try:
         document = json.loads(raw)
+    except RecursionError:
+        raise SnapshotError(f"{source}: not a JSON snapshot (truncated or corrupt?): nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise SnapshotError(f"{source}: not a JSON snapshot (truncated or corrupt?): {exc}") from None
     if not isinstance(document, dict):
         raise SnapshotError(f"{source}: not a snapshot: the top level is not an object")
-    check_format(document, source=source)
-    if not raw.startswith(_PREFIX) or raw[_BODY_START - 2:_BODY_START] != b'",':
-        raise SnapshotError(f"{source}: not in canonical form; the file must start with its `$digest` field")
-    expected = raw[len(_PREFIX):len(_PREFIX) + _HEX_LEN].decode("ascii", "replace")
-    actual = hashlib.sha256(b"{" + raw[_BODY_START:]).hexdigest()
-    if actual != expected:
-        raise SnapshotError(f"{source}: digest mismatch (the file says sha256:{expected[:12]}…, its content "
-                            f"hashes to sha256:{actual[:12]}…); it was modified or truncated")
     return document
 
 
@@ -68,8 +92,9 @@ def check_format(document: dict[str, Any], *, source: str = "snapshot") -> None:
     if not isinstance(marker, dict) or marker.get("name") != FORMAT_NAME:
         raise SnapshotError(f"{source}: not a modelreg snapshot (no `format` marker `{FORMAT_NAME}`)")
     major = marker.get("major")
-    if major != FORMAT_MAJOR:
-        raise SnapshotError(f"{source}: snapshot format major version {major} is not supported; this "
+    # `type` rather than `==`: JSON's true and 1.0 are not the integer 1.
+    if type(major) is not int or major != FORMAT_MAJOR:
+        raise SnapshotError(f"{source}: snapshot format major version {major!r} is not supported; this "
                             f"version of modelreg reads major version {FORMAT_MAJOR}")
 
 

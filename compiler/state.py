@@ -133,7 +133,7 @@ def in_hidden_directory(rel: str) -> bool:
 
 def is_catalog_file(rel: str) -> bool:
     """Whether a catalog path is read by the compiler (a `.yaml`/`.yml` file, not hidden)."""
-    return rel.endswith((".yaml", ".yml")) and not in_hidden_directory(rel)
+    return rel.lower().endswith((".yaml", ".yml")) and not in_hidden_directory(rel)
 
 
 class GitSource:

@@ -29,7 +29,6 @@ class CatalogCheck:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     tree: CapabilityTree | None = None
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    definitions: dict[str, ModelDefinition] = field(default_factory=dict)
     models: dict[str, Model] = field(default_factory=dict)
     pools: dict[str, CapabilityPool] = field(default_factory=dict)
     documents: dict[str, YamlDocument] = field(default_factory=dict)
@@ -83,17 +82,29 @@ def _check_catalog(files: CatalogFiles) -> CatalogCheck:
     provider_docs: dict[str, YamlDocument] = {}
     model_docs: dict[str, YamlDocument] = {}
 
+    # Files that exist but failed to load: others naming them get no second, misleading error.
+    broken_providers: set[str] = set()
+    broken_models: set[str] = set()
     for rel in sorted(files.contents):
         shown = files.display(rel)
-        if rel.endswith(".yml"):
+        if not rel.endswith(".yaml"):
             diags.append(Diagnostic(shown, 1, 1, "file-name", "catalog files end in `.yaml`; rename it"))
             continue
         kind = _kind(rel)
         if kind == "unexpected":
             diags.append(Diagnostic(shown, 1, 1, "unexpected-file",
                                     f"only `{CAPABILITIES_FILE}` and provider directories belong at the top "
-                                    "of the catalog; move this file into models.d/<provider>/"))
+                                    "of the catalog; move this file into a provider's directory"))
             continue
+        if kind == "model" and rel.rsplit("/", 1)[-1] == PROVIDER_FILE:
+            diags.append(Diagnostic(shown, 1, 1, "unexpected-file",
+                                    f"`{PROVIDER_FILE}` belongs directly in the provider's directory: "
+                                    f"move it to `{rel.split('/', 1)[0]}/{PROVIDER_FILE}`"))
+            continue
+        if kind == "provider":
+            broken_providers.add(rel.split("/")[0])
+        elif kind == "model":
+            broken_models.add(rel.removesuffix(".yaml"))
         try:
             doc = load_yaml(shown, files.contents[rel])
         except YamlLoadError as exc:
@@ -117,8 +128,10 @@ def _check_catalog(files: CatalogFiles) -> CatalogCheck:
         if kind == "capabilities":
             capabilities_doc = doc
         elif kind == "provider":
+            broken_providers.discard(rel.split("/")[0])
             provider_docs[rel.split("/")[0]] = doc
         else:
+            broken_models.discard(rel.removesuffix(".yaml"))
             model_docs[rel] = doc
 
     if CAPABILITIES_FILE not in files.contents:
@@ -166,9 +179,11 @@ def _check_catalog(files: CatalogFiles) -> CatalogCheck:
                              f"provider `{provider}` does not match the name's prefix "
                              f"`{name.split('/', 1)[0]}/`"))
             ok = False
-        if provider not in check.providers and provider not in provider_docs:
+        if provider in broken_providers:
+            ok = False  # its provider.yaml has errors of its own, reported there
+        elif provider not in provider_docs:
             close = difflib.get_close_matches(provider, list(provider_docs), n=1)
-            hint = f"; did you mean `{close[0]}`?" if close else f"; add models.d/{provider}/provider.yaml"
+            hint = did_you_mean(close) or f"; add `{provider}/{PROVIDER_FILE}` to the catalog"
             diags.append(_at(doc, ["provider"], "unknown-provider", f"unknown provider `{provider}`{hint}"))
             ok = False
         if tree is not None:
@@ -182,11 +197,10 @@ def _check_catalog(files: CatalogFiles) -> CatalogCheck:
         if ok:
             valid[name] = (ModelDefinition.from_document(data), rel)
 
-    _check_replacements(model_docs, provider_docs, seen, diags)
+    _check_replacements(model_docs, provider_docs, broken_models, diags)
 
     if tree is not None and not has_errors(diags):
         for name, (definition, rel) in sorted(valid.items()):
-            check.definitions[name] = definition
             check.models[name] = resolve_model(definition, check.providers[definition.provider], tree, rel)
         check.pools = build_pools(tree, check.models.values())
         assert capabilities_doc is not None
@@ -228,10 +242,16 @@ def _check_tree(doc: YamlDocument, diags: list[Diagnostic]) -> CapabilityTree:
                 owners[alias] = node.path
         if node.deprecated and node.deprecated.get("replacement"):
             replacement = node.deprecated["replacement"]
+            where = [*_node_path(node.path), "deprecated", "replacement"]
             if replacement not in tree:
                 hint = did_you_mean(tree.suggest(replacement))
-                diags.append(_at(doc, [*_node_path(node.path), "deprecated", "replacement"], "unknown-capability",
+                diags.append(_at(doc, where, "unknown-capability",
                                  f"replacement `{replacement}` is not a capability{hint}"))
+            elif tree.resolve(replacement) == node.path:
+                diags.append(_at(doc, where, "bad-replacement", "a capability cannot be its own replacement"))
+            elif tree.lookup(replacement).deprecated is not None:
+                diags.append(_at(doc, where, "bad-replacement",
+                                 f"replacement `{replacement}` is itself deprecated; name a live capability"))
     return tree
 
 
@@ -264,23 +284,49 @@ def _check_features(doc: YamlDocument, tree: CapabilityTree, features: dict[str,
 
 
 def _check_replacements(model_docs: dict[str, YamlDocument], provider_docs: dict[str, YamlDocument],
-                        names: dict[str, tuple[YamlDocument, str]], diags: list[Diagnostic]) -> None:
+                        broken: set[str], diags: list[Diagnostic]) -> None:
+    """Every replacement names a live model, and following replacements never loops."""
+    lifecycles: dict[str, tuple[YamlDocument, dict[str, Any]]] = {}
     for doc in model_docs.values():
-        data = doc.data
-        provider_doc = provider_docs.get(data["provider"])
+        provider_doc = provider_docs.get(doc.data["provider"])
         inherited = ((provider_doc.data.get("defaults") or {}).get("lifecycle") or {}) if provider_doc else {}
-        lifecycle = {**inherited, **(data.get("lifecycle") or {})}
-        status = lifecycle.get("status", "active")
+        lifecycles[doc.data["name"].lower()] = (doc, {**inherited, **(doc.data.get("lifecycle") or {})})
+    known = [doc.data["name"] for doc, _ in lifecycles.values()]
+    for doc, lifecycle in lifecycles.values():
+        name = doc.data["name"]
         replacement = lifecycle.get("replacement")
-        if replacement is not None:
-            if replacement == data["name"]:
-                diags.append(_at(doc, ["lifecycle", "replacement"], "bad-replacement",
-                                 "a model cannot be its own replacement"))
-            elif replacement.lower() not in names:
-                close = difflib.get_close_matches(replacement, [d.data["name"] for d, _ in names.values()], n=1)
-                diags.append(_at(doc, ["lifecycle", "replacement"], "unknown-replacement",
-                                 f"replacement `{replacement}` is not a model in the catalog"
-                                 f"{did_you_mean(close)}"))
-        elif status == "retired":
-            diags.append(_at(doc, ["lifecycle", "status"], "retired-without-replacement",
-                             "a retired model must name its `replacement` so callers can move"))
+        where: list[str | int] = ["lifecycle", "replacement"]
+        if replacement is None:
+            if lifecycle.get("status") == "retired":
+                diags.append(_at(doc, ["lifecycle", "status"], "retired-without-replacement",
+                                 "a retired model must name its `replacement` so callers can move"))
+            continue
+        if replacement == name:
+            diags.append(_at(doc, where, "bad-replacement", "a model cannot be its own replacement"))
+            continue
+        target = lifecycles.get(replacement.lower())
+        if target is None:
+            if replacement not in broken:  # a file with errors of its own is reported there
+                close = difflib.get_close_matches(replacement, known, n=1)
+                diags.append(_at(doc, where, "unknown-replacement",
+                                 f"replacement `{replacement}` is not a model in the catalog{did_you_mean(close)}"))
+            continue
+        status = target[1].get("status", "active")
+        if status == "retired":
+            diags.append(_at(doc, where, "bad-replacement",
+                             f"replacement `{replacement}` is itself retired; name the model that replaces it"))
+            continue
+        chain = [name, replacement]
+        current = target
+        while (following := current[1].get("replacement")) is not None and following.lower() in lifecycles:
+            if following in chain:
+                loop = " -> ".join([*chain[chain.index(following):], following])
+                diags.append(_at(doc, where, "bad-replacement", f"replacements loop: {loop}"))
+                break
+            chain.append(following)
+            current = lifecycles[following.lower()]
+        else:
+            if status == "deprecated":
+                diags.append(_at(doc, where, "deprecated-replacement",
+                                 f"replacement `{replacement}` is itself deprecated; consider `{chain[-1]}`",
+                                 severity=Severity.WARNING))

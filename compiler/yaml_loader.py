@@ -15,6 +15,7 @@ can point at any node's line and column without paying for a position map on the
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,8 @@ from compiler.diagnostics import Diagnostic
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
+# Longer digit strings are not numbers anyone means (and Python refuses over 4,300 digits).
+_MAX_NUMBER_CHARS = 100
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -230,18 +233,16 @@ def _construct(file: str, node: Node, depth: int) -> Any:
         if tag == _STR:
             return value
         if tag == _INT:
-            try:
-                return int(value, 0) if value[:2] in ("0o", "0x") else int(value, 10)
-            except ValueError:
-                raise _error(file, node, "yaml-type", f"`{value}` is not an integer") from None
+            if len(value) > _MAX_NUMBER_CHARS:
+                raise _error(file, node, "yaml-type", f"a number of {len(value):,} characters is too long; "
+                             "quote it if it is text")
+            return int(value, 0) if value[:2] in ("0o", "0x") else int(value, 10)
         if tag == _FLOAT:
-            lowered = value.lower()
-            if lowered.endswith(".inf") or lowered == ".nan":
+            # `.inf`/`.nan` are YAML spellings Python's float() does not read; 1e400 overflows to inf.
+            number = math.inf if value.lower().endswith((".inf", ".nan")) else float(value)
+            if not math.isfinite(number):
                 raise _error(file, node, "yaml-type", f"`{value}` is not a finite number; JSON cannot hold it")
-            try:
-                return float(value)
-            except ValueError:
-                raise _error(file, node, "yaml-type", f"`{value}` is not a number") from None
+            return number
         if tag == _BOOL:
             return value.lower() == "true"
         if tag == _NULL:

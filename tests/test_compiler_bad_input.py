@@ -95,6 +95,8 @@ CASES: dict[str, tuple[Mutation, str, int, int, str, str]] = {
                   "merge keys (`<<`) are not allowed"),
     "python tag": (_model(CHAT + "x-evil: !!python/object:os.system ls\n"), "acme/chat-large.yaml", 10, 9,
                    "yaml-tag", "tag `tag:yaml.org,2002:python/object:os.system` is not allowed"),
+    "number too large": (_model(CHAT + "cost:\n  input_per_mtok: 1e400\n"), "acme/chat-large.yaml", 11, 19,
+                         "yaml-type", "`1e400` is not a finite number; JSON cannot hold it"),
     "bad list item": (_model(CHAT.replace("[generation.text-generation]", "[chat, Bad Path]")),
                       "acme/chat-large.yaml", 4, 22, "pattern", "capabilities.1 `Bad Path` is not valid"),
 }
