@@ -7,7 +7,6 @@ for the files that are valid, the resolved models and pools.
 from __future__ import annotations
 
 import difflib
-import gc
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,17 +64,6 @@ def _kind(rel: str) -> str:
 
 def check_catalog(files: CatalogFiles) -> CatalogCheck:
     """Check every file of a catalog and resolve what is valid."""
-    # Thousands of small, acyclic documents: the cyclic GC would only rescan them over and over.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _check_catalog(files)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _check_catalog(files: CatalogFiles) -> CatalogCheck:
     check = CatalogCheck(diagnostics=list(files.diagnostics))
     diags = check.diagnostics
     capabilities_doc: YamlDocument | None = None

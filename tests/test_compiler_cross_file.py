@@ -107,7 +107,7 @@ def test_unknown_provider_hint_names_the_file_to_add(catalog: Path) -> None:
 def test_snapshot_pool_lookup_by_path_or_alias(catalog: Path) -> None:
     snapshot = compile_catalog(catalog)
     assert snapshot.pool("chat") == snapshot.pool("generation.text-generation") == ["acme/coder", "acme/chat-large"]
-    with pytest.raises(UnknownCapability, match="did you mean `generation.text-generation`"):
+    with pytest.raises(UnknownCapability, match=r"did you mean `generation\.text-generation`"):
         snapshot.pool("generation.text-generaton")
 
 
@@ -116,7 +116,7 @@ def test_a_sealed_snapshot_of_the_wrong_shape_is_refused(catalog: Path, tmp_path
     del document["$digest"], document["pools"]
     path = tmp_path / "odd.json"
     path.write_bytes(encode(document)[0])
-    with pytest.raises(SnapshotError, match="not a valid snapshot: the top level: 'pools' is a required property"):
+    with pytest.raises(SnapshotError, match=r"not a valid snapshot: the top level: 'pools' is a required property"):
         Snapshot.read(path)
     result = run_cli("show", "--snapshot", str(path))
     assert result.code == 1
