@@ -10,7 +10,7 @@ from typing import Any
 from compiler.catalog import DEFAULT_CATALOG
 from compiler.diff import FieldChange, field_changes, format_value
 from compiler.errors import UsageError
-from compiler.registry import model_path
+from compiler.model_file import model_path
 from compiler.state import StateManager
 from compiler.yaml_loader import YamlLoadError, load_yaml
 

@@ -1,14 +1,16 @@
-"""Writing model files in the catalog's own style, for every command that writes one.
+"""Model files: where a model's file lives in the catalog, and writing it in the catalog's own style.
 
-`register`, `new` and `import` all write through `dump_model_file`, so a written file looks like a
-hand-written one: the editor's schema comment first, keys in `models.FILE_KEY_ORDER`, block
-mappings, capabilities as a block list, other short lists of scalars in flow style, and strings
-double-quoted wherever a plain scalar would read as something else.
+`model_path` turns a model's name into its file's path and is the one check that no name leads a
+write (or a read) out of the catalog. `register` and `new` write through `dump_model_file`, so
+a written file looks like a hand-written one: the editor's schema comment first, keys in
+`models.FILE_KEY_ORDER`, block mappings, capabilities as a block list, other short lists of scalars
+in flow style, and strings double-quoted wherever a plain scalar would read as something else.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
@@ -16,18 +18,34 @@ from typing import Any
 import yaml
 from yaml.nodes import ScalarNode
 
+from compiler.errors import UsageError
 from compiler.models import ModelDefinition
-from compiler.yaml_loader import _Core12Resolver
+from compiler.schemas import load_schema
+from compiler.yaml_loader import plain_scalar_tag
 
 MODEL_SCHEMA = "model.schema.json"
-PROVIDER_SCHEMA = "provider.schema.json"
 # Lists written in flow style must fit on one line with their key; longer ones are block lists.
 FLOW_LIST_WIDTH = 80
 # Lists that are always block style, one item a line, as reviewers read them in diffs.
 BLOCK_LISTS = frozenset({"capabilities"})
 
 _STR = "tag:yaml.org,2002:str"
-_CORE12 = _Core12Resolver()
+
+
+def model_path(name: object) -> str:
+    """The catalog path of a model's file (`openai/gpt-4o` -> `openai/gpt-4o.yaml`).
+
+    Raises UsageError for anything but a valid model name, so that no name can lead a write out
+    of the catalog (`../../x`, `/etc/x`, `a\\b`).
+    """
+    spec = load_schema("model")["$defs"]["model_name"]
+    if not isinstance(name, str):
+        raise UsageError(f"a model name is a string like `openai/gpt-4o`, not {type(name).__name__}")
+    if "\\" in name or name.startswith("/") or ".." in name.split("/") or "\0" in name:
+        raise UsageError(f"model name `{name}` leads out of the catalog; write it as <provider>/<model>")
+    if not re.fullmatch(spec["pattern"], name) or len(name) > spec["maxLength"]:
+        raise UsageError(f"`{name}` is not a valid model name: {spec['description']}")
+    return f"{name}.yaml"
 
 
 def schema_comment(rel_path: str, schema: str = MODEL_SCHEMA) -> str:
@@ -70,7 +88,7 @@ class _Dumper(yaml.SafeDumper):
         # would read it as anything but a string: `yes`, `3.10`, `2024-05-13`, `0o17`.
         tag: str = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
         if kind is ScalarNode and tag == _STR and implicit[0]:
-            return _CORE12.resolve(kind, value, implicit)
+            return plain_scalar_tag(value)
         return tag
 
 

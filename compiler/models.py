@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# Key order of a model file as written by `register`, `new` and `import`.
+# Key order of a model file as written by `register` and `new`.
 FILE_KEY_ORDER = (
     "name", "provider", "model_id", "display_name", "description", "capabilities", "delivery", "batch",
     "features", "constraints", "limits", "modalities", "cost", "lifecycle", "priority",

@@ -9,7 +9,6 @@ anything is written.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,29 +21,13 @@ from compiler.catalog import DEFAULT_CATALOG, CatalogFiles, DirectorySource
 from compiler.changes import RevisionReader, WorktreeReader, check_change, is_model_path
 from compiler.diagnostics import Diagnostic
 from compiler.errors import CatalogInvalid, StateError, UsageError
-from compiler.model_file import dump_model_file
+from compiler.model_file import dump_model_file, model_path
 from compiler.models import Model, ModelDefinition
 from compiler.pools import CapabilityPool
-from compiler.schemas import load_schema, schema_diagnostics
+from compiler.schemas import schema_diagnostics
 from compiler.state import SHALLOW_HINT, CommitInfo, GitSource, Head, StateManager
 from compiler.validate import CatalogCheck, check_catalog
 from compiler.yaml_loader import MAX_FILE_BYTES, YamlLoadError, load_yaml
-
-
-def model_path(name: object) -> str:
-    """The catalog path of a model's file (`openai/gpt-4o` -> `openai/gpt-4o.yaml`).
-
-    Raises UsageError for anything but a valid model name, so that no name can lead a write out
-    of the catalog (`../../x`, `/etc/x`, `a\\b`).
-    """
-    spec = load_schema("model")["$defs"]["model_name"]
-    if not isinstance(name, str):
-        raise UsageError(f"a model name is a string like `openai/gpt-4o`, not {type(name).__name__}")
-    if "\\" in name or name.startswith("/") or ".." in name.split("/") or "\0" in name:
-        raise UsageError(f"model name `{name}` leads out of the catalog; write it as <provider>/<model>")
-    if not re.fullmatch(spec["pattern"], name) or len(name) > spec["maxLength"]:
-        raise UsageError(f"`{name}` is not a valid model name: {spec['description']}")
-    return f"{name}.yaml"
 
 
 @dataclass

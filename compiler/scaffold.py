@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +16,11 @@ from typing import Any
 
 from compiler.capability_tree import CapabilityTree
 from compiler.catalog import CAPABILITIES_FILE, PROVIDER_FILE
+from compiler.changes import WorktreeReader
 from compiler.errors import CatalogInvalid, UsageError
-from compiler.model_file import dump_model_file, dump_yaml
+from compiler.model_file import dump_model_file, dump_yaml, model_path
 from compiler.models import FILE_KEY_ORDER, ModelDefinition
-from compiler.schemas import is_valid, load_schema
+from compiler.schemas import is_valid
 from compiler.yaml_loader import YamlLoadError, load_yaml
 
 
@@ -39,22 +39,22 @@ def new_model(catalog: str | os.PathLike[str], name: str, capabilities: Sequence
 
     Raises UsageError when the catalog or provider does not exist, the name is not a valid model
     name (or would leave the catalog), or the file exists; UnknownCapability for a capability the
-    tree does not know; CatalogInvalid when the provider's or the tree's file cannot be read.
+    tree does not know; CatalogInvalid when the provider's or the tree's file cannot be read, or
+    is one that the compiler refuses to read (a symlink out of the catalog, an oversized file).
     """
     root = Path(catalog)
     if not root.is_dir():
         raise UsageError(f"catalog directory not found: {os.fspath(catalog)}")
-    _check_name(name)
+    rel = model_path(name)
+    target = root / rel
+    if not target.parent.resolve().is_relative_to(root.resolve()):
+        raise UsageError(f"{target.parent} leads outside the catalog; write the file inside {os.fspath(catalog)}")
     provider = name.split("/", 1)[0]
     defaults = _provider_defaults(root, provider)
     if capabilities:
         tree = _tree(root)
         for capability in capabilities:
             tree.lookup(capability)
-    rel = f"{name}.yaml"
-    target = root / rel
-    if not target.parent.resolve().is_relative_to(root.resolve()):
-        raise UsageError(f"{target.parent} leads outside the catalog; write the file inside {os.fspath(catalog)}")
     if target.exists() or target.is_symlink():
         raise UsageError(f"{target} already exists; edit it instead (or delete it first)")
     text = render_model(name, provider, list(capabilities), defaults, root)
@@ -89,40 +89,40 @@ def render_model(name: str, provider: str, capabilities: list[str], defaults: di
     return "\n".join(lines) + "\n"
 
 
-def _check_name(name: str) -> None:
-    definition = load_schema("model")["$defs"]["model_name"]
-    if "\\" in name or name.startswith("/") or ".." in name.split("/"):
-        raise UsageError(f"model name `{name}` leaves the catalog; write it as <provider>/<model>")
-    if not re.fullmatch(definition["pattern"], name) or len(name) > definition["maxLength"]:
-        raise UsageError(f"`{name}` is not a valid model name: {definition['description']}")
-
-
 def _provider_defaults(root: Path, provider: str) -> dict[str, Any]:
-    path = root / provider / PROVIDER_FILE
-    if not path.is_file():
-        known = sorted(p.parent.name for p in root.glob(f"*/{PROVIDER_FILE}"))
+    rel = f"{provider}/{PROVIDER_FILE}"
+    if not os.path.lexists(root / rel):
+        known = [path.split("/", 1)[0] for path in WorktreeReader(root).providers()]
         close = difflib.get_close_matches(provider, known, n=1)
-        hint = f"; did you mean `{close[0]}`?" if close else f"; add {path} first"
+        hint = f"; did you mean `{close[0]}`?" if close else f"; add {root / rel} first"
         raise UsageError(f"unknown provider `{provider}`{hint}")
-    data = _load(path, f"{provider}/{PROVIDER_FILE}")
+    data = _read(root, rel)
     defaults = data.get("defaults") if isinstance(data, dict) else None
     return defaults if isinstance(defaults, dict) else {}
 
 
 def _tree(root: Path) -> CapabilityTree:
-    data = _load(root / CAPABILITIES_FILE, CAPABILITIES_FILE)
+    data = _read(root, CAPABILITIES_FILE)
     if not is_valid("capabilities", data):
         raise UsageError(f"{root / CAPABILITIES_FILE} is not a valid capability tree; run `modelreg validate`")
     return CapabilityTree.from_mapping(data)
 
 
-def _load(path: Path, shown: str) -> Any:
+def _read(root: Path, rel: str) -> Any:
+    # Read as a compile reads it, so the scaffold never takes defaults from a file the compiler
+    # refuses: a symlink out of the catalog, a symlinked directory, an oversized file.
+    files = WorktreeReader(root).read([rel])
+    if files.diagnostics:
+        raise CatalogInvalid(files.diagnostics, f"cannot read {files.display(rel)}")
+    if rel not in files.contents:
+        if os.path.lexists(root / rel):
+            raise UsageError(f"{root / rel} is in a symlinked directory, which the compiler does not read; "
+                             "move the files into the catalog")
+        raise UsageError(f"{root / rel} not found; the catalog needs it")
     try:
-        return load_yaml(os.fspath(path), path.read_bytes()).data
-    except FileNotFoundError:
-        raise UsageError(f"{path} not found; the catalog needs it") from None
+        return load_yaml(files.display(rel), files.contents[rel]).data
     except YamlLoadError as exc:
-        raise CatalogInvalid([exc.diagnostic], f"cannot read {shown}") from None
+        raise CatalogInvalid([exc.diagnostic], f"cannot read {files.display(rel)}") from None
 
 
 def _example_capability(root: Path) -> str | None:

@@ -29,6 +29,9 @@ from compiler.diagnostics import Diagnostic
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
+# Plain scalars that YAML 1.2 reads as text and YAML 1.1 (PyYAML's default) as booleans: the same
+# file would mean two things to two tools, so the author must say which.
+_YAML11_BOOLEANS = frozenset("yes Yes YES no No NO on On ON off Off OFF".split())
 # Longer digit strings are not numbers anyone means (and Python refuses over 4,300 digits).
 _MAX_NUMBER_CHARS = 100
 
@@ -231,6 +234,10 @@ def _construct(file: str, node: Node, depth: int) -> Any:
     if isinstance(node, ScalarNode):
         value: str = node.value
         if tag == _STR:
+            if not node.style and value in _YAML11_BOOLEANS:  # plain: style is None or ""
+                raise _error(file, node, "yaml-ambiguous",
+                             f"unquoted `{value}` is the text \"{value}\" in YAML 1.2 but a boolean in YAML 1.1 "
+                             f"tools; write `true` or `false` for a flag, or quote it (\"{value}\") for text")
             return value
         if tag == _INT:
             if len(value) > _MAX_NUMBER_CHARS:
@@ -275,3 +282,12 @@ def _construct(file: str, node: Node, depth: int) -> Any:
             result[key] = _construct(file, value_node, depth + 1)
         return result
     raise _error(file, node, "yaml-tag", "unsupported YAML node")
+
+
+_PLAIN = _Core12Resolver()
+
+
+def plain_scalar_tag(text: str) -> str:
+    """The tag this loader gives `text` written as a plain (unquoted) scalar: `yes` and `2024-05-13`
+    stay strings, `3.10` is a float, `~` is null. A writer quotes a string whose tag is not `str`."""
+    return _PLAIN.resolve(ScalarNode, text, (True, False))

@@ -57,12 +57,13 @@ CASES: dict[str, tuple[Mutation, str, int, int, str, str]] = {
                     "unknown-key", "unknown key `priorty` in the document; did you mean `priority`?"),
     "wrong type": (_model(CHAT.replace("context_window: 128000", "context_window: big")),
                    "acme/chat-large.yaml", 8, 19, "type", "limits.context_window must be an integer, not a string"),
-    "yaml 1.1 boolean": (_model(CHAT + "batch: yes\n"), "acme/chat-large.yaml", 10, 8, "type",
-                         "`yes` is not a boolean (YAML 1.2); write `true` or `false`"),
+    "yaml 1.1 boolean": (_model(CHAT + "batch: yes\n"), "acme/chat-large.yaml", 10, 8, "yaml-ambiguous",
+                         "unquoted `yes` is the text \"yes\" in YAML 1.2 but a boolean in YAML 1.1 tools; "
+                         "write `true` or `false` for a flag, or quote it (\"yes\") for text"),
     "yaml 1.1 float": (_model(CHAT.replace("chat-large:2024", "3.10")), "acme/chat-large.yaml", 3, 11, "type",
                        "model_id must be a string, but `3.10` reads as a number; quote the value: \"3.10\""),
     "provider no": (_model(CHAT.replace("provider: acme", "provider: no")), "acme/chat-large.yaml", 2, 11,
-                    "provider-mismatch", "provider `no` does not match the name's prefix `acme/`"),
+                    "yaml-ambiguous", "or quote it (\"no\") for text"),
     "unknown capability": (_model(CHAT.replace("[generation.text-generation]", "[generaton.text-generation]")),
                            "acme/chat-large.yaml", 4, 16, "unknown-capability",
                            "unknown capability `generaton.text-generation`; did you mean "

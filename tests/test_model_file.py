@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from compiler.catalog import CAPABILITIES_FILE, PROVIDER_FILE
-from compiler.model_file import dump_model_file, schema_comment
+from compiler.model_file import dump_model_file, dump_yaml, schema_comment
 from compiler.models import ModelDefinition
-from compiler.yaml_loader import load_yaml
+from compiler.yaml_loader import load_yaml, plain_scalar_tag
 from tests.conftest import BUNDLED, REPO
 
 BUNDLED_FILES = sorted(BUNDLED.rglob("*.yaml"))
@@ -81,6 +81,19 @@ priority: 20
 x-owner: team-a
 x-tags: ["on", "off"]
 """
+
+
+@pytest.mark.parametrize(("text", "tag", "value"), [
+    ("gpt-4o", "str", "gpt-4o"), ("3.10", "float", 3.1), ("0x1F", "int", 31), ("~", "null", None),
+    ("False", "bool", False),
+])
+def test_a_string_is_quoted_exactly_when_the_loader_would_read_it_as_something_else(
+        text: str, tag: str, value: object) -> None:
+    assert plain_scalar_tag(text) == f"tag:yaml.org,2002:{tag}"
+    assert load_yaml("plain.yaml", f"key: {text}\n".encode()).data == {"key": value}
+    written = dump_yaml({"key": text})
+    assert written == (f"key: {text}\n" if tag == "str" else f'key: "{text}"\n')
+    assert load_yaml("written.yaml", written.encode()).data == {"key": text}
 
 
 def test_long_lists_are_block_lists() -> None:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from compiler.catalog import PROVIDER_FILE
 from compiler.errors import UsageError
+from compiler.model_file import model_path
 from compiler.scaffold import new_model
-from tests.conftest import run_cli
+from tests.conftest import CAPABILITIES, PROVIDER, run_cli
 
 SCAFFOLD = """\
 # yaml-language-server: $schema=../../schemas/model.schema.json
@@ -104,14 +106,27 @@ def test_new_refuses_an_unknown_capability(catalog: Path) -> None:
     assert not (catalog / "acme" / "chat-xl.yaml").exists()
 
 
-@pytest.mark.parametrize("name", ["../escape/x", "acme/../../escape", "/etc/acme/x", "acme\\..\\..\\x",
-                                  "acme/./x", "acme/.hidden", "acme", "acme/", "Acme/Chat", "acme/chat xl"])
-def test_new_refuses_names_that_are_not_model_names(catalog: Path, name: str) -> None:
+REFUSALS = {
+    "out": "model name `{}` leads out of the catalog; write it as <provider>/<model>",
+    "invalid": ("`{}` is not a valid model name: <provider>/<slug>: lowercase letters, digits, '.', '-', '_' and "
+                "'/' for nesting; equal to the file's path under models.d/ without .yaml."),
+}
+
+
+@pytest.mark.parametrize(("name", "refusal"), [
+    ("../escape/x", "out"), ("acme/../../escape", "out"), ("/etc/acme/x", "out"), ("acme\\..\\..\\x", "out"),
+    ("acme/x\0.yaml", "out"), ("acme/./x", "invalid"), ("acme/.hidden", "invalid"), ("acme", "invalid"),
+    ("acme/", "invalid"), ("Acme/Chat", "invalid"), ("acme/chat xl", "invalid"),
+])
+def test_new_refuses_names_that_are_not_model_names(catalog: Path, name: str, refusal: str) -> None:
+    message = REFUSALS[refusal].format(name)
     before = _tree(catalog.parent)
     result = run_cli("new", name, "--catalog", str(catalog))
-    assert result.code == 2
-    assert result.err.startswith("modelreg: error: ")
-    assert ("leaves the catalog" in result.err) or ("is not a valid model name: <provider>/<slug>" in result.err)
+    # The same check, word for word, as `register` and `unregister` make (compiler.model_file.model_path).
+    assert (result.code, result.err) == (2, f"modelreg: error: {message}\n")
+    with pytest.raises(UsageError) as caught:
+        model_path(name)
+    assert str(caught.value) == message
     assert _tree(catalog.parent) == before
 
 
@@ -124,6 +139,40 @@ def test_new_refuses_a_provider_directory_that_leads_outside(catalog: Path, tmp_
     with pytest.raises(UsageError, match="leads outside the catalog"):
         new_model(catalog, "linked/model")
     assert sorted(p.name for p in outside.iterdir()) == ["provider.yaml"]
+
+
+def test_new_reads_the_provider_as_the_compiler_does_and_refuses_a_symlink_out(catalog: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "provider.yaml"
+    secret.write_text(PROVIDER.replace("acme", "evil").replace("priority: 50", "priority: 1"), encoding="utf-8")
+    (catalog / "evil").mkdir()
+    os.symlink(secret, catalog / "evil" / PROVIDER_FILE)
+    before = _tree(catalog.parent)
+    result = run_cli("new", "evil/chat", "--catalog", str(catalog))
+    # The compiler's own refusal, word for word, and no defaults taken from outside the catalog.
+    refusal = (f"{catalog}/evil/provider.yaml:1:1: error[symlink]: symlink points outside the catalog "
+               f"(to {secret.resolve()}); replace it with the file itself\n")
+    assert (result.code, result.out, result.err) == (1, "", refusal)
+    assert refusal in run_cli("validate", str(catalog)).err
+    assert _tree(catalog.parent) == before
+
+
+def test_new_refuses_a_capability_tree_that_is_a_symlink_out(catalog: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(CAPABILITIES.replace("text-generation:", "secret-generation:"), encoding="utf-8")
+    (catalog / "capabilities.yaml").unlink()
+    os.symlink(outside, catalog / "capabilities.yaml")
+    result = run_cli("new", "acme/chat-xl", "--catalog", str(catalog), "--capability", "chat")
+    assert (result.code, result.err) == (
+        1, f"{catalog}/capabilities.yaml:1:1: error[symlink]: symlink points outside the catalog "
+           f"(to {outside.resolve()}); replace it with the file itself\n")
+    assert not (catalog / "acme" / "chat-xl.yaml").exists()
+    # Without capabilities the scaffold is written, but its hint names nothing from outside.
+    assert run_cli("new", "acme/chat-xl", "--catalog", str(catalog)).code == 0
+    text = (catalog / "acme" / "chat-xl.yaml").read_text(encoding="utf-8")
+    assert "secret" not in text
+    assert "# (`modelreg show` prints the tree).\n" in text
 
 
 def test_new_needs_a_catalog(tmp_path: Path) -> None:

@@ -21,10 +21,10 @@ def error(text: str | bytes) -> str:
 
 def test_scalars_follow_yaml_1_2() -> None:
     assert load("""
-a: yes
-b: no
-c: on
-d: off
+a: "yes"
+b: 'no'
+c: "on"
+d: 'off'
 e: true
 f: False
 g: 3.10
@@ -40,6 +40,14 @@ p: "3.10"
 q: y
 """) == {"a": "yes", "b": "no", "c": "on", "d": "off", "e": True, "f": False, "g": 3.1, "h": "1:10",
          "i": "2024-05-13", "j": 12, "k": 31, "l": 15, "m": None, "n": None, "o": 1000.0, "p": "3.10", "q": "y"}
+
+
+def test_unquoted_yaml_1_1_booleans_must_say_what_they_mean() -> None:
+    assert error("a: 1\nb: no\n") == (
+        "f.yaml:2:4: yaml-ambiguous: unquoted `no` is the text \"no\" in YAML 1.2 but a boolean in YAML 1.1 "
+        "tools; write `true` or `false` for a flag, or quote it (\"no\") for text")
+    assert error("a: [On]\n").startswith("f.yaml:1:5: yaml-ambiguous: unquoted `On`")
+    assert load("on: 1\nyes: [y, n, nope]\n") == {"on": 1, "yes": ["y", "n", "nope"]}  # keys and y/n are plain text
 
 
 def test_duplicate_key_names_both_lines() -> None:
