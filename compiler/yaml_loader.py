@@ -31,7 +31,7 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 # Plain scalars that YAML 1.2 reads as text and YAML 1.1 (PyYAML's default) as booleans: the same
 # file would mean two things to two tools, so the author must say which.
-_YAML11_BOOLEANS = frozenset("yes Yes YES no No NO on On ON off Off OFF".split())
+_YAML11_BOOLEANS = frozenset(["yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"])
 # Longer digit strings are not numbers anyone means (and Python refuses over 4,300 digits).
 _MAX_NUMBER_CHARS = 100
 
