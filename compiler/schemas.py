@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import sys
+import sysconfig
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -33,7 +35,14 @@ def schema_dir() -> Path:
     here = Path(__file__).resolve().parent.parent / "schemas"
     if here.is_dir():
         return here
-    return Path(sys.prefix) / "share" / "modelreg" / "schemas"
+    # A wheel installs them as data files under the install scheme's data directory.
+    bases = [sys.prefix, sysconfig.get_path("data"), sysconfig.get_path("data", f"{os.name}_user")]
+    for base in bases:
+        candidate = Path(base) / "share" / "modelreg" / "schemas"
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("modelreg's JSON Schemas are not installed (looked beside the package and in "
+                            f"{', '.join(bases)} under share/modelreg/schemas)")
 
 
 @cache

@@ -47,6 +47,7 @@ def snapshots(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
     return root / "empty.json", root / "full.json", catalog
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("direction", "verb"), [("added", "added"), ("removed", "removed")])
 def test_markdown_diff_of_10000_models_stays_under_the_summary_cap(
         snapshots: tuple[Path, Path, Path], direction: str, verb: str) -> None:

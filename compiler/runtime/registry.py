@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import difflib
 import gc
+import http.client
+import json
 import os
+import reprlib
+import threading
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from itertools import compress
-from operator import itemgetter
+from itertools import chain, compress
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -26,6 +31,8 @@ from compiler.errors import SnapshotError
 from compiler.runtime.errors import UnknownFeature, UnknownProvider
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_NO_ITEMS: list[Any] = []  # the default of an absent list field; never modified
+_NoneType = type(None)
 DEFAULT_FETCH_TIMEOUT = 30.0
 
 
@@ -78,11 +85,16 @@ class Model:
     display_name: str | None
     registered_at: str | None
     """ISO 8601 time of the commit that added the model, when known."""
-    endpoint: Provider | None = field(repr=False, compare=False)
-    """The model's provider record (API base, key variable), None if the snapshot lacks it."""
+    endpoint: Provider = field(repr=False, compare=False)
+    """The model's provider record (API base, key variable)."""
     feature_mask: int = field(repr=False, compare=False)
     """The features as a bitmask over the registry's feature vocabulary (for fast filtering)."""
     _record: Mapping[str, Any] = field(repr=False, compare=False)
+    # Read-only views of `_record`, made on first access: freezing every record at load would
+    # double the load time for views most models never need. Two threads racing to fill them
+    # build equal values; either one may stay.
+    _frozen: Mapping[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+    _extensions: Mapping[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return f"<Model {self.name} ({self.status}, priority {self.priority})>"
@@ -93,20 +105,20 @@ class Model:
 
     @property
     def limits(self) -> Mapping[str, Any]:
-        return _freeze(self._record.get("limits", {}))  # type: ignore[no-any-return]
+        return self._view("limits")
 
     @property
     def cost(self) -> Mapping[str, Any]:
-        return _freeze(self._record.get("cost", {}))  # type: ignore[no-any-return]
+        return self._view("cost")
 
     @property
     def lifecycle(self) -> Mapping[str, Any]:
         """Status, dates and replacement."""
-        return _freeze(self._record.get("lifecycle", {}))  # type: ignore[no-any-return]
+        return self._view("lifecycle")
 
     @property
     def constraints(self) -> Mapping[str, Any]:
-        return _freeze(self._record.get("constraints", {}))  # type: ignore[no-any-return]
+        return self._view("constraints")
 
     @property
     def description(self) -> str | None:
@@ -116,12 +128,24 @@ class Model:
     @property
     def extensions(self) -> Mapping[str, Any]:
         """The record's `x-` keys."""
-        return _freeze({k: v for k, v in self._record.items() if k.startswith("x-")})  # type: ignore[no-any-return]
+        extensions = self._extensions
+        if extensions is None:
+            extensions = MappingProxyType({k: v for k, v in self.record.items() if k.startswith("x-")})
+            object.__setattr__(self, "_extensions", extensions)
+        return extensions
 
     @property
     def record(self) -> Mapping[str, Any]:
-        """The model's whole snapshot record, as a read-only copy."""
-        return _freeze(self._record)  # type: ignore[no-any-return]
+        """The model's whole snapshot record, read-only (nested values too)."""
+        frozen = self._frozen
+        if frozen is None:
+            frozen = _freeze(self._record)
+            object.__setattr__(self, "_frozen", frozen)
+        return frozen
+
+    def _view(self, key: str) -> Mapping[str, Any]:
+        value = self.record.get(key)
+        return value if isinstance(value, Mapping) else _EMPTY
 
 
 def _fast_factory(cls: type[Model]) -> Callable[..., Model]:
@@ -132,9 +156,11 @@ def _fast_factory(cls: type[Model]) -> Callable[..., Model]:
     same slots (plain attribute stores), then hands it over to `cls`: same layout, so Python allows
     the `__class__` assignment, and the result is an ordinary frozen instance of `cls`.
     """
-    names = [f.name for f in fields(cls)]
-    assert tuple(names) == cls.__slots__
-    body = "".join(f"    self.{name} = {name}\n" for name in names)
+    every = fields(cls)
+    assert tuple(f.name for f in every) == cls.__slots__
+    names = [f.name for f in every if f.init]
+    assert all(f.default is None for f in every if not f.init)
+    body = "".join(f"    self.{f.name} = {f.name if f.init else None}\n" for f in every)
     namespace: dict[str, Any] = {}
     exec(f"def __init__(self, {', '.join(names)}):\n{body}    self.__class__ = cls\n",
          {"cls": cls}, namespace)
@@ -184,31 +210,27 @@ class Registry:
     def __init__(self, document: Mapping[str, Any], *, source: str = "snapshot") -> None:
         """Index an already verified snapshot document (see `snapshot_format.decode`).
 
-        Raises SnapshotError when the document lacks what the snapshot schema requires.
+        Raises SnapshotError naming the problem when the document breaks the snapshot contract:
+        a missing or mistyped field, a tree whose links do not match, pools that are not exactly
+        the tree's nodes or that name unknown models.
         """
         try:
             self._index(document, source)
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        except _Invalid as exc:
+            raise SnapshotError(f"{source}: not a valid snapshot: {exc}") from None
+        except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
             raise SnapshotError(f"{source}: not a valid snapshot: {type(exc).__name__}: {exc}") from None
 
     def _index(self, document: Mapping[str, Any], source: str) -> None:
         sets = object.__setattr__
         sets(self, "source", source)
-        version = document["version"]
-        sets(self, "version", SnapshotVersion(
-            label=version["label"], commit=version.get("commit"), dirty=version.get("dirty"),
-            number=version.get("number"), history=version.get("history", "none"),
-            digest=document.get("$digest", ""), format_minor=document["format"].get("minor", 0)))
-        tree = CapabilityTree.from_snapshot(document["capabilities"], document["aliases"], document["features"])
+        sets(self, "version", _version(document))
+        tree = _tree(document)
         sets(self, "tree", tree)
+        providers = _providers(document)
+        records = _member(document, "models", dict, "the snapshot")
 
         bits = {name: 1 << i for i, name in enumerate(sorted(tree.features))}
-        providers = {
-            name: Provider(name=name, display_name=rec.get("display_name", name), api=rec.get("api"),
-                           api_base=rec.get("api_base"), api_key_env=rec.get("api_key_env"),
-                           data=_freeze(rec))
-            for name, rec in document["providers"].items()
-        }
         # Many models share a feature set: its bitmask is computed once per distinct set.
         masks: dict[frozenset[str], int] = {}
         by_name: dict[str, Model] = {}
@@ -216,38 +238,53 @@ class Registry:
         new_model = _new_model
         fields_of = itemgetter("provider", "model_id", "capabilities", "features", "limits", "modalities",
                                "lifecycle", "priority", "pools", "delivery", "batch")
-        for name, rec in document["models"].items():
-            (provider, model_id, capabilities, flags, limits, modalities, lifecycle, priority, pools_of,
-             delivery, batch) = fields_of(rec)
-            enabled = frozenset(compress(flags, flags.values()))
-            mask = masks.get(enabled)
-            if mask is None:
-                mask = 0
-                for f in enabled:
-                    bit = bits.get(f)
-                    if bit is None:  # a flag outside the vocabulary still filters exactly
-                        bit = bits[f] = 1 << len(bits)
-                    mask |= bit
-                masks[enabled] = mask
-            model = new_model(
-                name, provider, model_id, tuple(capabilities), enabled,
-                limits.get("context_window"), limits.get("max_output_tokens"),
-                frozenset(modalities.get("input", ())), frozenset(modalities.get("output", ())),
-                lifecycle.get("status", "active"), priority, tuple(pools_of), delivery, batch,
-                rec.get("display_name"), rec.get("registered_at"), providers.get(provider), mask, rec,
-            )
-            by_name[name] = model
-            group = by_provider.get(provider)
-            if group is None:
-                group = by_provider[provider] = []
-            group.append(model)
+        get_provider = providers.get
+        name = ""
+        try:
+            for name, rec in records.items():
+                (provider, model_id, capabilities, flags, limits, modalities, lifecycle, priority, pools_of,
+                 delivery, batch) = fields_of(rec)
+                context, output = limits.get("context_window"), limits.get("max_output_tokens")
+                inputs, outputs = modalities.get("input", _NO_ITEMS), modalities.get("output", _NO_ITEMS)
+                status = lifecycle.get("status", "active")
+                display_name, registered_at = rec.get("display_name"), rec.get("registered_at")
+                endpoint = get_provider(provider)
+                # One test of every field's type, so a bad record cannot load; `_model_problem`
+                # says which field it was. (Chained `is`: each type equals the next.)
+                if not (endpoint is not None
+                        and type(capabilities) is list is type(pools_of) is type(inputs) is type(outputs)
+                        and type(model_id) is str is type(delivery) is type(status)
+                        and type(priority) is int and type(batch) is bool
+                        and (context is None or type(context) is int)
+                        and (output is None or type(output) is int)
+                        and (display_name is None or type(display_name) is str)
+                        and (registered_at is None or type(registered_at) is str)):
+                    raise _bad_model(name, rec, providers, None)
+                enabled = frozenset(compress(flags, flags.values()))
+                mask = masks.get(enabled)
+                if mask is None:
+                    mask = 0
+                    for f in enabled:
+                        bit = bits.get(f)
+                        if bit is None:  # a flag outside the vocabulary still filters exactly
+                            bit = bits[f] = 1 << len(bits)
+                        mask |= bit
+                    masks[enabled] = mask
+                model = new_model(
+                    name, provider, model_id, tuple(capabilities), enabled, context, output,
+                    frozenset(inputs), frozenset(outputs), status, priority, tuple(pools_of), delivery, batch,
+                    display_name, registered_at, endpoint, mask, rec,
+                )
+                by_name[name] = model
+                by_provider[provider].append(model)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise _bad_model(name, records[name], providers, exc) from None
+        _check_model_items(records, by_name, tree)
 
-        lookup = by_name.__getitem__
-        pools = {path: tuple(map(lookup, names)) for path, names in document["pools"].items()}
+        pools = _pools(document, tree, by_name)
         by_capability = dict(pools)
         for alias, target in tree.aliases.items():
-            if target in pools:
-                by_capability.setdefault(alias, pools[target])
+            by_capability.setdefault(alias, pools[target])
         sets(self, "_by_name", by_name)
         sets(self, "_models", tuple(by_name.values()))
         sets(self, "_providers", providers)
@@ -262,15 +299,8 @@ class Registry:
     @classmethod
     def from_bytes(cls, raw: bytes, *, source: str = "snapshot") -> Registry:
         """Verify (format marker, digest) and index snapshot bytes; raises SnapshotError."""
-        # Parsing allocates hundreds of thousands of containers, none of them garbage: collector
-        # passes during the load would only scan them again and again.
-        paused = gc.isenabled()
-        gc.disable()
-        try:
+        with _COLLECTOR_PAUSE:
             return cls(snapshot_format.decode(raw, source=source), source=source)
-        finally:
-            if paused:
-                gc.enable()
 
     @property
     def current(self) -> Registry:
