@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from bisect import insort
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,6 @@ from compiler.catalog import CAPABILITIES_FILE, PROVIDER_FILE, CatalogFiles, Dir
 from compiler.diagnostics import Diagnostic
 from compiler.errors import CatalogInvalid
 from compiler.models import Model
-from compiler.pools import CapabilityPool
 from compiler.state import GitSource, StateManager, TreeEntry, in_hidden_directory, is_catalog_file
 from compiler.validate import CatalogCheck, check_catalog
 from compiler.yaml_loader import MAX_FILE_BYTES
@@ -112,11 +112,18 @@ class RevisionReader:
         self.source = source
         self.display_root = source.display_root
         self._listing: dict[str, TreeEntry] | None = None
+        self._looked_up: dict[str, TreeEntry | None] = {}
 
     def _entries(self, rels: Iterable[str]) -> dict[str, TreeEntry]:
+        wanted = list(rels)
         if self._listing is not None:
-            return {rel: self._listing[rel] for rel in rels if rel in self._listing}
-        return self.source.entries(rels)
+            return {rel: self._listing[rel] for rel in wanted if rel in self._listing}
+        # A check asks for the same paths again (providers, then their files; exists, then read).
+        missing = [rel for rel in wanted if rel not in self._looked_up]
+        if missing:
+            found = self.source.entries(missing)
+            self._looked_up.update((rel, found.get(rel)) for rel in missing)
+        return {rel: entry for rel in wanted if (entry := self._looked_up[rel]) is not None}
 
     def read(self, rels: Collection[str]) -> CatalogFiles:
         files = CatalogFiles(self.display_root)
@@ -248,29 +255,35 @@ def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: s
     affected: set[str] = set()
     for name in gone:
         affected.update(records.pop(name)["pools"])
+    entering: dict[str, list[str]] = {}
     for rel in changed:
         model = check.models[rel.removesuffix(".yaml")]
         records[model.name] = model.to_snapshot()
         affected.update(model.pools)
+        for path in model.pools:
+            entering.setdefault(path, []).append(model.name)
     version = state.version(commit)
     dates = state.registration_dates(commit) if version.history == "full" else {}
     models: dict[str, dict[str, Any]] = {}
     for name, rec in sorted(records.items()):
         when = dates.get(rec["source"])
-        models[name] = {**rec, "registered_at": when.isoformat() if when else None}
+        stamp = when.isoformat() if when else None
+        # Unchanged records are shared with the base document (documents are read-only).
+        models[name] = rec if rec["registered_at"] == stamp else {**rec, "registered_at": stamp}
     pools: dict[str, list[str]] = dict(base["pools"])
-    members: dict[str, list[Model]] = {path: [] for path in affected}
-    for rec in models.values():
-        touched = [path for path in rec["pools"] if path in members]
-        if touched:
-            # Only what the pool order reads (status, priority, name): the pools are ordered by
-            # the compiler's own CapabilityPool, without rebuilding every member in full.
-            member = Model(name=rec["name"], provider=rec["provider"], capabilities=[],
-                           lifecycle=rec["lifecycle"], priority=rec["priority"])
-            for path in touched:
-                members[path].append(member)
-    for path, group in members.items():
-        pools[path] = CapabilityPool(path, group).names
+    for path in affected:
+        # Every other member kept its record, so their order in the base pool stands; the changed
+        # models are placed into it by the compiler's own pool order, without re-sorting the pool.
+        order = [name for name in base["pools"][path] if name not in gone]
+        for name in entering.get(path, []):
+            insort(order, name, key=lambda member: _pool_key(models[member]))
+        pools[path] = order
     document = {key: value for key, value in base.items() if key != "$digest"}
     document.update(version=version.to_snapshot(), models=models, pools=pools)
     return document
+
+
+def _pool_key(record: Mapping[str, Any]) -> tuple[int, int, str]:
+    # What the pool order reads (status, priority, name), through the compiler's own Model.pool_key.
+    return Model(name=record["name"], provider=record["provider"], capabilities=[], lifecycle=record["lifecycle"],
+                 priority=record["priority"]).pool_key()

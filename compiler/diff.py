@@ -398,6 +398,11 @@ def load_sides(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, base: str | No
     store = SnapshotCache.for_state(state) if state.in_git else None
     # Sides that need no compile go first, so the others can be derived from them.
     order = sorted(range(2), key=lambda i: _cost(specs[i], store))
+    # A side compiled or derived needs its registration dates: git walks the history for them on
+    # another core while the first side is read and parsed here.
+    dated = [commit for spec in specs if _cost(spec, store) == 2 and (commit := spec[2]) is not None]
+    if dated and not state.is_shallow():
+        state.prefetch_registration_dates(dated)
     for i in order:
         kind, ref, commit = specs[i]
         if kind == "snapshot":

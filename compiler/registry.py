@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import yaml
@@ -205,18 +204,17 @@ class ModelRegistry:
         or a provider changed, or another process registered models). On CatalogInvalid the
         registry keeps its previous state."""
         with self._lock:
+            head = self._state.head().commit
+            shallow = head is not None and self._state.is_shallow()
+            if head is not None and not shallow:
+                self._state.prefetch_registration_dates([head])  # git walks history while we parse
             check = check_catalog(DirectorySource(self._state.catalog, self._state.display).read())
             if not check.ok():
                 raise CatalogInvalid(check.diagnostics)
             assert check.tree is not None
-            head = self._state.head().commit
-            dates: dict[str, datetime] = {}
-            if head is not None:
-                if self._state.is_shallow():
-                    if not self._allow_shallow:
-                        raise StateError(SHALLOW_HINT)
-                else:
-                    dates = self._state.registration_dates(head)
+            if shallow and not self._allow_shallow:
+                raise StateError(SHALLOW_HINT)
+            dates = self._state.registration_dates(head) if head is not None and not shallow else {}
             for model in check.models.values():
                 model.registered_at = dates.get(model.source)
             self._tree, self._providers = check.tree, dict(check.providers)

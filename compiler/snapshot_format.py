@@ -47,7 +47,7 @@ def decode(raw: bytes, *, source: str = "snapshot") -> dict[str, Any]:
     """Verify and parse snapshot bytes; raises SnapshotError naming what is wrong.
 
     The seal (canonical prefix and digest) is checked on the bytes before they are parsed, so a
-    good file is parsed once and a truncated or corrupt one is caught by a hash, not the parser.
+    good file is parsed once. A file that fails it is parsed only to say why it is refused.
     """
     problem = _seal_problem(raw)
     if problem is not None:

@@ -16,8 +16,10 @@ import os
 import posixpath
 import re
 import subprocess
+import threading
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,6 +148,7 @@ class GitSource:
         self.git = state.require_git("read a revision")
         self.commit = commit
         self.display_root = display_root if display_root is not None else state.display
+        self._targets: dict[str, bytes] = {}
 
     def entries(self, rels: Iterable[str] | None = None) -> dict[str, TreeEntry]:
         """Tree entries under the catalog (all of them, or only the named paths that exist)."""
@@ -154,6 +157,8 @@ class GitSource:
     def read(self) -> CatalogFiles:
         entries = self.entries()
         files = CatalogFiles(self.display_root)
+        # Every symlink's target in one `cat-file` stream, not one git process per link.
+        self._targets.update(self.git.blobs(e.sha for e in entries.values() if e.mode == _SYMLINK_MODE))
         self.fill(files, entries, [rel for rel in entries if is_catalog_file(rel)], entries)
         for rel, entry in entries.items():
             if entry.mode == _SYMLINK_MODE and not rel.endswith((".yaml", ".yml")) and not in_hidden_directory(rel):
@@ -203,7 +208,7 @@ class GitSource:
         for _ in range(_MAX_SYMLINK_HOPS):
             if link.mode != _SYMLINK_MODE:
                 return current, link
-            target = self.git.blobs([link.sha]).get(link.sha, b"").decode("utf-8", "surrogateescape")
+            target = self._target(link.sha)
             resolved = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
             if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
                 # Named as DirectorySource names it: where the link leads from the catalog on disk.
@@ -229,11 +234,15 @@ class GitSource:
         return None
 
     def _directory_link(self, files: CatalogFiles, rel: str, tree: Mapping[str, TreeEntry]) -> None:
-        link = tree[rel]
-        target = self.git.blobs([link.sha]).get(link.sha, b"").decode("utf-8", "surrogateescape")
+        target = self._target(tree[rel].sha)
         resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
         if not target.startswith("/") and not resolved.startswith("..") and self._is_directory(resolved, tree):
             self._report_directory_link(files, rel)
+
+    def _target(self, sha: str) -> str:
+        if sha not in self._targets:
+            self._targets.update(self.git.blobs([sha]))
+        return self._targets.get(sha, b"").decode("utf-8", "surrogateescape")
 
     @staticmethod
     def _report_directory_link(files: CatalogFiles, rel: str) -> None:
@@ -258,6 +267,8 @@ class StateManager:
         self._author = _parse_author(author) if author is not None else None
         self.git: Git | None = None
         self.rel = ""
+        self._history: dict[str, Future[bytes]] = {}
+        self._versions: dict[str, VersionInfo] = {}
         probe = self.catalog
         while not probe.exists() and probe.parent != probe:
             probe = probe.parent
@@ -368,6 +379,22 @@ class StateManager:
             return DirectorySource(self.catalog, self.display)
         return GitSource(self, commit)
 
+    def _history_args(self, commit: str) -> tuple[str, ...]:
+        return ("log", "--no-renames", "--no-follow", "--diff-filter=AD", "--name-status", "--format=%x01%ct",
+                commit, "--", self.rel or ".")
+
+    def prefetch_registration_dates(self, commits: Iterable[str]) -> None:
+        """Start the history passes of `registration_dates` for `commits` in the background.
+
+        git walks the history on another core while this process reads and parses the catalog;
+        `registration_dates` then collects the output instead of starting git itself. The passes
+        run one after the other, so they never take more than that one core.
+        """
+        git = self.require_git("read history")
+        wanted = [commit for commit in dict.fromkeys(commits) if commit not in self._history]
+        futures = _in_background(git.run, [self._history_args(commit) for commit in wanted])
+        self._history.update(zip(wanted, futures, strict=True))
+
     def registration_dates(self, commit: str) -> dict[str, datetime]:
         """Catalog path -> time of the commit that added the file as it exists at `commit`.
 
@@ -375,8 +402,8 @@ class StateManager:
         its latest addition (or its deletion, when it no longer exists). Times are UTC.
         """
         git = self.require_git("read history")
-        out = git.run("log", "--no-renames", "--no-follow", "--diff-filter=AD", "--name-status",
-                      "--format=%x01%ct", commit, "--", self.rel or ".")
+        pending = self._history.pop(commit, None)
+        out = pending.result() if pending is not None else git.run(*self._history_args(commit))
         prefix = f"{self.rel}/" if self.rel else ""
         dates: dict[str, datetime] = {}
         seen: set[str] = set()
@@ -425,10 +452,15 @@ class StateManager:
             if head is None:
                 return VersionInfo()
             return replace(self.version(head), dirty=self.catalog_dirty())
+        if commit in self._versions:
+            return self._versions[commit]
         shallow = self.is_shallow()
         # In a shallow clone the commit count is only what was fetched: not a version number.
         number = None if shallow else int(self.git.text("rev-list", "--count", commit))
-        return VersionInfo(commit=commit, dirty=False, number=number, history="shallow" if shallow else "full")
+        version = VersionInfo(commit=commit, dirty=False, number=number, history="shallow" if shallow else "full")
+        if not shallow:  # final: only a shallow clone's answer changes (on `git fetch --unshallow`)
+            self._versions[commit] = version
+        return version
 
     def status(self) -> dict[str, str]:
         """Uncommitted state of the catalog's files: path -> porcelain code (`??` untracked,
@@ -497,11 +529,13 @@ class StateManager:
             # Under --strict, warnings fail the compile: compile again to report them.
             if hit is not None and not (strict and hit.warnings):
                 return hit
+        dated = version.commit if version.history == "full" else None
+        if dated is not None:
+            self.prefetch_registration_dates([dated])
         files = self.source(commit).read()
         check = check_catalog(files)
         if not check.ok(strict=strict):
             raise CatalogInvalid(check.diagnostics)
-        dated = version.commit if version.history == "full" else None
         dates = self.registration_dates(dated) if dated is not None else {}
         for model in check.models.values():
             model.registered_at = dates.get(model.source)
@@ -684,6 +718,23 @@ class StateManager:
         name, email = self._author
         return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
                 "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+
+
+def _in_background(run: Callable[..., bytes], calls: list[tuple[str, ...]]) -> list[Future[bytes]]:
+    # One daemon thread of its own for the calls, in order (no pool that a fork could leave
+    # broken): an exit never waits for a result nobody collected.
+    futures: list[Future[bytes]] = [Future() for _ in calls]
+
+    def target() -> None:
+        for args, future in zip(calls, futures, strict=True):
+            try:
+                future.set_result(run(*args))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    if calls:
+        threading.Thread(target=target, name="modelreg-git", daemon=True).start()
+    return futures
 
 
 def _parse_author(author: str) -> tuple[str, str]:

@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 
+import compiler.changes
+import compiler.state
 from compiler import CatalogInvalid
+from compiler.catalog import CatalogFiles
 from compiler.changes import derive_snapshot
 from compiler.compile import compile_catalog
 from compiler.diff import MARKDOWN_LIMIT, Side, compare, pool_change, render_json, render_markdown
 from compiler.schemas import validator
-from compiler.state import StateManager
+from compiler.state import Git, StateManager
 from tests.conftest import run_cli, write
 from tests.git_helpers import commit_all, git, init_repo, isolate_git
 
@@ -192,6 +195,40 @@ def test_a_clean_work_tree_is_its_commit(repo: Path, catalog: Path) -> None:
     assert report["summary"]["models_removed"] == 1
 
 
+def test_a_cold_diff_reads_the_whole_catalog_once(repo: Path, catalog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    checks: list[tuple[str, list[str]]] = []
+    commands: list[str] = []
+    for module in (compiler.state, compiler.changes):
+        def counting_check(files: CatalogFiles, real: Any = module.check_catalog, name: str = module.__name__) -> Any:
+            checks.append((name, sorted(files.contents)))
+            return real(files)
+        monkeypatch.setattr(module, "check_catalog", counting_check)
+    real_run = Git.run
+
+    def counting_run(self: Git, *args: str, **kwargs: Any) -> bytes:
+        commands.append(args[0])
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(Git, "run", counting_run)
+    run = run_cli("diff", "HEAD~3", "HEAD", "--catalog", str(catalog), "--format", "json")
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["summary"]["text"] == "1 model added, 1 removed, 1 changed; 4 pools changed"
+    # BASE is compiled from one full read; HEAD is derived from it by checking only what changed
+    # (with the tree and providers it resolves against); history is walked once for each side.
+    assert checks == [
+        ("compiler.state", ["acme/chat-large.yaml", "acme/coder.yaml", "acme/embed-small.yaml", "acme/provider.yaml",
+                            "capabilities.yaml"]),
+        ("compiler.changes", ["acme/chat-large.yaml", "acme/new.yaml", "acme/provider.yaml", "capabilities.yaml"]),
+    ]
+    assert commands.count("log") == 2
+    # Compiling BASE cached its snapshot: the next diff reads nothing in full.
+    checks.clear()
+    commands.clear()
+    assert run_cli("diff", "HEAD~3", "HEAD", "--catalog", str(catalog), "--format", "json").out == run.out
+    assert [name for name, _ in checks] == ["compiler.changes"]
+    assert commands.count("log") == 1
+
+
 def test_snapshot_files_as_sides(repo: Path, catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     out = tmp_path_factory.mktemp("out")
     assert run_cli("compile", str(catalog), "--rev", "HEAD~3", "-o", str(out / "old.json")).code == 0
@@ -251,13 +288,22 @@ def test_a_derived_snapshot_equals_a_full_compile(repo: Path, catalog: Path, mon
     write(catalog, "acme/embed-small.yaml", "name: acme/embed-small\nprovider: acme\n"
                                             "capabilities: [embedding.text-embedding]\n")
     commit_all(repo, "embed-small is back", date="2024-06-01T00:00:00+00:00")
+    # Models that move inside their pools, leave them for others, and retire out of all of them.
+    chat = catalog / "acme/chat-large.yaml"
+    chat.write_text(chat.read_text() + "lifecycle: {status: deprecated}\n")
+    write(catalog, "acme/new.yaml", NEW.replace("[embedding.text-embedding]", "[chat]").replace("1\n", "7\n"))
+    embed = catalog / "acme/embed-small.yaml"
+    embed.write_text(embed.read_text() + "lifecycle: {status: retired, replacement: acme/new}\n")
+    commit_all(repo, "chat-large deprecated, new moves to chat, embed-small retired",
+               date="2024-07-01T00:00:00+00:00")
     state = StateManager(catalog)
-    revs = [git(repo, "rev-parse", f"HEAD~{i}") for i in range(6)]
+    revs = [git(repo, "rev-parse", f"HEAD~{i}") for i in range(7)]
     full = {rev: _full(catalog, rev) for rev in revs}
     for base in revs:
         for target in revs:
-            derived = derive_snapshot(state, full[base], base, target)
-            assert derived == full[target], (base, target)
+            if base != target or base == revs[0]:
+                derived = derive_snapshot(state, full[base], base, target)
+                assert derived == full[target], (base, target)
 
 
 def test_derivation_declines_tree_and_provider_changes_and_reports_invalid_targets(

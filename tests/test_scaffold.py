@@ -158,6 +158,16 @@ def test_new_reads_the_provider_as_the_compiler_does_and_refuses_a_symlink_out(c
     assert _tree(catalog.parent) == before
 
 
+def test_new_refuses_a_provider_the_compiler_does_not_read(catalog: Path) -> None:
+    os.symlink("acme", catalog / "alias")  # stays inside, but the compiler does not walk symlinked directories
+    result = run_cli("new", "alias/chat", "--catalog", str(catalog))
+    assert (result.code, result.err) == (
+        2, f"modelreg: error: {catalog}/alias/provider.yaml is in a symlinked directory, which the compiler does "
+           "not read; move the files into the catalog\n")
+    assert sorted(p.name for p in (catalog / "acme").iterdir()) == [
+        "chat-large.yaml", "coder.yaml", "embed-small.yaml", "provider.yaml"]
+
+
 def test_new_refuses_a_capability_tree_that_is_a_symlink_out(catalog: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside.yaml"
     outside.write_text(CAPABILITIES.replace("text-generation:", "secret-generation:"), encoding="utf-8")

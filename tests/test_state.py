@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from compiler.catalog import DirectorySource
 from compiler.compile import compile_catalog
 from compiler.errors import StateError
-from compiler.state import Git, GitSource, StateManager
+from compiler.state import Git, GitFailed, GitSource, StateManager
 from compiler.validate import check_catalog
 from tests.conftest import EMBED, run_cli, write
 from tests.git_helpers import commit_all, git, init_repo, isolate_git
@@ -143,6 +144,23 @@ def test_registration_dates_take_one_pass_over_history(repo: Path, catalog: Path
     assert [args[0] for args in calls if args[0] == "log"] == ["log"]
 
 
+def test_registration_dates_fetched_in_the_background_are_the_same(repo: Path, catalog: Path) -> None:
+    write(catalog, "acme/new.yaml", NEW_MODEL)
+    head = commit_all(repo, "add new", date=FEB)
+    first = git(repo, "rev-parse", "HEAD~1")
+    direct = StateManager(catalog).registration_dates(head)
+    state = StateManager(catalog)
+    state.prefetch_registration_dates([head, first, head])
+    assert state.registration_dates(head) == direct
+    assert state.registration_dates(first) == StateManager(catalog).registration_dates(first)
+    assert direct["acme/new.yaml"] == datetime(2024, 2, 1, 8, tzinfo=UTC)
+    # git's failure surfaces where the dates are asked for, as if git had run there.
+    missing = "0" * 40
+    state.prefetch_registration_dates([missing])
+    with pytest.raises(GitFailed, match=r"^`git log --no-renames` failed: fatal: bad object 0{40}$"):
+        state.registration_dates(missing)
+
+
 def test_the_version_number_counts_commits(repo: Path, catalog: Path) -> None:
     write(catalog, "acme/new.yaml", NEW_MODEL)
     commit_all(repo, "add new", date=FEB)
@@ -237,7 +255,8 @@ def test_a_shallow_clone_stops_compile_unless_allowed(
     assert full.version["history"] == "full" and full.digest != document["$digest"]
 
 
-def test_git_source_refuses_what_the_directory_source_refuses(repo: Path, catalog: Path) -> None:
+def test_git_source_refuses_what_the_directory_source_refuses(repo: Path, catalog: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     os.symlink("/etc/passwd", catalog / "acme/passwd.yaml")
     os.symlink("chat-large.yaml", catalog / "acme/alias.yaml")
     os.symlink("missing.yaml", catalog / "acme/dangling.yaml")
@@ -249,7 +268,18 @@ def test_git_source_refuses_what_the_directory_source_refuses(repo: Path, catalo
     state = StateManager(catalog)
     head = git(repo, "rev-parse", "HEAD")
     on_disk = DirectorySource(catalog, str(catalog)).read()
+    batches: list[tuple[str, ...]] = []
+    real = Git.run
+
+    def counting(self: Git, *args: str, **kwargs: object) -> bytes:
+        if args[0] == "cat-file":
+            batches.append(args)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Git, "run", counting)
     in_git = GitSource(state, head).read()
+    # One `cat-file` stream for every symlink's target, one for every file: not one git per link.
+    assert len(batches) == 2
     assert sorted(in_git.diagnostics) == sorted(on_disk.diagnostics)
     assert {d.code for d in in_git.diagnostics} == {"symlink", "unreadable", "file-too-large"}
     assert in_git.contents == on_disk.contents

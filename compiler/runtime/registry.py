@@ -1,9 +1,11 @@
 """The runtime registry: a compiled snapshot loaded into immutable, indexed objects.
 
 `load_snapshot(source)` reads `build/registry.json` (a path or an http(s) URL), checks its format
-marker and digest through `compiler.snapshot_format`, and builds every index once: pools by
-capability path *and* alias, models by name and by provider, a feature bitmask per model. Every
-query afterwards is a dictionary lookup that returns a precomputed tuple. Standard library only.
+marker and digest through `compiler.snapshot_format`, checks that the document agrees with itself
+(the tree's links, pools for exactly its nodes naming only known models, the types of what routing
+reads), and builds every index once: pools by capability path *and* alias, models by name and by
+provider, a feature bitmask per model. Every query afterwards is a dictionary lookup that returns a
+precomputed tuple. Standard library only.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from itertools import chain, compress
-from operator import attrgetter, itemgetter
+from itertools import compress
+from operator import itemgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -90,14 +92,19 @@ class Model:
     feature_mask: int = field(repr=False, compare=False)
     """The features as a bitmask over the registry's feature vocabulary (for fast filtering)."""
     _record: Mapping[str, Any] = field(repr=False, compare=False)
-    # Read-only views of `_record`, made on first access: freezing every record at load would
-    # double the load time for views most models never need. Two threads racing to fill them
-    # build equal values; either one may stay.
+    # Read-only views of `_record`, made on first access and kept: freezing every record at load
+    # would take as long as the rest of the load, for views most models never need. Two threads
+    # racing to fill them build equal values; either one may stay.
     _frozen: Mapping[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
     _extensions: Mapping[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return f"<Model {self.name} ({self.status}, priority {self.priority})>"
+
+    def __hash__(self) -> int:
+        # Equal models have equal names. Hashing the name alone is cheap, and cannot fail on a
+        # record whose lists hold something unhashable.
+        return hash(self.name)
 
     @property
     def deprecated(self) -> bool:
@@ -145,7 +152,9 @@ class Model:
 
     def _view(self, key: str) -> Mapping[str, Any]:
         value = self.record.get(key)
-        return value if isinstance(value, Mapping) else _EMPTY
+        # An object in the record is a proxy once frozen; anything else (absent, not an object)
+        # reads as empty.
+        return value if type(value) is MappingProxyType else _EMPTY
 
 
 def _fast_factory(cls: type[Model]) -> Callable[..., Model]:
@@ -228,7 +237,7 @@ class Registry:
         tree = _tree(document)
         sets(self, "tree", tree)
         providers = _providers(document)
-        records = _member(document, "models", dict, "the snapshot")
+        records: dict[str, Any] = _get(document, "models", (dict,))
 
         bits = {name: 1 << i for i, name in enumerate(sorted(tree.features))}
         # Many models share a feature set: its bitmask is computed once per distinct set.
@@ -249,9 +258,10 @@ class Registry:
                 status = lifecycle.get("status", "active")
                 display_name, registered_at = rec.get("display_name"), rec.get("registered_at")
                 endpoint = get_provider(provider)
+                values = flags.values()
                 # One test of every field's type, so a bad record cannot load; `_model_problem`
                 # says which field it was. (Chained `is`: each type equals the next.)
-                if not (endpoint is not None
+                if not (endpoint is not None and _FLAG_VALUES.issuperset(values)
                         and type(capabilities) is list is type(pools_of) is type(inputs) is type(outputs)
                         and type(model_id) is str is type(delivery) is type(status)
                         and type(priority) is int and type(batch) is bool
@@ -260,7 +270,7 @@ class Registry:
                         and (display_name is None or type(display_name) is str)
                         and (registered_at is None or type(registered_at) is str)):
                     raise _bad_model(name, rec, providers, None)
-                enabled = frozenset(compress(flags, flags.values()))
+                enabled = frozenset(compress(flags, values))
                 mask = masks.get(enabled)
                 if mask is None:
                     mask = 0
@@ -279,9 +289,8 @@ class Registry:
                 by_provider[provider].append(model)
         except (KeyError, TypeError, AttributeError) as exc:
             raise _bad_model(name, records[name], providers, exc) from None
-        _check_model_items(records, by_name, tree)
 
-        pools = _pools(document, tree, by_name)
+        pools = _pools(document, tree.nodes, by_name)
         by_capability = dict(pools)
         for alias, target in tree.aliases.items():
             by_capability.setdefault(alias, pools[target])
@@ -370,6 +379,260 @@ class Registry:
         return f"<Registry {len(self._models)} models, version {self.version}>"
 
 
+# -- checks of the snapshot document ---------------------------------------------------------
+#
+# A snapshot that passes its digest check was still written by some program, maybe not ours or
+# not this version of it. Whatever the router relies on is checked here, at load, so a bad file
+# is refused with a message instead of failing requests later.
+
+
+class _Invalid(Exception):
+    """The document breaks the snapshot contract; the message says where and how."""
+
+
+class _CollectorPause:
+    """Pauses the garbage collector while any load runs, however many threads load at once.
+
+    Loads overlap (a watcher's thread reloads while a service loads another snapshot): the first
+    to start remembers whether the collector was on, and only the last to finish turns it back
+    on, and only if it was.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loads = 0
+        self._resume = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._loads == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._loads += 1
+
+    def __exit__(self, *exc: object) -> None:
+        # Not `with self._lock`: leaving it allocates right after `gc.enable()`, and that would
+        # start a pass over everything the load built before the load returns, not after.
+        self._lock.acquire()
+        try:
+            self._loads -= 1
+            if self._loads == 0 and self._resume:
+                gc.enable()
+        finally:
+            self._lock.release()
+
+
+_COLLECTOR_PAUSE = _CollectorPause()
+
+_REQUIRED: Any = object()
+_STR_OR_NULL = (str, _NoneType)
+_INT_OR_NULL = (int, _NoneType)
+_TYPE_WORDS = {str: "a string", int: "an integer", bool: "a boolean", dict: "an object", list: "an array",
+               _NoneType: "null"}
+# Model fields: required ones with their types, then (object, key, types) of the nested ones.
+_MODEL_FIELDS: tuple[tuple[str, tuple[type, ...]], ...] = (
+    ("provider", (str,)), ("model_id", (str,)), ("capabilities", (list,)), ("features", (dict,)),
+    ("limits", (dict,)), ("modalities", (dict,)), ("lifecycle", (dict,)), ("priority", (int,)),
+    ("pools", (list,)), ("delivery", (str,)), ("batch", (bool,)))
+_MODEL_NESTED: tuple[tuple[str, str, tuple[type, ...]], ...] = (
+    ("limits", "context_window", _INT_OR_NULL), ("limits", "max_output_tokens", _INT_OR_NULL),
+    ("modalities", "input", (list,)), ("modalities", "output", (list,)), ("lifecycle", "status", (str,)))
+# A feature flag is true or false; a JSON 1 or 0 in its place means the same to the router and
+# passes: telling them apart takes a type test per flag, about 5% of a 10,000-model load.
+_FLAG_VALUES = frozenset((True, False))
+
+
+def _show(value: Any) -> str:
+    """A JSON value as the file spells it, shortened."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        text = reprlib.repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _problem(record: Mapping[str, Any], key: str, types: tuple[type, ...], default: Any = _REQUIRED,
+             *, label: str | None = None) -> str | None:
+    """What is wrong with `record[key]`: missing though required, or of none of `types` (exactly:
+    JSON's `true` is no integer). None when nothing is."""
+    label = label or key
+    if key not in record:
+        return f"`{label}` is missing" if default is _REQUIRED else None
+    value = record[key]
+    if type(value) in types:
+        return None
+    return f"`{label}` must be {' or '.join(_TYPE_WORDS[t] for t in types)}, not {_show(value)}"
+
+
+def _get(record: Mapping[str, Any], key: str, types: tuple[type, ...], where: str = "",
+         default: Any = _REQUIRED) -> Any:
+    """`record[key]`, or `default` when it is absent and may be; raises _Invalid otherwise."""
+    problem = _problem(record, key, types, default)
+    if problem is not None:
+        raise _Invalid(f"{where}: {problem}" if where else problem)
+    return record.get(key, default)
+
+
+def _object(value: Any, where: str) -> Mapping[str, Any]:
+    if type(value) is not dict:
+        raise _Invalid(f"{where} must be an object, not {_show(value)}")
+    return value  # type: ignore[no-any-return]
+
+
+def _strings(record: Mapping[str, Any], key: str, where: str) -> list[str]:
+    """`record[key]`, which must be an array of strings."""
+    items: list[Any] = _get(record, key, (list,), where)
+    for item in items:
+        if type(item) is not str:
+            raise _Invalid(f"{where}: `{key}` must hold strings, not {_show(item)}")
+    return items
+
+
+def _names(items: Iterable[str]) -> str:
+    return ", ".join(f"`{item}`" for item in sorted(items))
+
+
+def _version(document: Mapping[str, Any]) -> SnapshotVersion:
+    version = _get(document, "version", (dict,))
+    marker = _get(document, "format", (dict,))
+    return SnapshotVersion(
+        label=_get(version, "label", (str,), "`version`"),
+        commit=_get(version, "commit", _STR_OR_NULL, "`version`", None),
+        dirty=_get(version, "dirty", (bool, _NoneType), "`version`", None),
+        number=_get(version, "number", _INT_OR_NULL, "`version`", None),
+        history=_get(version, "history", (str,), "`version`", "none"),
+        digest=_get(document, "$digest", (str,), "", ""),
+        format_minor=_get(marker, "minor", (int,), "`format`", 0))
+
+
+def _tree(document: Mapping[str, Any]) -> CapabilityTree:
+    """The capability tree, once every parent and child it names exists and agrees with it."""
+    nodes: dict[str, Any] = _get(document, "capabilities", (dict,))
+    aliases: dict[str, Any] = _get(document, "aliases", (dict,))
+    features: dict[str, Any] = _get(document, "features", (dict,))
+    for path, rec in nodes.items():
+        where = f"capability `{path}`"
+        _object(rec, where)
+        _get(rec, "parent", _STR_OR_NULL, where)
+        _strings(rec, "children", where)
+        _strings(rec, "aliases", where)
+        _get(rec, "description", _STR_OR_NULL, where)
+        _get(rec, "deprecated", (dict, _NoneType), where)
+    # Every node it names exists first, so that a dangling name is reported as such rather than as
+    # the disagreement it also causes.
+    for path, rec in nodes.items():
+        parent = rec["parent"]
+        if parent is not None and parent not in nodes:
+            raise _Invalid(f"capability `{path}`: its parent `{parent}` is not in the tree")
+        for child in rec["children"]:
+            if child not in nodes:
+                raise _Invalid(f"capability `{path}`: its child `{child}` is not in the tree")
+    for path, rec in nodes.items():
+        parent = rec["parent"]
+        if parent is not None and path not in nodes[parent]["children"]:
+            raise _Invalid(f"capability `{path}`: its parent `{parent}` does not list it as a child")
+    for path, rec in nodes.items():
+        for child in rec["children"]:
+            if nodes[child]["parent"] != path:
+                raise _Invalid(f"capability `{path}`: its child `{child}` names another parent, "
+                               f"{_show(nodes[child]['parent'])}")
+    # Links that agree can still form a loop, which would make every walk up the tree endless.
+    rooted: set[str] = set()
+    for path in nodes:
+        lineage = []
+        node: str | None = path
+        while node is not None and node not in rooted:
+            if node in lineage:
+                raise _Invalid(f"capability `{path}`: its ancestors form a cycle")
+            lineage.append(node)
+            node = nodes[node]["parent"]
+        rooted.update(lineage)
+    for alias, target in aliases.items():
+        if type(target) is not str or target not in nodes:
+            raise _Invalid(f"alias `{alias}` points to {_show(target)}, which is not in the tree")
+    return CapabilityTree.from_snapshot(nodes, aliases, features)
+
+
+def _providers(document: Mapping[str, Any]) -> dict[str, Provider]:
+    records: dict[str, Any] = _get(document, "providers", (dict,))
+    providers = {}
+    for name, rec in records.items():
+        where = f"provider `{name}`"
+        _object(rec, where)
+        providers[name] = Provider(
+            name=name, display_name=_get(rec, "display_name", (str,), where, name),
+            api=_get(rec, "api", _STR_OR_NULL, where, None), api_base=_get(rec, "api_base", _STR_OR_NULL, where, None),
+            api_key_env=_get(rec, "api_key_env", _STR_OR_NULL, where, None), data=_freeze(rec))
+    return providers
+
+
+def _model_problem(rec: Any, providers: Mapping[str, Provider]) -> str | None:
+    """What is wrong with a model record, in words; None when nothing is."""
+    if type(rec) is not dict:
+        return f"the record must be an object, not {_show(rec)}"
+    for key, types in _MODEL_FIELDS:
+        problem = _problem(rec, key, types)
+        if problem is not None:
+            return problem
+    for key in ("display_name", "registered_at"):
+        problem = _problem(rec, key, _STR_OR_NULL, None)
+        if problem is not None:
+            return problem
+    if rec["provider"] not in providers:
+        return f"its provider `{rec['provider']}` is not in `providers`"
+    for outer, key, types in _MODEL_NESTED:
+        problem = _problem(rec[outer], key, types, None, label=f"{outer}.{key}")
+        if problem is not None:
+            return problem
+    for name, value in rec["features"].items():
+        try:
+            flag = value in _FLAG_VALUES
+        except TypeError:  # unhashable
+            flag = False
+        if not flag:
+            return f"`features.{name}` must be true or false, not {_show(value)}"
+    for key in ("capabilities", "pools"):
+        for path in rec[key]:
+            if type(path) is not str:
+                return f"`{key}` must hold strings, not {_show(path)}"
+    for key in ("input", "output"):
+        for item in rec["modalities"].get(key, ()):
+            if type(item) is not str:
+                return f"`modalities.{key}` must hold strings, not {_show(item)}"
+    return None
+
+
+def _bad_model(name: str, rec: Any, providers: Mapping[str, Provider], error: Exception | None) -> _Invalid:
+    problem = _model_problem(rec, providers)
+    if problem is None:
+        problem = f"{type(error).__name__}: {error}" if error is not None else "not a valid model record"
+    return _Invalid(f"model `{name}`: {problem}")
+
+
+def _pools(document: Mapping[str, Any], nodes: Mapping[str, Any], by_name: Mapping[str, Model]
+           ) -> dict[str, tuple[Model, ...]]:
+    """Every pool as models, once the pools are exactly the tree's nodes and name only known models."""
+    pools: dict[str, Any] = _get(document, "pools", (dict,))
+    if pools.keys() != nodes.keys():
+        missing = nodes.keys() - pools.keys()
+        if missing:
+            raise _Invalid(f"no pool for {'capability' if len(missing) == 1 else 'capabilities'} {_names(missing)}")
+        extra = pools.keys() - nodes.keys()
+        raise _Invalid(f"{'pool' if len(extra) == 1 else 'pools'} for {_names(extra)}, which "
+                       f"{'is' if len(extra) == 1 else 'are'} not in the capability tree")
+    lookup = by_name.__getitem__
+    result = {}
+    for path, names in pools.items():
+        if type(names) is not list:
+            raise _Invalid(f"pool `{path}` must be an array, not {_show(names)}")
+        try:
+            result[path] = tuple(map(lookup, names))
+        except (KeyError, TypeError):
+            unknown = next(n for n in names if type(n) is not str or n not in by_name)
+            raise _Invalid(f"pool `{path}` names {_show(unknown)}, which is not in `models`") from None
+    return result
+
+
 def is_url(source: str | os.PathLike[str]) -> bool:
     """True for an http:// or https:// source."""
     return isinstance(source, str) and source.startswith(("http://", "https://"))
@@ -377,7 +640,11 @@ def is_url(source: str | os.PathLike[str]) -> bool:
 
 def fetch_url(url: str, *, etag: str | None = None,
               timeout: float = DEFAULT_FETCH_TIMEOUT) -> tuple[bytes | None, str | None]:
-    """GET a snapshot; with `etag`, a conditional GET. Returns (body, etag), body None on 304."""
+    """GET a snapshot; with `etag`, a conditional GET. Returns (body, etag), body None on 304.
+
+    Raises SnapshotError for a response cut short, OSError (urllib's URLError, HTTPError) when
+    the server cannot be reached or answers with an error status.
+    """
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     if etag is not None:
         request.add_header("If-None-Match", etag)
@@ -389,14 +656,18 @@ def fetch_url(url: str, *, etag: str | None = None,
         if exc.code == 304:
             return None, etag
         raise
+    except http.client.HTTPException as exc:
+        # A body cut short of its Content-Length (IncompleteRead), a garbled response: what
+        # arrived is not the snapshot, whatever part of it came through.
+        raise SnapshotError(f"{url}: the snapshot was not received whole: {exc!r}") from None
 
 
 def load_snapshot(source: str | os.PathLike[str], *, timeout: float = DEFAULT_FETCH_TIMEOUT) -> Registry:
     """Load a snapshot from a file path or an http(s) URL into an immutable `Registry`.
 
     Raises SnapshotError when the file is not a snapshot, has a format major version this runtime
-    does not read, or fails its digest check (truncated or modified); OSError or urllib's errors
-    when it cannot be read at all.
+    does not read, fails its digest check (truncated or modified), arrives cut short, or
+    contradicts itself; OSError or urllib's errors when it cannot be read at all.
     """
     if is_url(source):
         url = str(source)

@@ -3,8 +3,9 @@
 `Router.candidates` filters a capability's precomputed pool (features by bitmask, context window,
 modalities, lifecycle, providers) without walking anything. `Router.call` and `Router.acall` try
 the candidates in order; both drive one decision procedure, `Router._plan`, a generator that
-yields what to do next (call this model, wait this long) and receives what happened, so the sync
-and async variants cannot drift apart. Standard library only.
+yields what to do next (call this model, wait this long) and receives what happened. `_Run` steps
+it for both, so the sync and async variants differ only in how they sleep and invoke, and cannot
+drift apart. Standard library only.
 """
 
 from __future__ import annotations
@@ -70,19 +71,23 @@ class RegistrySource(Protocol):
 
 
 class Filters(TypedDict, total=False):
-    """What a request needs from a model; every filter applies to every candidate."""
+    """What a request needs from a model; every filter applies to every candidate.
 
-    features: Iterable[str] | Mapping[str, bool]
+    Where a filter takes names, a single string is one name: `features="vision"` means
+    `features={"vision"}`, never the letters of the word.
+    """
+
+    features: str | Iterable[str] | Mapping[str, bool]
     """Features the model must have; in a mapping, `False` means it must not have the feature."""
     min_context: int | None
     """Smallest context window, in tokens; a model that does not declare one does not qualify."""
     min_output_tokens: int | None
-    input_modalities: Iterable[str]
-    output_modalities: Iterable[str]
-    providers: Iterable[str] | None
+    input_modalities: str | Iterable[str]
+    output_modalities: str | Iterable[str]
+    providers: str | Iterable[str] | None
     """Allow list: only these providers."""
-    exclude_providers: Iterable[str]
-    exclude_models: Iterable[str]
+    exclude_providers: str | Iterable[str]
+    exclude_models: str | Iterable[str]
     include_deprecated: bool
     """Deprecated models come last; False leaves them out."""
     include_preview: bool
@@ -136,6 +141,71 @@ class _Outcome:
 
 _Plan = Generator[_Invoke | _Sleep, _Outcome | None, Any]
 _NOTHING: Any = object()
+
+
+class _Run:
+    """Drives a `_plan` for `call` and `acall`, which differ only in how they sleep and invoke.
+
+    Iterating yields the plan's next action, after handing it the outcome of the attempt before;
+    when the plan is done, `result` holds its value (a failed plan raises from the iteration).
+    Use it in a `with` block: leaving early (an exception, a cancelled task) closes the plan, so
+    it frees a breaker's probe slot it had taken.
+    """
+
+    def __init__(self, plan: _Plan, clock: Callable[[], float]) -> None:
+        self._plan = plan
+        self.clock = clock
+        self.outcome: _Outcome | None = None
+        """What the plan gets at the next step: the last attempt's outcome, None after a sleep."""
+        self.result: Any = None
+
+    def __enter__(self) -> _Run:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._plan.close()
+
+    def __iter__(self) -> Iterator[_Invoke | _Sleep]:
+        return self
+
+    def __next__(self) -> _Invoke | _Sleep:
+        outcome, self.outcome = self.outcome, None
+        try:
+            return self._plan.send(outcome)
+        except StopIteration as done:
+            self.result = done.value
+            raise StopIteration from None
+
+    def attempt(self, action: _Invoke) -> _Attempting:
+        """A `with` block around one invoke: the deadline is visible to `remaining_time()` inside,
+        and the block's value, or its exception, becomes the outcome the plan gets next."""
+        return _Attempting(self, action.deadline)
+
+
+class _Attempting:
+    __slots__ = ("_run", "_token", "deadline", "value")
+
+    def __init__(self, run: _Run, deadline: float) -> None:
+        self._run = run
+        self.deadline = deadline
+        self.value: Any = None
+
+    def time_left(self) -> float:
+        return max(0.0, self.deadline - self._run.clock())
+
+    def __enter__(self) -> _Attempting:
+        self._token = _DEADLINE.set((self.deadline, self._run.clock))
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        _DEADLINE.reset(self._token)
+        if exc is None:
+            self._run.outcome = _Outcome(value=self.value)
+            return False
+        if isinstance(exc, Exception):  # a failed attempt; cancellation and exits pass through
+            self._run.outcome = _Outcome(error=exc)
+            return True
+        return False
 
 
 class Router:
@@ -205,15 +275,15 @@ class Router:
 
     @staticmethod
     def _compile(registry: Registry, filters: Filters) -> _Request:
-        features = filters.get("features") or ()
+        features = filters.get("features")
         if isinstance(features, Mapping):
             want_names = frozenset(name for name, on in features.items() if on)
             refuse_names = frozenset(name for name, on in features.items() if not on)
         else:
-            want_names, refuse_names = frozenset(features), frozenset()
+            want_names, refuse_names = _names(features), frozenset()
         allow = filters.get("providers")
-        deny = frozenset(filters.get("exclude_providers") or ())
-        allow_set = None if allow is None else frozenset(allow)
+        deny = _names(filters.get("exclude_providers"))
+        allow_set = None if allow is None else _names(allow)
         for name in (allow_set or frozenset()) | deny:
             registry.find_by_provider(name)  # raises UnknownProvider with a suggestion
         statuses = _ROUTABLE
@@ -225,9 +295,8 @@ class Router:
             want=registry.feature_mask(want_names), refuse=registry.feature_mask(refuse_names),
             want_names=want_names, refuse_names=refuse_names,
             min_context=filters.get("min_context") or 0, min_output=filters.get("min_output_tokens") or 0,
-            inputs=frozenset(filters.get("input_modalities") or ()),
-            outputs=frozenset(filters.get("output_modalities") or ()),
-            allow=allow_set, deny=deny, deny_models=frozenset(filters.get("exclude_models") or ()),
+            inputs=_names(filters.get("input_modalities")), outputs=_names(filters.get("output_modalities")),
+            allow=allow_set, deny=deny, deny_models=_names(filters.get("exclude_models")),
             statuses=statuses,
         )
 
@@ -283,55 +352,32 @@ class Router:
         `DeadlineExceeded` or `AllCandidatesFailed` (listing every attempt) when none succeeds.
         During `invoke`, `remaining_time()` gives the seconds left before the deadline.
         """
-        plan = self._start(capability, policy, deadline, filters)
-        try:
-            action = next(plan)
-            while True:
+        run = _Run(self._start(capability, policy, deadline, filters), self._clock)
+        with run:
+            for action in run:
                 if isinstance(action, _Sleep):
                     self._sleep(action.seconds)
-                    action = plan.send(None)
                     continue
-                token = _DEADLINE.set((action.deadline, self._clock))
-                try:
-                    outcome = _Outcome(value=invoke(action.model))
-                except Exception as exc:
-                    outcome = _Outcome(error=exc)
-                finally:
-                    _DEADLINE.reset(token)
-                action = plan.send(outcome)
-        except StopIteration as done:
-            result: T = done.value
-            return result
-        finally:
-            plan.close()
+                with run.attempt(action) as attempt:
+                    attempt.value = invoke(action.model)
+        result: T = run.result
+        return result
 
     async def acall(self, capability: str, invoke: Callable[[Model], Awaitable[T]], *,
                     policy: RetryPolicy | None = None, deadline: float | None = None,
                     **filters: Unpack[Filters]) -> T:
         """The async `call`: same decisions, awaiting `invoke(model)`; the deadline cancels a
         running attempt (it counts as a timeout)."""
-        plan = self._start(capability, policy, deadline, filters)
-        try:
-            action = next(plan)
-            while True:
+        run = _Run(self._start(capability, policy, deadline, filters), self._clock)
+        with run:
+            for action in run:
                 if isinstance(action, _Sleep):
                     await self._async_sleep(action.seconds)
-                    action = plan.send(None)
                     continue
-                token = _DEADLINE.set((action.deadline, self._clock))
-                try:
-                    remaining = max(0.0, action.deadline - self._clock())
-                    outcome = _Outcome(value=await asyncio.wait_for(invoke(action.model), remaining))
-                except Exception as exc:
-                    outcome = _Outcome(error=exc)
-                finally:
-                    _DEADLINE.reset(token)
-                action = plan.send(outcome)
-        except StopIteration as done:
-            result: T = done.value
-            return result
-        finally:
-            plan.close()
+                with run.attempt(action) as attempt:
+                    attempt.value = await asyncio.wait_for(invoke(action.model), attempt.time_left())
+        result: T = run.result
+        return result
 
     def stream(self, capability: str, open_stream: Callable[[Model], Iterable[T]], *,
                policy: RetryPolicy | None = None, deadline: float | None = None,
@@ -505,6 +551,15 @@ def _close(iterator: object) -> None:
     close = getattr(iterator, "close", None)
     if callable(close):
         close()
+
+
+def _names(value: str | Iterable[str] | None) -> frozenset[str]:
+    """The names a filter gives; a bare string is one name, not a collection of its characters."""
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        return frozenset((value,))
+    return frozenset(value)
 
 
 def _why_not(model: Model, request: _Request) -> str | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import urllib.error
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -84,7 +83,9 @@ class SnapshotWatcher:
         with self._lock:
             try:
                 new = self._fetch_new()
-            except (SnapshotError, OSError, urllib.error.URLError, ValueError) as exc:
+            except Exception as exc:
+                # Whatever went wrong with the new snapshot (unreadable, cut short, not a snapshot,
+                # or a bug it triggers), the one in service is still good: report and keep it.
                 self._report(exc)
                 return False
             if new is None:
@@ -125,7 +126,9 @@ class SnapshotWatcher:
 
     def _report(self, exc: Exception) -> None:
         self.last_error = exc
-        logger.error("%s: new snapshot rejected, still serving %s: %s", self.source, self._current.version, exc)
+        # A traceback only for the unexpected: a bad or unreachable snapshot is told in one line.
+        logger.error("%s: new snapshot rejected, still serving %s: %s", self.source, self._current.version, exc,
+                     exc_info=not isinstance(exc, SnapshotError | OSError))
         if self._on_error is not None:
             try:
                 self._on_error(exc)

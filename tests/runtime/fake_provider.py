@@ -2,7 +2,8 @@
 
 Each request's reply is scripted per `model` (the request body's model ID): a JSON completion,
 an error status (with headers such as Retry-After), a hang, a cut connection, or an SSE stream.
-Unscripted requests get a completion. It also serves a snapshot file over GET with an ETag.
+Unscripted requests get a completion. It also serves a snapshot file over GET with an ETag, whole
+or cut short.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
+        # A declared length beyond the body, then the connection closes: a transfer cut short.
+        self.send_header("Content-Length", str(fake.document_length or len(raw)))
         self.send_header("ETag", etag)
         self.end_headers()
         self.wfile.write(raw)
@@ -140,6 +142,8 @@ class FakeProvider:
         self.lock = threading.Lock()
         self.release = threading.Event()
         self.document: tuple[bytes, str] = (b"", '"0"')
+        self.document_length: int | None = None
+        """The Content-Length to announce for `document` instead of its true length."""
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},

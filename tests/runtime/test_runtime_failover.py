@@ -321,6 +321,28 @@ def test_half_open_lets_exactly_one_probe_through(clock: FakeClock) -> None:
     assert router.breaker_state("acme/a") is BreakerState.CLOSED
 
 
+class Abandoned(BaseException):
+    """Leaves a call mid-attempt, as a cancelled task or an interrupt does."""
+
+
+@both
+def test_a_probe_abandoned_midway_frees_its_slot(run: Run, clock: FakeClock) -> None:
+    events: list[RouterEvent] = []
+    router = make_router(clock, events, attempts_per_model=1,
+                         breaker=BreakerPolicy(failures=1, window=60.0, min_volume=1, open_for=10.0))
+    only_a: dict[str, Any] = {"providers": ["acme"], "exclude_models": ["acme/b"]}
+    with pytest.raises(AllCandidatesFailed):
+        run(router, "chat", Script(clock, acme_a=[failover()]), **only_a)
+    clock.advance(10.0)
+    with pytest.raises(Abandoned):
+        run(router, "chat", Script(clock, acme_a=[Abandoned()]), **only_a)
+    assert router.breaker_state("acme/a") is BreakerState.HALF_OPEN
+    # Had the abandoned probe kept its slot, acme/a would be skipped now.
+    assert run(router, "chat", Script(clock), **only_a) == "acme/a"
+    assert router.breaker_state("acme/a") is BreakerState.CLOSED
+    assert [e.kind for e in events if e.model == "acme/a"].count(EventKind.SKIPPED) == 0
+
+
 def test_failures_outside_the_window_do_not_open_the_breaker(clock: FakeClock) -> None:
     router = make_router(clock, attempts_per_model=1,
                          breaker=BreakerPolicy(failures=2, window=10.0, min_volume=2, open_for=30.0))

@@ -4,11 +4,16 @@ an import that needs nothing outside the standard library."""
 from __future__ import annotations
 
 import dataclasses
+import gc
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +28,7 @@ from compiler.runtime import (
     UnknownProvider,
     load_snapshot,
 )
+from compiler.snapshot import Snapshot
 from tests.conftest import BUNDLED, REPO
 from tests.runtime.conftest import model, snapshot_bytes
 from tests.runtime.fake_provider import FakeProvider
@@ -139,13 +145,211 @@ def test_refuses_a_truncated_or_tampered_file(tmp_path: Path) -> None:
         load_snapshot(tampered)
 
 
-def test_refuses_a_sealed_document_that_is_not_a_snapshot(tmp_path: Path) -> None:
+def sealed(change: Callable[[dict[str, Any]], object]) -> bytes:
+    """The test snapshot with `change` applied to its document, sealed again: its digest holds."""
     document = json.loads(snapshot_bytes(MODELS))
     del document["$digest"]
-    del document["models"]["acme/coder"]  # the pools still name it
-    raw, _ = snapshot_format.encode(document)
-    with pytest.raises(SnapshotError, match="not a valid snapshot: KeyError: 'acme/coder'"):
+    change(document)
+    return Snapshot.from_document(document).raw
+
+
+def cycle(document: dict[str, Any]) -> None:
+    document["capabilities"]["embedding"]["parent"] = "embedding.text-embedding"
+    document["capabilities"]["embedding.text-embedding"]["children"] = ["embedding"]
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    (lambda d: d["pools"].pop("generation.image-generation"), "no pool for capability `generation.image-generation`"),
+    (lambda d: d["pools"].update({"generation.video": []}),
+     "pool for `generation.video`, which is not in the capability tree"),
+    (lambda d: d["capabilities"]["generation"]["children"].append("generation.audio"),
+     "capability `generation`: its child `generation.audio` is not in the tree"),
+    (lambda d: d["capabilities"]["embedding.text-embedding"].update(parent="embeddings"),
+     "capability `embedding.text-embedding`: its parent `embeddings` is not in the tree"),
+    (lambda d: d["capabilities"]["generation.image-generation"].update(parent="embedding"),
+     "capability `generation.image-generation`: its parent `embedding` does not list it as a child"),
+    (lambda d: d["capabilities"]["embedding"]["children"].append("generation.image-generation"),
+     'capability `embedding`: its child `generation.image-generation` names another parent, "generation"'),
+    (cycle, "capability `embedding`: its ancestors form a cycle"),
+    (lambda d: d["aliases"].update(chat="generation.chat"),
+     'alias `chat` points to "generation.chat", which is not in the tree'),
+    (lambda d: d["models"].pop("acme/coder"), 'pool `generation` names "acme/coder", which is not in `models`'),
+    (lambda d: d["pools"].update({"generation.image-generation": "acme/coder"}),
+     'pool `generation.image-generation` must be an array, not "acme/coder"'),
+    (lambda d: d["models"]["acme/chat-large"]["limits"].update(context_window="big"),
+     'model `acme/chat-large`: `limits.context_window` must be an integer or null, not "big"'),
+    (lambda d: d["models"]["acme/chat-large"]["features"].update(vision="no"),
+     'model `acme/chat-large`: `features.vision` must be true or false, not "no"'),
+    (lambda d: d["models"]["acme/chat-large"]["modalities"].update(input="text"),
+     'model `acme/chat-large`: `modalities.input` must be an array, not "text"'),
+    (lambda d: d["models"]["acme/old"]["lifecycle"].update(status=["deprecated"]),
+     'model `acme/old`: `lifecycle.status` must be a string, not ["deprecated"]'),
+    (lambda d: d["models"]["acme/coder"].update(priority=True), "model `acme/coder`: `priority` must be an integer, "
+                                                                "not true"),
+    (lambda d: d["models"]["acme/coder"].update(capabilities="generation"),
+     'model `acme/coder`: `capabilities` must be an array, not "generation"'),
+    (lambda d: d["models"]["acme/old"].pop("limits"), "model `acme/old`: `limits` is missing"),
+    (lambda d: d["models"].update({"acme/coder": ["not", "a", "record"]}),
+     'model `acme/coder`: the record must be an object, not ["not", "a", "record"]'),
+    (lambda d: d["providers"].pop("beta"), "model `beta/embed`: its provider `beta` is not in `providers`"),
+    (lambda d: d["providers"]["acme"].update(api_base=8080), "provider `acme`: `api_base` must be a string or null, "
+                                                              "not 8080"),
+    (lambda d: d["version"].update(label=7), "`version`: `label` must be a string, not 7"),
+    (lambda d: d.pop("pools"), "`pools` is missing"),
+])
+def test_refuses_a_sealed_snapshot_that_contradicts_itself(change: Callable[[dict[str, Any]], object],
+                                                           problem: str, tmp_path: Path) -> None:
+    path = tmp_path / "registry.json"
+    path.write_bytes(sealed(change))
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(path)
+    assert str(caught.value) == f"{path}: not a valid snapshot: {problem}"
+
+
+def test_a_long_value_is_shortened_in_the_message() -> None:
+    raw = sealed(lambda d: d["models"]["acme/coder"]["limits"].update(context_window="9" * 100))
+    with pytest.raises(SnapshotError) as caught:
         Registry.from_bytes(raw)
+    assert str(caught.value) == ("snapshot: not a valid snapshot: model `acme/coder`: `limits.context_window` must be "
+                                 f'an integer or null, not "{"9" * 58}…')
+
+
+def deep_but_sealed() -> bytes:
+    """A document nested far deeper than any parser allows, with a correct digest."""
+    body = b'"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    digest = hashlib.sha256(b"{" + body).hexdigest().encode()
+    return b'{"$digest":"sha256:' + digest + b'",' + body
+
+
+@pytest.mark.parametrize(("raw", "problem"), [
+    (b"[" * 100_000, "not a JSON snapshot (truncated or corrupt?): nested too deeply"),
+    (b'{"a":' * 100_000, "not a JSON snapshot (truncated or corrupt?): nested too deeply"),
+    (deep_but_sealed(), "not a JSON snapshot (truncated or corrupt?): nested too deeply"),
+    (b"<html>502 Bad Gateway</html>", "not a JSON snapshot (truncated or corrupt?): Expecting value: line 1 column 1 "
+                                      "(char 0)"),
+    (b'{"a": "\xff"}', "not a JSON snapshot (truncated or corrupt?): 'utf-8' codec can't decode byte 0xff in "
+                        "position 7: invalid start byte"),
+    (b"[1, 2]", "not a snapshot: the top level is not an object"),
+    (b'{"models": {}}', "not a modelreg snapshot (no `format` marker `modelreg-registry`)"),
+    (json.dumps({"format": {"name": "modelreg-registry", "major": 1, "minor": 0}}).encode(),
+     "not in canonical form; the file must start with its `$digest` field"),
+])
+def test_refuses_garbage_without_escaping_the_error_handling(raw: bytes, problem: str) -> None:
+    with pytest.raises(SnapshotError) as caught:
+        Registry.from_bytes(raw)
+    assert str(caught.value) == f"snapshot: {problem}"
+
+
+@pytest.mark.parametrize(("major", "shown"), [(2, "2"), ("1", "'1'"), (True, "True"), (1.0, "1.0"), (None, "None")])
+def test_refuses_a_major_version_it_does_not_read(major: object, shown: str) -> None:
+    raw = sealed(lambda d: d["format"].update(major=major))
+    with pytest.raises(SnapshotError) as caught:
+        Registry.from_bytes(raw)
+    assert str(caught.value) == (f"snapshot: snapshot format major version {shown} is not supported; this version of "
+                                 "modelreg reads major version 1")
+
+
+def test_names_a_future_major_version_even_when_it_seals_itself_differently() -> None:
+    # A later format may drop the leading `$digest`: the version is still what the reader is told.
+    raw = json.dumps({"format": {"major": 2, "minor": 0, "name": "modelreg-registry"},
+                      "signature": "ed25519:c2lnbmVk", "models": {}}, indent=2).encode()
+    with pytest.raises(SnapshotError) as caught:
+        Registry.from_bytes(raw)
+    assert str(caught.value) == ("snapshot: snapshot format major version 2 is not supported; this version of "
+                                 "modelreg reads major version 1")
+
+
+def test_a_good_snapshot_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[int] = []
+    loads = json.loads
+
+    def counting(raw: bytes) -> Any:
+        parsed.append(len(raw))
+        return loads(raw)
+
+    monkeypatch.setattr(json, "loads", counting)
+    raw = snapshot_bytes(MODELS)
+    Registry.from_bytes(raw)
+    assert parsed == [len(raw)]
+
+
+def test_a_snapshot_cut_short_over_http_is_refused(provider: FakeProvider) -> None:
+    raw = snapshot_bytes(MODELS)
+    provider.document = (raw[:1000], '"v1"')
+    provider.document_length = len(raw)
+    url = provider.root + "/registry.json"
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(url)
+    assert str(caught.value) == (f"{url}: the snapshot was not received whole: "
+                                 f"IncompleteRead(1000 bytes read, {len(raw) - 1000} more expected)")
+
+
+def test_record_views_are_made_once_and_are_read_only_throughout() -> None:
+    raw = sealed(lambda d: d["models"]["acme/chat-large"].update({"x-team": {"owner": "ml", "tags": ["a"]}}))
+    chat = Registry.from_bytes(raw).get_model("acme/chat-large")
+    assert chat is not None
+    assert chat.record is chat.record
+    assert chat.limits is chat.limits is chat.record["limits"]
+    assert chat.lifecycle is chat.record["lifecycle"] and chat.cost is chat.record["cost"]
+    assert chat.constraints is chat.record["constraints"]
+    assert chat.extensions is chat.extensions
+    assert chat.extensions == {"x-team": {"owner": "ml", "tags": ("a",)}}
+    assert chat.extensions["x-team"] is chat.record["x-team"]
+    with pytest.raises(TypeError):
+        chat.extensions["x-team"]["owner"] = "web"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        chat.record["modalities"]["input"] = ["image"]  # type: ignore[index]
+    assert chat.record["modalities"]["input"] == ("text",)
+
+
+@pytest.mark.parametrize("enabled", [True, False], ids=["collector-on", "collector-off"])
+@pytest.mark.parametrize("finishes_first", ["one", "two"])
+def test_overlapping_loads_leave_the_collector_as_it_was(monkeypatch: pytest.MonkeyPatch, enabled: bool,
+                                                         finishes_first: str) -> None:
+    raw = snapshot_bytes(MODELS)
+    entered = {"one": threading.Event(), "two": threading.Event()}
+    release = {"one": threading.Event(), "two": threading.Event()}
+    loaded: dict[str, Registry] = {}
+    decode = snapshot_format.decode
+
+    def held(data: bytes, *, source: str = "snapshot") -> dict[str, Any]:
+        entered[source].set()
+        assert release[source].wait(10)
+        return decode(data, source=source)
+
+    def load(source: str) -> None:
+        loaded[source] = Registry.from_bytes(raw, source=source)
+
+    monkeypatch.setattr(snapshot_format, "decode", held)
+    was = gc.isenabled()
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
+    threads = {name: threading.Thread(target=load, args=(name,)) for name in entered}
+    try:
+        for name, thread in threads.items():
+            thread.start()
+            assert entered[name].wait(10)
+        assert not gc.isenabled()
+        finishes_last = "two" if finishes_first == "one" else "one"
+        release[finishes_first].set()
+        threads[finishes_first].join(10)
+        assert finishes_first in loaded
+        assert not gc.isenabled(), "the collector stays paused while a load still runs"
+        release[finishes_last].set()
+        threads[finishes_last].join(10)
+        assert set(loaded) == {"one", "two"}
+        assert gc.isenabled() is enabled
+    finally:
+        for event in release.values():
+            event.set()
+        for thread in threads.values():
+            thread.join(10)
+        if was:
+            gc.enable()
+        else:
+            gc.disable()
 
 
 def test_loads_over_http(provider: FakeProvider) -> None:

@@ -124,6 +124,21 @@ def test_unknown_names_are_errors_not_empty_lists(router: Router) -> None:
         router.candidates("chat", exclude_providers=["betta"])
 
 
+def test_a_single_name_is_one_name_not_its_letters(router: Router) -> None:
+    assert names(router.candidates("chat", features="vision")) == ["acme/a", "acme/p", "beta/d"]
+    assert names(router.candidates("chat", providers="beta")) == ["beta/c", "beta/d"]
+    assert names(router.candidates("chat", exclude_providers="beta")) == ["acme/a", "acme/b", "acme/p"]
+    assert names(router.candidates("chat", exclude_models="acme/a")) == ["beta/c", "acme/b", "acme/p", "beta/d"]
+    assert names(router.candidates("chat", input_modalities="image")) == ["acme/a", "acme/p", "beta/d"]
+    assert names(router.candidates("chat", output_modalities="audio")) == ["acme/p"]
+    route = router.explain("code", features="vision")
+    assert [(m.name, why) for m, why in route.excluded] == [("beta/c", "lacks feature `vision`")]
+    with pytest.raises(UnknownFeature, match=r"^unknown feature `visoin`; did you mean `vision`\?$"):
+        router.candidates("chat", features="visoin")
+    with pytest.raises(UnknownProvider, match=r"^unknown provider `openai`$"):
+        router.candidates("chat", providers="openai")
+
+
 def test_call_without_candidates_says_why() -> None:
     events: list[RouterEvent] = []
     router = Router(registry(MODELS), on_event=events.append)

@@ -13,6 +13,7 @@ import pytest
 
 from compiler import snapshot_format
 from compiler.runtime import Registry, Router, SnapshotError, SnapshotWatcher
+from compiler.snapshot import Snapshot
 from tests.runtime.conftest import model, snapshot_bytes
 from tests.runtime.fake_provider import FakeProvider
 
@@ -30,6 +31,13 @@ def future_major(models: list) -> bytes:  # type: ignore[type-arg]
     del document["$digest"]
     document["format"]["major"] = 9
     return snapshot_format.encode(document)[0]
+
+
+def sealed_with_a_pool_too_many(models: list) -> bytes:  # type: ignore[type-arg]
+    document = json.loads(snapshot_bytes(models))
+    del document["$digest"]
+    document["pools"]["generation.video"] = []
+    return Snapshot.from_document(document).raw
 
 
 @pytest.fixture
@@ -65,6 +73,8 @@ def test_the_same_content_rewritten_is_no_reload(path: Path) -> None:
     (lambda: snapshot_bytes(V2, label="2").replace(b'"priority":3', b'"priority":4'), "digest mismatch"),
     (lambda: future_major(V2), "snapshot format major version 9 is not supported"),
     (lambda: b"", "not a JSON snapshot"),
+    (lambda: b"[" * 100_000, "not a JSON snapshot (truncated or corrupt?): nested too deeply"),
+    (lambda: sealed_with_a_pool_too_many(V2), "pool for `generation.video`, which is not in the capability tree"),
 ])
 def test_a_bad_snapshot_is_rejected_and_the_last_good_one_serves(
         path: Path, caplog: pytest.LogCaptureFixture, content: object, message: str) -> None:
@@ -111,6 +121,48 @@ def test_a_url_is_polled_with_its_etag(provider: FakeProvider) -> None:
     assert watcher.check() is True
     assert watcher.version.label == "2"
     assert [s.headers.get("If-None-Match") for s in provider.seen] == [None, '"one"', '"one"', '"broken"', '"broken"']
+
+
+def test_a_snapshot_cut_short_over_http_is_reported_and_the_last_good_one_serves(provider: FakeProvider) -> None:
+    errors: list[Exception] = []
+    provider.document = (snapshot_bytes(V1, label="1"), '"one"')
+    watcher = SnapshotWatcher(provider.root + "/registry.json", on_error=errors.append)
+    good = watcher.current
+    raw = snapshot_bytes(V2, label="2")
+    provider.document = (raw[:500], '"two"')
+    provider.document_length = len(raw)
+    assert watcher.check() is False
+    assert watcher.current is good
+    assert [str(e) for e in errors] == [f"{provider.root}/registry.json: the snapshot was not received whole: "
+                                        f"IncompleteRead(500 bytes read, {len(raw) - 500} more expected)"]
+    assert isinstance(errors[0], SnapshotError)
+    # A transfer cut short is not remembered as that ETag's content: the next poll fetches it again.
+    provider.document = (raw, '"two"')
+    provider.document_length = None
+    assert watcher.check() is True
+    assert watcher.version.label == "2"
+
+
+def test_any_failure_while_loading_is_reported_and_the_watcher_keeps_serving(
+        path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    errors: list[Exception] = []
+    watcher = SnapshotWatcher(path, on_error=errors.append)
+    good = watcher.current
+
+    def broken(raw: bytes, *, source: str = "snapshot") -> Registry:
+        raise RuntimeError("a bug while indexing")
+
+    monkeypatch.setattr(Registry, "from_bytes", broken)
+    snapshot_format.write_atomic(path, snapshot_bytes(V2, label="2"))
+    assert watcher.check() is False
+    assert watcher.current is good
+    assert [type(e) for e in errors] == [RuntimeError]
+    [record] = [r for r in caplog.records if r.name == "compiler.runtime"]
+    assert record.getMessage() == f"{path}: new snapshot rejected, still serving {good.version}: a bug while indexing"
+    assert record.exc_info is not None and record.exc_info[0] is RuntimeError  # the unexpected gets a traceback
+    monkeypatch.undo()
+    snapshot_format.write_atomic(path, snapshot_bytes(V3, label="3"))
+    assert watcher.check() is True and watcher.version.label == "3"
 
 
 def test_a_polling_thread_reloads_by_itself(path: Path) -> None:
