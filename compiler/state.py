@@ -634,18 +634,12 @@ class StateManager:
             previous[rel] = full.read_bytes() if full.is_file() and not full.is_symlink() else None
         moved = False
         try:
-            for rel, content in changes.items():
-                full = self.catalog / rel
-                if content is None:
-                    with contextlib.suppress(FileNotFoundError):
-                        full.unlink()
-                else:
-                    write_atomic(full, content)
+            self._put_files(changes)
             info = self._commit_tree(git, head, list(changes), message)
             moved = True
         finally:
             if not moved:
-                self._restore(previous)
+                self._put_files(previous)
         if info is not None:
             self._update_index(git, [self.path(rel) for rel in changes], info.sha)
         return info
@@ -703,7 +697,8 @@ class StateManager:
                                      f"run `git reset -q -- {' '.join(paths)}`") from None
                 time.sleep(0.02)
 
-    def _restore(self, previous: Mapping[str, bytes | None]) -> None:
+    def _put_files(self, previous: Mapping[str, bytes | None]) -> None:
+        """Put catalog files in the given state: content written atomically, None removed."""
         for rel, content in previous.items():
             full = self.catalog / rel
             if content is None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from compiler.cli import main
+from tests.git_helpers import isolate_git
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED = REPO / "models.d"
@@ -88,6 +89,12 @@ def _outside_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
     where `GITHUB_ACTIONS=true` would switch the default diagnostics format to annotations."""
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Git in every test reads no user or system config, whatever the machine has."""
+    isolate_git(monkeypatch, tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from compiler import BusyError, ModelDefinition, ModelRegistry
 from compiler.state import Git, GitFailed
-from tests.git_helpers import commit_all, git, init_repo, isolate_git
+from tests.git_helpers import commit_all, git, init_repo
 
 # Imports first, then wait for the starting signal, so that the registrations really overlap.
 WORKER = """\
@@ -32,11 +32,6 @@ if sys.argv[2] == "crash":
     os.kill(os.getpid(), signal.SIGKILL)
 time.sleep(60)
 """
-
-
-@pytest.fixture(autouse=True)
-def _git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    isolate_git(monkeypatch, tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture

@@ -19,14 +19,9 @@ from compiler.diff import MARKDOWN_LIMIT, Side, compare, pool_change, render_jso
 from compiler.schemas import validator
 from compiler.state import Git, StateManager
 from tests.conftest import run_cli, write
-from tests.git_helpers import commit_all, git, init_repo, isolate_git
+from tests.git_helpers import commit_all, git, init_repo
 
 NEW = "name: acme/new\nprovider: acme\ncapabilities: [embedding.text-embedding]\npriority: 1\n"
-
-
-@pytest.fixture(autouse=True)
-def _git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    isolate_git(monkeypatch, tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture

@@ -9,12 +9,7 @@ import pytest
 
 from compiler import ModelDefinition, ModelRegistry
 from tests.conftest import run_cli
-from tests.git_helpers import commit_all, git, init_repo, isolate_git
-
-
-@pytest.fixture(autouse=True)
-def _git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    isolate_git(monkeypatch, tmp_path_factory.mktemp("home"))
+from tests.git_helpers import commit_all, git, init_repo
 
 
 @pytest.fixture

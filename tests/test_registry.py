@@ -13,15 +13,10 @@ from compiler.compile import validate_catalog
 from compiler.errors import UsageError
 from compiler.model_file import dump_model_file
 from tests.conftest import run_cli, write
-from tests.git_helpers import commit_all, git, init_repo, isolate_git
+from tests.git_helpers import commit_all, git, init_repo
 
 JAN = "2024-01-01T00:00:00+00:00"
 NOW = "2024-06-01T12:00:00+00:00"
-
-
-@pytest.fixture(autouse=True)
-def _git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    isolate_git(monkeypatch, tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from compiler.errors import StateError
 from compiler.state import Git, GitFailed, GitSource, StateManager
 from compiler.validate import check_catalog
 from tests.conftest import EMBED, run_cli, write
-from tests.git_helpers import commit_all, git, init_repo, isolate_git
+from tests.git_helpers import commit_all, git, init_repo
 
 JAN = "2024-01-01T00:00:00+00:00"
 FEB = "2024-02-01T10:00:00+02:00"  # 08:00 UTC
@@ -26,11 +26,6 @@ provider: acme
 capabilities: [embedding.text-embedding]
 priority: 1
 """
-
-
-@pytest.fixture(autouse=True)
-def _git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    isolate_git(monkeypatch, tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture
