@@ -6,7 +6,7 @@ takes seconds), then times, and prints:
 - `registered_at` for every model: the one `git log` pass over the whole history;
 - `modelreg diff HEAD~1 HEAD` (the last commit adds and changes models): cold, with no cached
   snapshot (one side is compiled in full, the other derived from it), and warm, after
-  `modelreg compile` cached HEAD's snapshot; in-process, and as a fresh process;
+  `modelreg compile --rev HEAD` cached HEAD's snapshot; in-process, and as a fresh process;
 - `register` of one model: `ModelRegistry.register()` on an open registry, and
   `modelreg register FILE` as a fresh process.
 
@@ -127,8 +127,8 @@ def main_() -> None:
         summary = cli("diff", "HEAD~1", "HEAD", "--catalog", str(catalog)).splitlines()[0]
         print(f"diff HEAD~1 HEAD, cold (no cached snapshot):  {statistics.median(cold):.3f} s  [{summary}]")
         clear_cache(repo)
-        compile_s, _ = timed(lambda: cli("compile", str(catalog), "-o", str(root / "registry.json")))
-        print(f"compile (work tree, caches HEAD's snapshot):  {compile_s:.3f} s")
+        compile_s, _ = timed(lambda: cli("compile", str(catalog), "--rev", "HEAD", "-o", str(root / "registry.json")))
+        print(f"compile --rev HEAD (caches HEAD's snapshot):  {compile_s:.3f} s")
         warm = [timed(lambda: cli("diff", "HEAD~1", "HEAD", "--catalog", str(catalog)))[0]
                 for _ in range(args.repeat)]
         print(f"diff HEAD~1 HEAD, warm (HEAD cached):         {statistics.median(warm):.3f} s")

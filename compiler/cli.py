@@ -86,7 +86,25 @@ def cmd_register(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(f"registered {model.name} ({done}): {result.path}\n")
     out.write(f"  pools: {', '.join(model.pools) or '(none)'}\n")
     out.write(f"  registered_at: {model.registered_at.isoformat() if model.registered_at else 'unknown'}\n")
+    if result.commit is not None:
+        _write_replaced(args.catalog, model.name, result.commit.sha, out)
     return EXIT_OK
+
+
+def _write_replaced(catalog: str, name: str, commit: str, out: TextIO) -> None:
+    from compiler.diff import format_value
+    from compiler.history import commit_entry
+
+    entry = commit_entry(catalog, name, commit)
+    if entry is None or entry.change != "modified":
+        return
+    if entry.problem:
+        out.write(f"  replaced the previous definition ({entry.problem})\n")
+    elif not entry.fields:
+        out.write("  replaced the previous definition: no field changed (formatting only)\n")
+    else:
+        out.write("  replaced the previous definition:\n")
+        out.writelines(f"    {c.field}: {format_value(c.old)} -> {format_value(c.new)}\n" for c in entry.fields)
 
 
 def cmd_unregister(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

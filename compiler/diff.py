@@ -313,26 +313,37 @@ def compare(base: Side, head: Side) -> Diff:
 
 
 def default_base(state: StateManager) -> str:
-    """The merge-base of HEAD with the default branch (the pull request's base in GitHub Actions),
-    or HEAD itself when there is no such branch."""
+    """The merge-base of HEAD with the default branch: in a pull request (`GITHUB_BASE_REF`) its
+    target branch, else `origin/HEAD`, `init.defaultBranch`, `main` or `master`. On the default
+    branch itself that is HEAD, so the work tree is compared with its own commit.
+
+    UsageError when no such branch exists: comparing HEAD with itself would report "no changes"
+    for a branch full of them."""
     git = state.require_git("find the default branch")
     head = state.head().commit
     if head is None:
-        raise StateError("the repository has no commits yet: nothing to diff against; give BASE as a snapshot file")
-    candidates = []
-    if os.environ.get("GITHUB_BASE_REF"):
-        candidates.append(f"refs/remotes/origin/{os.environ['GITHUB_BASE_REF']}")
-    origin_head = git.text("symbolic-ref", "-q", "refs/remotes/origin/HEAD", ok=(0, 1))
-    if origin_head:
-        candidates.append(origin_head)
-    candidates += ["refs/remotes/origin/main", "refs/remotes/origin/master", "refs/heads/main", "refs/heads/master"]
+        raise UsageError("the repository has no commits yet: nothing to diff against; give BASE as a snapshot file")
+    target = os.environ.get("GITHUB_BASE_REF")
+    if target:
+        # The pull request names its base; any other branch would be the wrong one.
+        candidates = [f"refs/remotes/origin/{target}", f"refs/heads/{target}"]
+        hint = f", or fetch origin/{target}"
+    else:
+        candidates = []
+        origin_head = git.text("symbolic-ref", "-q", "refs/remotes/origin/HEAD", ok=(0, 1))
+        if origin_head:
+            candidates.append(origin_head)
+        configured = git.text("config", "--get", "init.defaultBranch", ok=(0, 1))
+        for name in dict.fromkeys(n for n in (configured, "main", "master") if n):
+            candidates += [f"refs/remotes/origin/{name}", f"refs/heads/{name}"]
+        hint = ""
     for ref in candidates:
         if git.text("rev-parse", "-q", "--verify", f"{ref}^{{commit}}", ok=(0, 1)):
             base = git.text("merge-base", head, ref, ok=(0, 1))
             if not base:
                 raise StateError(f"HEAD and {ref} have no common history; give BASE explicitly")
             return base
-    return head
+    raise UsageError(f"cannot find the default branch to diff against; give BASE{hint}")
 
 
 def _revision(state: StateManager, commit: str, loaded: list[tuple[str, dict[str, Any]]],
@@ -494,6 +505,20 @@ def _size(members: list[str] | None) -> str:
     return "(none)" if members is None else str(len(members))
 
 
+def _code(text: str) -> str:
+    """A name, path or field name (user-controlled) as inline code that nothing in it can break out of.
+
+    A backtick span takes everything literally but a backtick, and a table cell ends at a bare `|`;
+    text holding either (or a line break, or edge spaces a span would trim) becomes `<code>` with
+    every ASCII punctuation character written as a character reference, which markdown shows as
+    text and never reads as syntax."""
+    if text and text.strip() == text and text.isprintable() and "`" not in text and "|" not in text:
+        return f"`{text}`"
+    escaped = "".join(f"&#{ord(c)};" if (c.isascii() and not c.isalnum() and c != " ") or not c.isprintable()
+                      else c for c in text)
+    return f"<code>{escaped}</code>"
+
+
 def _cell(value: Any) -> str:
     text = format_value(value).replace("\n", " ")
     if len(text) > CELL_WIDTH:
@@ -530,11 +555,11 @@ def render_markdown(diff: Diff, limit: int = MARKDOWN_LIMIT) -> str:
     changes first, then collapsible details, cut with a "truncated" line to stay under `limit`
     bytes."""
     out = _Budget(limit)
-    out.add(f"### modelreg diff: `{diff.base.label}` → `{diff.head.label}`\n\n**{diff.summary()}**\n\n")
+    out.add(f"### modelreg diff: {_code(diff.base.label)} → {_code(diff.head.label)}\n\n**{diff.summary()}**\n\n")
     if diff.pools:
         out.add("| capability | before | after | entered | left | moved |\n|---|---:|---:|---:|---:|---:|\n")
         for i, pool in enumerate(diff.pools):
-            row = (f"| `{pool.capability}` | {_size(pool.before)} | {_size(pool.after)} | {len(pool.entered)} "
+            row = (f"| {_code(pool.capability)} | {_size(pool.before)} | {_size(pool.after)} | {len(pool.entered)} "
                    f"| {len(pool.left)} | {len(pool.moved)} |\n")
             if not out.add(row, _RESERVE):
                 out.dropped += len(diff.pools) - i
@@ -546,19 +571,20 @@ def render_markdown(diff: Diff, limit: int = MARKDOWN_LIMIT) -> str:
         (f"Pool changes ({len(diff.pools)})",
          [line for i, p in enumerate(diff.pools) for line in _pool_lines(p, first=i == 0)]),
         (f"Models added ({len(diff.models_added)})",
-         [_line(f"- `{n}`: pools {_names(models[n]['pools'])}\n") for n in diff.models_added]),
+         [_line(f"- {_code(n)}: pools {_names(models[n]['pools'])}\n") for n in diff.models_added]),
         (f"Models removed ({len(diff.models_removed)})",
-         [_line(f"- `{n}`: left {_names(old_models[n]['pools'])}\n") for n in diff.models_removed]),
+         [_line(f"- {_code(n)}: left {_names(old_models[n]['pools'])}\n") for n in diff.models_removed]),
         (f"Models changed ({len(diff.models_changed)})", [_item_block(c) for c in diff.models_changed]),
         (f"Providers ({diff.providers_count})",
-         [_line(f"- added `{n}`\n") for n in diff.providers_added]
-         + [_line(f"- removed `{n}`\n") for n in diff.providers_removed]
-         + [_item_block(c) for c in diff.providers_changed]),
+         [_line(f"- added {_code(n)}\n") for n in diff.providers_added]
+         + [_line(f"- removed {_code(n)}\n") for n in diff.providers_removed]
+         + [_item_block(c, bool(diff.providers_added or diff.providers_removed)) for c in diff.providers_changed]),
         (f"Capability tree ({diff.capabilities_count})",
-         [_line(f"- added `{n}`\n") for n in diff.capabilities_added]
-         + [_line(f"- removed `{n}`\n") for n in diff.capabilities_removed]
-         + [_item_block(c) for c in diff.capabilities_changed]
-         + [_line(f"- `{c.field}`: {_cell(c.old)} → {_cell(c.new)}\n") for c in diff.vocabulary]),
+         [_line(f"- added {_code(n)}\n") for n in diff.capabilities_added]
+         + [_line(f"- removed {_code(n)}\n") for n in diff.capabilities_removed]
+         + [_item_block(c, bool(diff.capabilities_added or diff.capabilities_removed))
+            for c in diff.capabilities_changed]
+         + [_line(f"- {_code(c.field)}: {_cell(c.old)} → {_cell(c.new)}\n") for c in diff.vocabulary]),
     ]
     for title, items in sections:
         if not items:
@@ -582,21 +608,24 @@ def _line(text: str) -> Callable[[], str]:
 
 
 def _names(names: Sequence[str]) -> str:
-    return ", ".join(f"`{n}`" for n in names) if names else "(none)"
+    return ", ".join(_code(n) for n in names) if names else "(none)"
 
 
 def _pool_lines(pool: PoolChange, *, first: bool) -> list[Callable[[], str]]:
     # One item a line: a pool that 10,000 models enter is cut inside, not dropped whole.
     gap = "" if first else "\n"
-    lines = [_line(f"{gap}**`{pool.capability}`** ({_size(pool.before)} → {_size(pool.after)})\n\n")]
-    lines += [_line(f"- entered: `{n}` at #{p}\n") for n, p in pool.entered]
-    lines += [_line(f"- left: `{n}` (was #{p})\n") for n, p in pool.left]
-    lines += [_line(f"- moved: `{n}` #{a} → #{b}\n") for n, a, b in pool.moved]
+    lines = [_line(f"{gap}**{_code(pool.capability)}** ({_size(pool.before)} → {_size(pool.after)})\n\n")]
+    lines += [_line(f"- entered: {_code(n)} at #{p}\n") for n, p in pool.entered]
+    lines += [_line(f"- left: {_code(n)} (was #{p})\n") for n, p in pool.left]
+    lines += [_line(f"- moved: {_code(n)} #{a} → #{b}\n") for n, a, b in pool.moved]
     return lines
 
 
-def _item_block(item: ItemChange) -> Callable[[], str]:
+def _item_block(item: ItemChange, after_list: bool = False) -> Callable[[], str]:
+    # After a list item, the title needs a blank line before it, or it joins that item's text.
+    gap = "\n" if after_list else ""
+
     def render() -> str:
-        rows = "".join(f"| `{c.field}` | {_cell(c.old)} | {_cell(c.new)} |\n" for c in item.changes)
-        return f"**`{item.name}`**\n\n| field | before | after |\n|---|---|---|\n{rows}\n"
+        rows = "".join(f"| {_code(c.field)} | {_cell(c.old)} | {_cell(c.new)} |\n" for c in item.changes)
+        return f"{gap}**{_code(item.name)}**\n\n| field | before | after |\n|---|---|---|\n{rows}\n"
     return render

@@ -40,10 +40,3 @@ def open_repo(path: str | os.PathLike[str]) -> git.Repo | None:
         return git.Repo(Path(path).resolve(), search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
-
-
-def working_tree_version(catalog: str | os.PathLike[str]) -> VersionInfo:
-    """Version of a catalog read from the working tree: HEAD, and dirty if the catalog differs."""
-    from compiler.state import StateManager
-
-    return StateManager(catalog).version()

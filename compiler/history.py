@@ -9,9 +9,9 @@ from typing import Any
 
 from compiler.catalog import DEFAULT_CATALOG
 from compiler.diff import FieldChange, field_changes, format_value
-from compiler.errors import UsageError
+from compiler.errors import StateError, UsageError
 from compiler.model_file import model_path
-from compiler.state import StateManager
+from compiler.state import HISTORY_LOG_OPTIONS, SHALLOW_HINT, Git, StateManager
 from compiler.yaml_loader import YamlLoadError, load_yaml
 
 _NULL_SHA = "0" * 40
@@ -41,14 +41,34 @@ class HistoryEntry:
 
 def model_history(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, name: str = "", *,
                   rev: str = "HEAD") -> list[HistoryEntry]:
-    """The commits reachable from `rev` that added, changed or deleted `<catalog>/<name>.yaml`,
-    newest first. UsageError when no commit touched it."""
+    """The commits on `rev`'s first-parent line that added, changed or deleted
+    `<catalog>/<name>.yaml`, newest first (a merge stands for what its branch brought in, as
+    `registered_at` counts it). UsageError when no commit touched it."""
     rel = model_path(name)
     state = StateManager(catalog)
     git = state.require_git("read a model's history")
-    commit = state.resolve(rev)
+    # The clone's oldest commit holds the file without its parent, so it would pass for the commit
+    # that added every model.
+    if state.is_shallow():
+        raise StateError(f"cannot show the history of `{name}`: {SHALLOW_HINT}")
+    entries = _entries(state, git, rel, state.resolve(rev))
+    if not entries:
+        raise UsageError(f"no commit touches {state.display}/{rel}; is `{name}` a model of this catalog?")
+    return entries
+
+
+def commit_entry(catalog: str | os.PathLike[str], name: str, commit: str) -> HistoryEntry | None:
+    """What one commit did to a model's file, as `model_history` reports it; None when the commit
+    left the file alone. Reads that commit only, not the file's whole history."""
+    state = StateManager(catalog)
+    git = state.require_git("read a commit")
+    entries = _entries(state, git, model_path(name), state.resolve(commit), "--no-walk")
+    return entries[0] if entries else None
+
+
+def _entries(state: StateManager, git: Git, rel: str, commit: str, *walk: str) -> list[HistoryEntry]:
     path = state.path(rel)
-    out = git.text("log", "--no-renames", "--no-follow", "--raw", "--no-abbrev",
+    out = git.text("log", *walk, *HISTORY_LOG_OPTIONS, "--raw", "--no-abbrev",
                    "--format=%x01%H%x00%ct%x00%an <%ae>%x00%s", commit, "--", path)
     raw: list[tuple[list[str], str, str, str]] = []  # (header, status, old blob, new blob)
     header: list[str] = []
@@ -58,8 +78,6 @@ def model_history(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, name: str =
         elif line.startswith(":") and line.endswith(f"\t{path}"):
             meta = line[1:].split("\t", 1)[0].split()
             raw.append((header, meta[4][0], meta[2], meta[3]))
-    if not raw:
-        raise UsageError(f"no commit touches {state.display}/{rel}; is `{name}` a model of this catalog?")
     contents = git.blobs(sha for _, _, old, new in raw for sha in (old, new) if sha != _NULL_SHA)
     entries = []
     for (sha, when, author, subject), status, old, new in raw:

@@ -51,9 +51,11 @@ def register_definition(state: StateManager, definition: ModelDefinition, *, mes
     """Write `definition` as `<catalog>/<name>.yaml` in the catalog's style and commit it.
 
     Rejected before anything is written (CatalogInvalid, with diagnostics) when a full compile
-    would reject the file; StateError when the file has uncommitted changes of its own (unless
-    `in_place`: the caller is registering that very file), when HEAD is detached or unborn, or
-    when the commit would depend on uncommitted changes to other catalog files.
+    would reject the file or the models that name it as `replacement`; StateError when the file
+    has uncommitted changes of its own (unless `in_place`: the caller is registering that very
+    file) or is a symlink, when HEAD is detached or unborn, when git is in the middle of a merge
+    (cherry-pick, revert, rebase), or when the commit would depend on uncommitted changes to other
+    catalog files.
     """
     rel = model_path(definition.name)
     try:
@@ -65,22 +67,25 @@ def register_definition(state: StateManager, definition: ModelDefinition, *, mes
         raise UsageError(f"the definition of `{definition.name}` holds values YAML cannot keep as they are "
                          "(use strings, numbers, booleans, lists and mappings)")
     with state.write_lock() as head:
+        state.check_writable([rel])
         status = state.status()
         full = state.catalog / rel
         current = full.read_bytes() if full.is_file() else None
         if rel in status and current != text and not in_place:
             raise StateError(f"{state.display}/{rel} has uncommitted changes; commit or discard them first "
                              "(modelreg commits only the files it writes)")
-        check = check_change(WorktreeReader(state.catalog, state.display), {rel}, overlay={rel: text})
+        # The models that name this one as `replacement` are checked too: retiring it breaks them.
+        dependents = _dependents(state, definition.name, rel)
+        check = check_change(WorktreeReader(state.catalog, state.display), {rel, *dependents}, overlay={rel: text})
         if not check.ok():
             raise _rejected(definition.name, check, "is not registered")
-        _check_at_head(state, head, status, rel, {rel: text}, {rel}, definition.name)
+        _check_at_head(state, head, status, rel, {rel: text}, {rel, *dependents}, definition.name)
         assert head.commit is not None
         # A shallow clone cannot date anything (as in a compile); otherwise replacing a model keeps
         # its date, the time its file was added.
         shallow = state.is_shallow()
         existed = not shallow and bool(state.tree_entries(head.commit, [rel]))
-        since = state.registration_date(head.commit, rel) if existed else None
+        since = state.registration_dates(head.commit, [rel]).get(rel) if existed else None
         info = state.commit(head, {rel: text}, message or f"register {definition.name}")
     model = check.models[definition.name]
     if not shallow:
@@ -89,14 +94,20 @@ def register_definition(state: StateManager, definition: ModelDefinition, *, mes
     return Registration(model, info, full, [d for d in check.warnings if d.file == shown], check)
 
 
+def _dependents(state: StateManager, name: str, rel: str, commit: str | None = None) -> set[str]:
+    # Only a model file that mentions the name can name it as its replacement.
+    return {r for r in state.mentions(name, commit) if is_model_path(r) and r != rel}
+
+
 def _check_at_head(state: StateManager, head: Head, status: dict[str, str], rel: str,
                    overlay: dict[str, bytes | None], focus: set[str], name: str) -> None:
     # The commit holds HEAD's catalog plus this one file: when other catalog files differ from
-    # HEAD, check that state too, so no commit ever holds an invalid catalog.
+    # HEAD, check that state too (with the models that name this one there), so no commit ever
+    # holds an invalid catalog.
     if head.commit is None or not state.catalog_dirty(ignore={rel}, status=status):
         return
     reader = RevisionReader(GitSource(state, head.commit, f"HEAD:{state.display}"))
-    check = check_change(reader, focus, overlay=overlay)
+    check = check_change(reader, focus | _dependents(state, name, rel, head.commit), overlay=overlay)
     if not check.ok():
         dirty = ", ".join(sorted(r for r in status if r != rel)[:5])
         raise CatalogInvalid(check.diagnostics,
@@ -106,24 +117,22 @@ def _check_at_head(state: StateManager, head: Head, status: dict[str, str], rel:
 
 def unregister_model(state: StateManager, name: str, *, message: str | None = None) -> CommitInfo | None:
     """Delete `<catalog>/<name>.yaml` and commit the removal; None (and no commit) when there is
-    no such model. CatalogInvalid when other models name it as their `replacement`."""
+    no such model. CatalogInvalid when other models name it as their `replacement`; StateError
+    when the file is a symlink (modelreg does not write through symlinks)."""
     rel = model_path(name)
     with state.write_lock() as head:
-        full = state.catalog / rel
-        if not full.is_file() or full.is_symlink():
+        state.check_writable([rel])
+        if not (state.catalog / rel).is_file():
             return None
         status = state.status()
         if rel in status:
             what = "is not committed" if status[rel] == "??" else "has uncommitted changes"
             raise StateError(f"{state.display}/{rel} {what}; commit or discard them first "
                              "(modelreg commits only the files it writes)")
-        # Only a file that mentions the name can name it as replacement.
-        dependents = {r for r in state.mentions(name) if is_model_path(r) and r != rel}
+        dependents = _dependents(state, name, rel)
         check = check_change(WorktreeReader(state.catalog, state.display), dependents, overlay={rel: None})
         if not check.ok():
             raise _rejected(name, check, "cannot be unregistered")
-        if head.commit is not None and state.catalog_dirty(ignore={rel}, status=status):
-            dependents |= {r for r in state.mentions(name, head.commit) if is_model_path(r) and r != rel}
         _check_at_head(state, head, status, rel, {rel: None}, dependents, name)
         return state.commit(head, {rel: None}, message or f"unregister {name}")
 

@@ -43,7 +43,15 @@ _REPO_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY
              "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_PREFIX")
 _AUTHOR = re.compile(r"^\s*(?P<name>[^<>]*?)\s*<(?P<email>[^<>]*)>\s*$")
 _SYMLINK_MODE = "120000"
+# How every question about a file's history reads the log (`registered_at`, `modelreg history`):
+# along the branch's own line (first parents), a merge showing what it brought onto the branch
+# (its diff against the first parent), children always before parents whatever the commit dates
+# say (clocks skew), and a moved file counted as a new one.
+HISTORY_LOG_OPTIONS = ("--first-parent", "--diff-merges=first-parent", "--topo-order", "--no-renames",
+                       "--no-follow")
 _MAX_SYMLINK_HOPS = 40
+_PRIVATE_INDEX = "modelreg-index"
+_LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
 
 
 class GitFailed(StateError):
@@ -128,14 +136,25 @@ class CommitInfo:
     time: datetime
 
 
+def is_hidden_directory(directory: str) -> bool:
+    """Whether DirectorySource skips a catalog directory (`a/.b`, `a/.b/`): it or a parent is `.name`."""
+    return any(part.startswith(".") for part in directory.split("/"))
+
+
 def in_hidden_directory(rel: str) -> bool:
     """Whether a catalog path lies in a directory that DirectorySource does not walk (`.name`)."""
-    return any(part.startswith(".") for part in rel.split("/")[:-1])
+    return is_hidden_directory(posixpath.dirname(rel))
 
 
 def is_catalog_file(rel: str) -> bool:
     """Whether a catalog path is read by the compiler (a `.yaml`/`.yml` file, not hidden)."""
     return rel.lower().endswith((".yaml", ".yml")) and not in_hidden_directory(rel)
+
+
+def _leaves_catalog(target: str, resolved: str) -> bool:
+    """Whether a symlink whose target is `target` (`resolved`: normalised from the catalog's root)
+    points outside the catalog."""
+    return target.startswith("/") or resolved == ".." or resolved.startswith("../")
 
 
 class GitSource:
@@ -210,7 +229,7 @@ class GitSource:
                 return current, link
             target = self._target(link.sha)
             resolved = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
-            if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
+            if _leaves_catalog(target, resolved):
                 # Named as DirectorySource names it: where the link leads from the catalog on disk.
                 shown = os.path.normpath(os.path.join(self.state.catalog.resolve(), posixpath.dirname(current), target))
                 files.diagnostics.append(Diagnostic(
@@ -236,7 +255,7 @@ class GitSource:
     def _directory_link(self, files: CatalogFiles, rel: str, tree: Mapping[str, TreeEntry]) -> None:
         target = self._target(tree[rel].sha)
         resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
-        if not target.startswith("/") and not resolved.startswith("..") and self._is_directory(resolved, tree):
+        if not _leaves_catalog(target, resolved) and self._is_directory(resolved, tree):
             self._report_directory_link(files, rel)
 
     def _target(self, sha: str) -> str:
@@ -259,11 +278,10 @@ class StateManager:
     """
 
     def __init__(self, catalog: str | os.PathLike[str], *, author: str | None = None,
-                 lock_timeout: float = 30.0, stale_lock_seconds: float = 60.0) -> None:
+                 lock_timeout: float = 30.0) -> None:
         self.catalog = Path(catalog)
         self.display = os.fspath(catalog)
         self.lock_timeout = lock_timeout
-        self.stale_lock_seconds = stale_lock_seconds
         self._author = _parse_author(author) if author is not None else None
         self.git: Git | None = None
         self.rel = ""
@@ -379,9 +397,9 @@ class StateManager:
             return DirectorySource(self.catalog, self.display)
         return GitSource(self, commit)
 
-    def _history_args(self, commit: str) -> tuple[str, ...]:
-        return ("log", "--no-renames", "--no-follow", "--diff-filter=AD", "--name-status", "--format=%x01%ct",
-                commit, "--", self.rel or ".")
+    def _history_args(self, commit: str, paths: Iterable[str] | None = None) -> tuple[str, ...]:
+        return ("log", *HISTORY_LOG_OPTIONS, "--diff-filter=AD", "--name-status", "--format=%x01%ct", commit,
+                "--", *(paths if paths is not None else [self.rel or "."]))
 
     def prefetch_registration_dates(self, commits: Iterable[str]) -> None:
         """Start the history passes of `registration_dates` for `commits` in the background.
@@ -395,15 +413,23 @@ class StateManager:
         futures = _in_background(git.run, [self._history_args(commit) for commit in wanted])
         self._history.update(zip(wanted, futures, strict=True))
 
-    def registration_dates(self, commit: str) -> dict[str, datetime]:
-        """Catalog path -> time of the commit that added the file as it exists at `commit`.
+    def registration_dates(self, commit: str, rels: Collection[str] | None = None) -> dict[str, datetime]:
+        """Catalog path -> when the file, as it exists at `commit`, was added (every file, or only
+        those of `rels`): the committer time (UTC) of the commit that added it to the branch.
 
-        One `git log` over the whole history, newest first: the first event seen for a path is
-        its latest addition (or its deletion, when it no longer exists). Times are UTC.
+        One `git log` over the whole history, newest first, along the first-parent line: the first
+        event seen for a path is its latest addition (or its deletion, when it no longer exists).
+        A file that came in with a merged branch counts from the merge, the commit that brought it
+        onto this branch; a file moved (the catalog directory too) counts from the move.
         """
         git = self.require_git("read history")
-        pending = self._history.pop(commit, None)
-        out = pending.result() if pending is not None else git.run(*self._history_args(commit))
+        if rels is not None:
+            if not rels:
+                return {}
+            out = git.run(*self._history_args(commit, [self.path(rel) for rel in rels]))
+        else:
+            pending = self._history.pop(commit, None)
+            out = pending.result() if pending is not None else git.run(*self._history_args(commit))
         prefix = f"{self.rel}/" if self.rel else ""
         dates: dict[str, datetime] = {}
         seen: set[str] = set()
@@ -422,13 +448,6 @@ class StateManager:
             if status == "A":
                 dates[rel] = when
         return dates
-
-    def registration_date(self, commit: str, rel: str) -> datetime | None:
-        """When the file at catalog path `rel`, as it exists at `commit`, was added (UTC)."""
-        git = self.require_git("read history")
-        out = git.text("log", "-1", "--no-renames", "--no-follow", "--diff-filter=A", "--format=%ct", commit,
-                       "--", self.path(rel))
-        return datetime.fromtimestamp(int(out), UTC) if out else None
 
     def mentions(self, text: str, commit: str | None = None) -> list[str]:
         """Catalog files containing `text`: in the work tree (untracked files included) or at `commit`."""
@@ -464,7 +483,8 @@ class StateManager:
 
     def status(self) -> dict[str, str]:
         """Uncommitted state of the catalog's files: path -> porcelain code (`??` untracked,
-        `!!` ignored, ` M` modified...). Read without taking git's index lock."""
+        `!!` ignored, ` M` modified...; the source of a staged rename is `D `). Read without taking
+        git's index lock."""
         git = self.require_git("read the work tree status")
         out = git.run("--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
                       "--ignored=matching", "--", self.rel or ".")
@@ -479,7 +499,11 @@ class StateManager:
                 continue
             code, path = record[:2], record[3:]
             if code[0] in "RC":
-                i += 1  # a rename names its source next
+                # The source comes next; a renamed file is gone from where it was.
+                source = records[i].decode("utf-8", "surrogateescape") if i < len(records) else ""
+                i += 1
+                if code[0] == "R" and source.startswith(prefix):
+                    found.setdefault(source[len(prefix):], "D ")
             if path.startswith(prefix):
                 found[path[len(prefix):]] = code
         return found
@@ -487,16 +511,17 @@ class StateManager:
     def catalog_dirty(self, ignore: Collection[str] = (), status: Mapping[str, str] | None = None) -> bool:
         """Whether reading the work tree gives anything else than HEAD (paths in `ignore` aside).
 
-        Ignored files count only when DirectorySource would read them. `status` is a `status()`
-        already taken.
+        Only changes the compiler reads count (a `NOTES.txt` does not), ignored files included.
+        `status` is a `status()` already taken.
         """
-        for rel, code in (self.status() if status is None else status).items():
+        for rel in (self.status() if status is None else status):
             if rel in ignore:
                 continue
-            if code != "!!":
-                return True
-            # An ignored directory (`dir/`) may hold catalog files; an ignored file counts if read.
-            if (not in_hidden_directory(rel + "x") if rel.endswith("/") else is_catalog_file(rel)):
+            if rel.endswith("/"):
+                # A directory listed whole (ignored, or a nested repository) may hold catalog files.
+                if not is_hidden_directory(rel):
+                    return True
+            elif is_catalog_file(rel):
                 return True
         return False
 
@@ -509,6 +534,8 @@ class StateManager:
         A revision compiles to the same bytes as the work tree did when it was HEAD with a clean
         tree. Raises CatalogInvalid with every diagnostic, StateError for an unknown revision or a
         shallow clone (unless `allow_shallow`: then no registration dates, `history: shallow`).
+        Only revisions use the snapshot cache: a work tree that git calls clean may still differ
+        from HEAD (`git update-index --skip-worktree`, `--assume-unchanged`).
         """
         from compiler.snapshot_cache import SnapshotCache
 
@@ -523,7 +550,7 @@ class StateManager:
             version = self.version()
         if version.history == "shallow" and not allow_shallow:
             raise StateError(SHALLOW_HINT)
-        store = SnapshotCache.for_state(self) if cache and version.history == "full" else None
+        store = SnapshotCache.for_state(self) if cache and commit is not None and version.history == "full" else None
         if commit is not None and store is not None:
             hit = store.get(commit)
             # Under --strict, warnings fail the compile: compile again to report them.
@@ -540,8 +567,8 @@ class StateManager:
         for model in check.models.values():
             model.registered_at = dates.get(model.source)
         snapshot = build_snapshot(check, version)
-        if store is not None and version.commit is not None and not version.dirty:
-            store.put(version.commit, snapshot)
+        if commit is not None and store is not None:
+            store.put(commit, snapshot)
         return snapshot
 
     # -- writing ---------------------------------------------------------------------------
@@ -552,9 +579,10 @@ class StateManager:
 
         The modelreg lock is an advisory `flock` on `.git/modelreg.lock`: the kernel releases it
         when its holder dies, so a crash never leaves it held (the pid in the file is only for the
-        message). Git's own `index.lock` carries no pid: one older than `stale_lock_seconds` is
-        taken for the leftover of a crashed git and removed. Waits up to `lock_timeout` seconds,
-        then raises BusyError. Yields HEAD, which must be on a branch with at least one commit.
+        message). Git's own `index.lock` is never taken away: `git commit` holds it for as long as
+        its editor is open, and nothing tells that apart from the leftover of a crashed git. Waits
+        up to `lock_timeout` seconds for both, then raises BusyError. Yields HEAD, which must be on
+        a branch with at least one commit, with no merge, cherry-pick, revert or rebase under way.
         """
         git = self.require_git("write to the catalog")
         path = git.common_dir / "modelreg.lock"
@@ -565,7 +593,9 @@ class StateManager:
             try:
                 os.ftruncate(fd, 0)
                 os.write(fd, f"{os.getpid()}\n".encode())
+                _remove_leftover_indexes(git)
                 self._wait_for_index(git, deadline)
+                _refuse_operation_in_progress(git)
                 head = self.head()
                 if head.commit is None:
                     raise StateError("the repository has no commits yet; commit the catalog first "
@@ -598,65 +628,89 @@ class StateManager:
         lock = git.git_dir / "index.lock"
         while True:
             try:
-                age = time.time() - lock.stat().st_mtime
+                age = max(0.0, time.time() - lock.stat().st_mtime)
             except FileNotFoundError:
                 return
-            if age >= self.stale_lock_seconds:
-                # Left by a git process that died: git never removes it on its own.
-                with contextlib.suppress(FileNotFoundError):
-                    lock.unlink()
-                return
             if time.monotonic() >= deadline:
-                raise BusyError(f"busy, retry: another git process holds {lock} (for {age:.0f} s)")
+                raise BusyError(f"busy, retry: another git process holds {lock} (for {age:.0f} s); if no git "
+                                f"process is running, one that crashed left it behind: `rm {lock}`")
             time.sleep(0.02)
+
+    def check_writable(self, rels: Iterable[str]) -> None:
+        """StateError unless every catalog path in `rels` can be written in place: no symlinked
+        directory on the way (it would carry the write out of the catalog) and no symlink at the
+        path itself (a write would go through it, a rollback would delete it)."""
+        root = self.catalog.resolve()
+        for rel in rels:
+            parent = self.catalog
+            for part in rel.split("/")[:-1]:
+                parent = parent / part
+                if parent.is_symlink() or not parent.resolve().is_relative_to(root):
+                    raise StateError(f"{parent} is a symlink; modelreg writes only inside {self.display}")
+            if (self.catalog / rel).is_symlink():
+                raise StateError(f"{self.display}/{rel} is a symlink; modelreg does not write through symlinks "
+                                 "(replace it with the file itself, or remove it with `git rm`)")
 
     def commit(self, head: Head, changes: Mapping[str, bytes | None], message: str) -> CommitInfo | None:
         """Write `changes` (catalog path -> new content, None to delete) to the work tree and
         commit exactly those paths on HEAD's branch; None when nothing changed.
 
         Call inside `write_lock`. The commit is built in a private index, so whatever else is
-        staged stays staged and uncommitted; the branch moves only if nobody moved it meanwhile;
-        on any failure before that, the files are put back as they were.
+        staged stays staged and uncommitted. The written paths are staged in the real index just
+        before the branch moves (also when no commit is needed), so a crash at any point leaves at
+        worst the change staged, never an index that undoes a commit. The branch moves only if
+        nobody moved it meanwhile; on any failure before that, the files and the index are put
+        back as they were, except paths that the branch now holds as written (a `git commit` run
+        in that moment takes in what is staged).
         """
         git = self.require_git("commit")
         assert head.branch is not None and head.commit is not None
-        root = self.catalog.resolve()
-        for rel in changes:
-            parent = self.catalog
-            for part in rel.split("/")[:-1]:
-                parent = parent / part
-                # A symlinked directory would carry the write out of the catalog.
-                if parent.is_symlink() or not parent.resolve().is_relative_to(root):
-                    raise StateError(f"{parent} is a symlink; modelreg writes only inside {self.display}")
+        self.check_writable(changes)
         previous: dict[str, bytes | None] = {}
         for rel in changes:
             full = self.catalog / rel
-            previous[rel] = full.read_bytes() if full.is_file() and not full.is_symlink() else None
-        moved = False
+            previous[rel] = full.read_bytes() if full.is_file() else None
+        paths = [self.path(rel) for rel in changes]
+        staged: dict[str, bytes] | None = None  # the index entries before staging, by path
         try:
             self._put_files(changes)
-            info = self._commit_tree(git, head, list(changes), message)
-            moved = True
-        finally:
-            if not moved:
-                self._put_files(previous)
-        if info is not None:
-            self._update_index(git, [self.path(rel) for rel in changes], info.sha)
+            info = self._commit_tree(git, head, paths, message)
+            entries = _index_records(git.run("ls-files", "--stage", "-z", "--", *paths, env=_LITERAL_PATHS))
+            self._on_index(git, "update-index", "--add", "--remove", "--", *paths)
+            staged = entries
+            if info is not None:
+                try:
+                    git.run("update-ref", "-m", f"modelreg: {(message.splitlines() or [''])[0]}", head.branch,
+                            info.sha, head.commit)
+                except GitFailed as exc:
+                    raise BusyError(f"busy, retry: {head.branch} moved while committing ({exc.stderr})") from None
+        except BaseException:
+            self._roll_back(git, head, previous, staged)
+            raise
         return info
 
-    def _commit_tree(self, git: Git, head: Head, rels: list[str], message: str) -> CommitInfo | None:
-        assert head.branch is not None and head.commit is not None
-        index = git.git_dir / f"modelreg-index.{os.getpid()}"
+    def _roll_back(self, git: Git, head: Head, previous: Mapping[str, bytes | None],
+                   staged: Mapping[str, bytes] | None) -> None:
+        back = dict(previous)
+        if staged is not None:
+            assert head.branch is not None
+            paths = [self.path(rel) for rel in previous]
+            now = _index_objects(git.run("ls-files", "--stage", "-z", "--", *paths, env=_LITERAL_PATHS))
+            tip = _tree_objects(git.run("ls-tree", "-r", "-z", head.branch, "--", *paths, env=_LITERAL_PATHS))
+            # What the branch now holds as written stays, index and file agreeing with it.
+            back = {rel: content for rel, content in previous.items()
+                    if now.get(self.path(rel)) != tip.get(self.path(rel))}
+        self._put_files(back)
+        if staged is not None and back:
+            self._restore_index(git, [self.path(rel) for rel in back], staged)
+
+    def _commit_tree(self, git: Git, head: Head, paths: list[str], message: str) -> CommitInfo | None:
+        assert head.commit is not None
+        index = git.git_dir / f"{_PRIVATE_INDEX}.{os.getpid()}"
         env = {"GIT_INDEX_FILE": str(index)}
         try:
             git.run("read-tree", head.commit, env=env)
-            paths = [self.path(rel) for rel in rels]
-            present = [p for p in paths if (git.root / p).is_file()]
-            absent = [p for p in paths if p not in present]
-            if present:
-                git.run("update-index", "--add", "--", *present, env=env)
-            if absent:
-                git.run("update-index", "--force-remove", "--", *absent, env=env)
+            git.run("update-index", "--add", "--remove", "--", *paths, env=env)
             tree = git.text("write-tree", env=env)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -671,31 +725,33 @@ class StateManager:
                 raise StateError("git does not know who is committing: set user.name and user.email "
                                  "(git config), or give an author (`Name <email>`)") from None
             raise
-        try:
-            git.run("update-ref", "-m", f"modelreg: {message.splitlines()[0]}", head.branch, sha, head.commit)
-        except GitFailed as exc:
-            raise BusyError(f"busy, retry: {head.branch} moved while committing ({exc.stderr})") from None
         committed = git.text("show", "-s", "--format=%ct", sha)
         return CommitInfo(sha, datetime.fromtimestamp(int(committed), UTC))
 
-    def _update_index(self, git: Git, paths: list[str], sha: str) -> None:
-        # The commit is in; now the real index must agree with it, or `git status` would show the
-        # files as staged the other way round. Another git may hold the index for a moment.
+    def _on_index(self, git: Git, *args: str, input: bytes | None = None) -> None:
+        # Runs a command that writes the real index; another git may hold it for a moment.
         deadline = time.monotonic() + self.lock_timeout
         while True:
             try:
-                present = [p for p in paths if (git.root / p).is_file()]
-                absent = [p for p in paths if p not in present]
-                if present:
-                    git.run("update-index", "--add", "--", *present)
-                if absent:
-                    git.run("update-index", "--force-remove", "--", *absent)
+                git.run(*args, input=input)
                 return
             except GitFailed as exc:
-                if "index.lock" not in exc.stderr or time.monotonic() >= deadline:
-                    raise StateError(f"committed {sha[:12]} but could not update the index ({exc.stderr}); "
-                                     f"run `git reset -q -- {' '.join(paths)}`") from None
-                time.sleep(0.02)
+                if "index.lock" not in exc.stderr:
+                    raise
+                if time.monotonic() >= deadline:
+                    raise BusyError(f"busy, retry: another git process holds {git.git_dir / 'index.lock'}"
+                                    ) from None
+            time.sleep(0.02)
+
+    def _restore_index(self, git: Git, paths: list[str], entries: Mapping[str, bytes]) -> None:
+        # Drop the paths' entries, then put back those they had (`ls-files --stage` records).
+        removal = b"".join(b"0 %s\t%s\0" % (b"0" * 40, os.fsencode(path)) for path in paths)
+        restored = b"".join(entries[path] + b"\0" for path in paths if path in entries)
+        try:
+            self._on_index(git, "update-index", "-z", "--index-info", input=removal + restored)
+        except StateError as exc:
+            raise StateError(f"{exc}; the index could not be put back: run `git reset -q -- {' '.join(paths)}`"
+                             ) from None
 
     def _put_files(self, previous: Mapping[str, bytes | None]) -> None:
         """Put catalog files in the given state: content written atomically, None removed."""
@@ -713,6 +769,76 @@ class StateManager:
         name, email = self._author
         return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
                 "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+
+
+def _index_records(out: bytes) -> dict[str, bytes]:
+    # `ls-files --stage -z`: `<mode> <sha> <stage>\t<path>` records, by path (one each: a file in
+    # conflict shows as changed, and writes refuse changed files).
+    return {record.partition(b"\t")[2].decode("utf-8", "surrogateescape"): record
+            for record in out.split(b"\0") if record}
+
+
+def _index_objects(out: bytes) -> dict[str, tuple[bytes, bytes]]:
+    # Path -> (mode, object) from `ls-files --stage -z`.
+    found: dict[str, tuple[bytes, bytes]] = {}
+    for path, record in _index_records(out).items():
+        mode, sha, _ = record.partition(b"\t")[0].split(b" ")
+        found[path] = (mode, sha)
+    return found
+
+
+def _tree_objects(out: bytes) -> dict[str, tuple[bytes, bytes]]:
+    # Path -> (mode, object) from `ls-tree -z`: `<mode> <type> <sha>\t<path>` records.
+    found: dict[str, tuple[bytes, bytes]] = {}
+    for record in out.split(b"\0"):
+        if record:
+            meta, _, path = record.partition(b"\t")
+            mode, _, sha = meta.split(b" ")
+            found[path.decode("utf-8", "surrogateescape")] = (mode, sha)
+    return found
+
+
+def _remove_leftover_indexes(git: Git) -> None:
+    # A writer's private index lives only while it holds the modelreg lock; one of a process that
+    # is gone was left by a crash.
+    for index in git.git_dir.glob(f"{_PRIVATE_INDEX}.*"):
+        pid = index.name.rpartition(".")[2]
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            index.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+# Markers of an operation that git is in the middle of: (what, marker, how to finish or abort it).
+_IN_PROGRESS = (
+    ("a merge", "MERGE_HEAD", "`git merge --continue` or `git merge --abort`"),
+    ("a cherry-pick", "CHERRY_PICK_HEAD", "`git cherry-pick --continue` or `git cherry-pick --abort`"),
+    ("a revert", "REVERT_HEAD", "`git revert --continue` or `git revert --abort`"),
+    ("a rebase", "rebase-merge", "`git rebase --continue` or `git rebase --abort`"),
+    ("`git am`", "rebase-apply/applying", "`git am --continue` or `git am --abort`"),
+    ("a rebase", "rebase-apply", "`git rebase --continue` or `git rebase --abort`"),
+    ("a cherry-pick or revert", "sequencer", "`git cherry-pick --continue` or `git cherry-pick --abort`, "
+     "`git revert` alike"),
+)
+
+
+def _refuse_operation_in_progress(git: Git) -> None:
+    # A commit now would land in the middle of it, and `--abort` puts the branch back where the
+    # operation started: the registration would be silently dropped.
+    for what, marker, fix in _IN_PROGRESS:
+        if (git.git_dir / marker).exists():
+            raise StateError(f"{what} is in progress ({git.git_dir / marker}); finish it or abort it ({fix}) "
+                             "before registering or unregistering models")
 
 
 def _in_background(run: Callable[..., bytes], calls: list[tuple[str, ...]]) -> list[Future[bytes]]:

@@ -32,6 +32,23 @@ if sys.argv[2] == "crash":
     os.kill(os.getpid(), signal.SIGKILL)
 time.sleep(60)
 """
+# Registers acme/crashed and dies (exit code 9, no cleanup) just before or just after git's
+# argv[2] command runs (argv[3]).
+CRASHER = """\
+import os, sys
+from compiler import ModelDefinition, ModelRegistry
+from compiler.state import Git
+real = Git.run
+def run(self, *args, **kwargs):
+    if args[0] == sys.argv[2] and sys.argv[3] == "before":
+        os._exit(9)
+    out = real(self, *args, **kwargs)
+    if args[0] == sys.argv[2] and sys.argv[3] == "after":
+        os._exit(9)
+    return out
+Git.run = run
+ModelRegistry(sys.argv[1]).register(ModelDefinition(name="acme/crashed", provider="acme", capabilities=["chat"]))
+"""
 
 
 @pytest.fixture
@@ -116,13 +133,22 @@ def test_a_lock_file_left_by_a_crashed_process_does_not_block(repo: Path, catalo
     assert_healthy(repo)
 
 
-def test_a_stale_index_lock_from_a_crashed_git_is_removed(repo: Path, catalog: Path) -> None:
+def test_an_old_index_lock_is_never_removed(repo: Path, catalog: Path) -> None:
+    # `git commit` holds index.lock for as long as its editor is open: however old, it may be live.
     lock = repo / ".git/index.lock"
-    lock.write_bytes(b"half-written index")
+    lock.write_bytes(b"an editor is open")
     old = time.time() - 600
     os.utime(lock, (old, old))
-    ModelRegistry(catalog, lock_timeout=0.2).register(definition("acme/after-git-crash"))
-    assert git(repo, "log", "-1", "--format=%s") == "register acme/after-git-crash"
+    before = git(repo, "rev-parse", "HEAD")
+    with pytest.raises(BusyError) as caught:
+        ModelRegistry(catalog, lock_timeout=0.05).register(definition("acme/blocked"))
+    assert str(caught.value) == (f"busy, retry: another git process holds {lock} (for 600 s); if no git process "
+                                 f"is running, one that crashed left it behind: `rm {lock}`")
+    assert lock.read_bytes() == b"an editor is open"
+    assert git(repo, "rev-parse", "HEAD") == before
+    assert not (catalog / "acme/blocked.yaml").exists()
+    lock.unlink()
+    ModelRegistry(catalog, lock_timeout=0.2).register(definition("acme/blocked"))
     assert_healthy(repo)
 
 
@@ -144,8 +170,10 @@ def test_a_branch_moved_by_someone_else_mid_write_rolls_back(repo: Path, catalog
 
     def racing(self: Git, *args: str, **kwargs: object) -> bytes:
         if args[0] == "update-ref":
-            # Another tool commits between our read of HEAD and our move of the branch.
-            git(repo, "commit", "-q", "--allow-empty", "-m", "meanwhile")
+            # Another tool commits, without the index, between our read of HEAD and our move of the branch.
+            tree = git(repo, "rev-parse", "HEAD^{tree}")
+            moved = git(repo, "commit-tree", tree, "-p", "HEAD", "-m", "meanwhile")
+            git(repo, "update-ref", "refs/heads/main", moved)
         return real(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Git, "run", racing)
@@ -155,6 +183,77 @@ def test_a_branch_moved_by_someone_else_mid_write_rolls_back(repo: Path, catalog
     assert git(repo, "log", "-1", "--format=%s") == "meanwhile"
     assert not (catalog / "acme/raced.yaml").exists()
     assert registry.get_model("acme/raced") is None
+    assert_healthy(repo)
+
+
+def test_a_git_commit_that_takes_in_the_staged_registration_keeps_it(repo: Path, catalog: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    real = Git.run
+
+    def racing(self: Git, *args: str, **kwargs: object) -> bytes:
+        if args[0] == "update-ref":
+            # The user's `git commit` runs just after the registration was staged.
+            git(repo, "commit", "-q", "-m", "meanwhile")
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Git, "run", racing)
+    with pytest.raises(BusyError, match=r"^busy, retry: refs/heads/main moved while committing"):
+        ModelRegistry(catalog).register(definition("acme/raced"))
+    monkeypatch.undo()
+    assert git(repo, "show", "--name-status", "--format=%s", "HEAD") == "meanwhile\n\nA\tmodels.d/acme/raced.yaml"
+    assert (catalog / "acme/raced.yaml").is_file()
+    assert_healthy(repo)
+    # Retrying finds the model registered: nothing more to commit.
+    ModelRegistry(catalog).register(definition("acme/raced"))
+    assert git(repo, "log", "-1", "--format=%s") == "meanwhile"
+    assert_healthy(repo)
+
+
+def crash(catalog: Path, command: str, when: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", CRASHER, str(catalog), command, when],
+                          capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr) == (9, "")
+
+
+def test_a_crash_after_the_branch_moved_leaves_the_index_agreeing(repo: Path, catalog: Path) -> None:
+    crash(catalog, "update-ref", "after")
+    assert git(repo, "log", "-1", "--format=%s") == "register acme/crashed"
+    assert git(repo, "status", "--porcelain") == ""
+    # The user's next `git commit -a` has nothing to take in: above all, no deletion of the model.
+    assert git(repo, "commit", "-qam", "mine", check=False) == "On branch main\nnothing to commit, working tree clean"
+    assert git(repo, "log", "-1", "--format=%s") == "register acme/crashed"
+    assert git(repo, "ls-tree", "--name-only", "HEAD", "models.d/acme/crashed.yaml") == "models.d/acme/crashed.yaml"
+    assert_healthy(repo)
+
+
+def test_a_crash_before_the_branch_moved_leaves_the_registration_staged(repo: Path, catalog: Path) -> None:
+    before = git(repo, "rev-parse", "HEAD")
+    crash(catalog, "update-ref", "before")
+    assert git(repo, "rev-parse", "HEAD") == before
+    assert git(repo, "status", "--porcelain") == "A  models.d/acme/crashed.yaml"
+    # Running the registration again completes it.
+    ModelRegistry(catalog).register(definition("acme/crashed"))
+    assert git(repo, "show", "--name-status", "--format=%s|%P", "HEAD") == (
+        f"register acme/crashed|{before}\n\nA\tmodels.d/acme/crashed.yaml")
+    assert_healthy(repo)
+
+
+def test_a_private_index_left_by_a_crash_is_removed_by_the_next_write(repo: Path, catalog: Path) -> None:
+    crash(catalog, "write-tree", "before")
+    assert len(list((repo / ".git").glob("modelreg-index.*"))) == 1
+    ModelRegistry(catalog).register(definition("acme/crashed"))
+    assert git(repo, "log", "-1", "--format=%s") == "register acme/crashed"
+    assert_healthy(repo)
+
+
+def test_a_registration_that_needs_no_commit_still_repairs_the_index(repo: Path, catalog: Path) -> None:
+    ModelRegistry(catalog).register(definition("acme/dropped"))
+    # The index as an earlier crash between the commit and the index update left it.
+    git(repo, "rm", "-q", "--cached", "models.d/acme/dropped.yaml")
+    assert git(repo, "status", "--porcelain") == "D  models.d/acme/dropped.yaml\n?? models.d/acme/dropped.yaml"
+    head = git(repo, "rev-parse", "HEAD")
+    ModelRegistry(catalog).register(definition("acme/dropped"))
+    assert git(repo, "rev-parse", "HEAD") == head
     assert_healthy(repo)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -179,8 +180,70 @@ def test_in_a_pull_request_the_base_is_the_target_branch(repo: Path, tmp_path_fa
 def test_an_empty_repository_has_nothing_to_diff_against(catalog: Path) -> None:
     init_repo(catalog.parent)
     run = run_cli("diff", "--catalog", str(catalog))
-    assert (run.code, run.err) == (1, "modelreg: error: the repository has no commits yet: nothing to diff "
+    assert (run.code, run.err) == (2, "modelreg: error: the repository has no commits yet: nothing to diff "
                                       "against; give BASE as a snapshot file\n")
+    run = run_cli("diff", "HEAD", "--catalog", str(catalog))
+    assert (run.code, run.err) == (2, "modelreg: error: unknown revision `HEAD`: the repository has no commits "
+                                      "yet\n")
+
+
+def _branch_with_a_new_model(repo: Path, catalog: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "feature")
+    write(catalog, "acme/draft.yaml", "name: acme/draft\nprovider: acme\ncapabilities: [chat]\n")
+    commit_all(repo, "draft")
+
+
+NO_DEFAULT_BRANCH = "modelreg: error: cannot find the default branch to diff against; give BASE"
+
+
+def test_without_a_default_branch_diff_asks_for_base(repo: Path, catalog: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    git(repo, "branch", "-m", "main", "trunk")
+    _branch_with_a_new_model(repo, catalog)
+    run = run_cli("diff", "--catalog", str(catalog), "--exit-code")
+    assert (run.code, run.out, run.err) == (2, "", f"{NO_DEFAULT_BRANCH}\n")
+    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    run = run_cli("diff", "--catalog", str(catalog), "--exit-code")
+    assert (run.code, run.out, run.err) == (2, "", f"{NO_DEFAULT_BRANCH}, or fetch origin/main\n")
+    # The pull request's target is the base: another branch that happens to exist is not.
+    git(repo, "branch", "main", "trunk")
+    monkeypatch.setenv("GITHUB_BASE_REF", "release")
+    run = run_cli("diff", "--catalog", str(catalog), "--exit-code")
+    assert (run.code, run.out, run.err) == (2, "", f"{NO_DEFAULT_BRANCH}, or fetch origin/release\n")
+    run = run_cli("diff", "trunk", "--catalog", str(catalog), "--exit-code")
+    assert run.code == 1, run.err
+    assert run.out.splitlines()[0] == (f"diff {label(repo, 'trunk')} (trunk) -> {label(repo, 'HEAD')} "
+                                       "(working tree): 1 model added; 2 pools changed")
+
+
+def test_init_default_branch_names_the_default_branch(repo: Path, catalog: Path) -> None:
+    git(repo, "branch", "-m", "main", "trunk")
+    _branch_with_a_new_model(repo, catalog)
+    git(repo, "config", "init.defaultBranch", "trunk")
+    report = json.loads(run_cli("diff", "--catalog", str(catalog), "--format", "json").out)
+    assert report["base"]["commit"] == git(repo, "rev-parse", "trunk")
+    assert [m["name"] for m in report["models"]["added"]] == ["acme/draft"]
+
+
+def test_origin_head_names_the_default_branch(repo: Path, catalog: Path,
+                                              tmp_path_factory: pytest.TempPathFactory) -> None:
+    git(repo, "branch", "-m", "main", "trunk")
+    clone = tmp_path_factory.mktemp("clone") / "repo"
+    git(repo, "clone", "-q", f"file://{repo}", str(clone))
+    git(clone, "config", "user.name", "Test Author")
+    git(clone, "config", "user.email", "test@example.com")
+    assert git(clone, "symbolic-ref", "refs/remotes/origin/HEAD") == "refs/remotes/origin/trunk"
+    _branch_with_a_new_model(clone, clone / "models.d")
+    report = json.loads(run_cli("diff", "--catalog", str(clone / "models.d"), "--format", "json").out)
+    assert report["base"]["commit"] == git(repo, "rev-parse", "trunk")
+    assert [m["name"] for m in report["models"]["added"]] == ["acme/draft"]
+
+
+def test_on_the_default_branch_the_base_is_head(repo: Path, catalog: Path) -> None:
+    write(catalog, "acme/draft.yaml", "name: acme/draft\nprovider: acme\ncapabilities: [chat]\n")
+    report = json.loads(run_cli("diff", "--catalog", str(catalog), "--format", "json").out)
+    assert (report["base"]["ref"], report["base"]["commit"]) == ("merge-base", git(repo, "rev-parse", "HEAD"))
+    assert [m["name"] for m in report["models"]["added"]] == ["acme/draft"]
 
 
 def test_a_clean_work_tree_is_its_commit(repo: Path, catalog: Path) -> None:
@@ -373,3 +436,87 @@ def test_pool_changes(before: list[str] | None, after: list[str], entered: Any, 
         return
     assert change is not None
     assert (change.entered, change.left, change.moved) == (entered, left, moved)
+
+
+def _hostile_sides() -> tuple[Side, Side]:
+    """Two snapshot documents whose names, paths and keys all try to break the markdown."""
+    cap = "gen|`</summary>"
+    old_name, new_name, kept = "evil/`</details>|x", "evil/<details>`|y", "acme/*meta*"
+
+    def document(models: dict[str, Any], pool: list[str], providers: dict[str, Any], aliases: dict[str, str],
+                 version: str) -> dict[str, Any]:
+        return {"version": {"commit": None, "label": version}, "models": models, "providers": providers,
+                "capabilities": {cap: {"description": "x"}}, "aliases": aliases, "features": {},
+                "pools": {cap: pool}}
+
+    base = document({old_name: {"name": old_name, "pools": [cap]},
+                     kept: {"name": kept, "pools": [cap], "x-meta": {}}},
+                    [old_name, kept], {"p|`</details>": {"priority": 1}}, {}, "`</details>")
+    head = document({new_name: {"name": new_name, "pools": [cap]},
+                     kept: {"name": kept, "pools": [cap], "x-meta": {"a|b`</details>": 1}}},
+                    [kept, new_name], {"p|`</details>": {"priority": 2}, "q`|": {}}, {"c`|": cap}, "2.g|`x")
+    return Side("snapshot", "a", base), Side("snapshot", "b", head)
+
+
+def _cells(row: str) -> int:
+    return len(re.split(r"(?<!\\)\|", row)) - 2
+
+
+def test_markdown_escapes_every_name_it_shows() -> None:
+    text = render_markdown(compare(*_hostile_sides()))
+    lines = text.splitlines()
+    # Every collapsed section is opened and closed by modelreg's own lines, and by nothing else.
+    assert re.findall(r"</?details>|</?summary>", text) == ["<details>", "<summary>", "</summary>",
+                                                             "</details>"] * 6
+    assert [line for line in lines if "details>" in line] == [
+        "<details><summary>Pool changes (1)</summary>", "</details>",
+        "<details><summary>Models added (1)</summary>", "</details>",
+        "<details><summary>Models removed (1)</summary>", "</details>",
+        "<details><summary>Models changed (1)</summary>", "</details>",
+        "<details><summary>Providers (2)</summary>", "</details>",
+        "<details><summary>Capability tree (1)</summary>", "</details>",
+    ]
+    # Every row of a table has the cells of its header.
+    tables: list[list[str]] = [[]]
+    for line in lines:
+        if line.startswith("|"):
+            tables[-1].append(line)
+        elif tables[-1]:
+            tables.append([])
+    tables = [t for t in tables if t]
+    assert len(tables) == 3
+    for table in tables:
+        assert {_cells(row) for row in table} == {_cells(table[0])}, table
+    assert lines[0] == ("### modelreg diff: <code>&#96;&#60;&#47;details&#62;</code> → "
+                        "<code>2&#46;g&#124;&#96;x</code>")
+    assert lines[6] == "| <code>gen&#124;&#96;&#60;&#47;summary&#62;</code> | 2 | 2 | 1 | 1 | 0 |"
+    assert "| <code>x&#45;meta&#46;a&#124;b&#96;&#60;&#47;details&#62;</code> | (none) | 1 |" in lines
+    assert ("- <code>evil&#47;&#60;details&#62;&#96;&#124;y</code>: "
+            "pools <code>gen&#124;&#96;&#60;&#47;summary&#62;</code>") in lines
+    assert "**`acme/*meta*`**" in lines
+    # A provider's table is its own block, not the tail of the list item above it.
+    assert "- added <code>q&#96;&#124;</code>\n\n**<code>p&#124;&#96;&#60;&#47;details&#62;</code>**\n\n" in text
+    assert "- <code>aliases&#46;c&#96;&#124;</code>: (none) → gen\\|`&lt;/summary&gt;" in lines
+
+
+def test_markdown_of_a_hostile_field_name_in_a_real_repository(repo: Path, catalog: Path) -> None:
+    chat = catalog / "acme/chat-large.yaml"
+    chat.write_text(chat.read_text() + "x-meta: {k: 0}\n")
+    commit_all(repo, "metadata")
+    chat.write_text(chat.read_text().replace("{k: 0}", '{k: 0, "a|b`</details>": 1}'))
+    commit_all(repo, "hostile metadata")
+    run = run_cli("diff", "HEAD~1", "HEAD", "--catalog", str(catalog), "--format", "markdown")
+    assert run.code == 0, run.err
+    assert run.out.endswith("""\
+<details><summary>Models changed (1)</summary>
+
+**`acme/chat-large`**
+
+| field | before | after |
+|---|---|---|
+| <code>x&#45;meta&#46;a&#124;b&#96;&#60;&#47;details&#62;</code> | (none) | 1 |
+
+
+</details>
+
+""")

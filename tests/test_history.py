@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from compiler import ModelDefinition, ModelRegistry
+from compiler.state import SHALLOW_HINT
 from tests.conftest import run_cli
 from tests.git_helpers import commit_all, git, init_repo
 
@@ -74,3 +75,12 @@ def test_history_outside_git(catalog: Path) -> None:
     run = run_cli("history", "acme/coder", "--catalog", str(catalog))
     assert (run.code, run.err) == (1, f"modelreg: error: {catalog} is not inside a git repository; cannot read a "
                                       "model's history (run `git init` and commit the catalog first)\n")
+
+
+def test_history_refuses_a_shallow_clone(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    clone = tmp_path_factory.mktemp("clone") / "repo"
+    git(repo, "clone", "-q", "--depth", "2", f"file://{repo}", str(clone))
+    # The boundary commit holds the file without its parent: it would pass for the one that added it.
+    run = run_cli("history", "acme/vision", "--catalog", str(clone / "models.d"), "--rev", "HEAD~1")
+    assert (run.code, run.out) == (1, "")
+    assert run.err == f"modelreg: error: cannot show the history of `acme/vision`: {SHALLOW_HINT}\n"

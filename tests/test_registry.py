@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -229,7 +230,10 @@ def test_names_that_would_leave_the_catalog_are_refused_before_any_write(
         registry.unregister(name)
     assert head(repo) == before
     assert git(repo, "status", "--porcelain", "--ignored") == ""
-    assert sorted(p.name for p in repo.parent.iterdir() if p.name == "x") == []
+    # No `x.yaml` where the name leads, above the repository or inside it.
+    leads_to = {Path(os.path.normpath(catalog / f"{name}.yaml")), repo.parent / "x.yaml", repo / "x.yaml"}
+    assert sorted(str(p) for p in leads_to if os.path.lexists(p)) == []
+    assert sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*x.yaml")) == []
 
 
 def test_a_symlinked_provider_directory_does_not_carry_a_write_out(
@@ -240,7 +244,9 @@ def test_a_symlinked_provider_directory_does_not_carry_a_write_out(
     commit_all(repo, "a symlinked provider")
     with pytest.raises(CatalogInvalid):  # the compiler does not read symlinked directories
         ModelRegistry(catalog)
-    source = write(elsewhere.parent, "x.yaml", "name: evil/x\nprovider: evil\ncapabilities: [chat]\n")
+    # Not in the directory above the repositories, where the escaping-name test looks for an x.yaml.
+    source = write(tmp_path_factory.mktemp("incoming"), "x.yaml",
+                   "name: evil/x\nprovider: evil\ncapabilities: [chat]\n")
     run = run_cli("register", str(source), "--catalog", str(catalog))
     assert run.code == 1
     assert "unknown provider `evil`" in run.err
@@ -298,6 +304,130 @@ def test_unregister_refuses_a_model_that_others_name_as_replacement(repo: Path, 
     assert head(repo) == before
     assert (catalog / "acme/coder.yaml").exists()
     assert registry.get_model("acme/coder") is not None
+
+
+LEGACY = """\
+name: acme/legacy
+provider: acme
+capabilities: [chat]
+lifecycle:
+  status: deprecated
+  replacement: acme/coder
+"""
+RETIRED_CODER = ModelDefinition(name="acme/coder", provider="acme",
+                                capabilities=["generation.text-generation.code-generation"],
+                                lifecycle={"status": "retired", "replacement": "acme/chat-large"})
+
+
+def test_register_refuses_to_break_a_model_that_names_it_as_replacement(repo: Path, catalog: Path) -> None:
+    write(catalog, "acme/legacy.yaml", LEGACY)
+    commit_all(repo, "legacy", date=JAN)
+    registry = ModelRegistry(catalog)
+    before = head(repo)
+    with pytest.raises(CatalogInvalid, match="`acme/coder` is not registered") as caught:
+        registry.register(RETIRED_CODER)
+    assert [(d.file, d.line, d.code, d.message) for d in caught.value.diagnostics] == [
+        (f"{catalog}/acme/legacy.yaml", 6, "bad-replacement",
+         "replacement `acme/coder` is itself retired; name the model that replaces it")]
+    assert head(repo) == before
+    assert git(repo, "status", "--porcelain") == ""
+    assert not validate_catalog(catalog).errors
+
+
+def test_register_refuses_to_break_at_head_a_model_that_names_it_as_replacement(repo: Path, catalog: Path) -> None:
+    write(catalog, "acme/legacy.yaml", LEGACY)
+    commit_all(repo, "legacy", date=JAN)
+    # Uncommitted: legacy now points elsewhere, but the commit would hold HEAD's legacy.
+    write(catalog, "acme/legacy.yaml", LEGACY.replace("acme/coder", "acme/chat-large"))
+    registry = ModelRegistry(catalog)
+    before = head(repo)
+    with pytest.raises(CatalogInvalid, match="depends on uncommitted changes") as caught:
+        registry.register(RETIRED_CODER)
+    assert [(d.file, d.line, d.code) for d in caught.value.diagnostics] == [
+        (f"HEAD:{catalog}/acme/legacy.yaml", 6, "bad-replacement")]
+    assert head(repo) == before
+    assert git(repo, "diff", "--name-only") == "models.d/acme/legacy.yaml"
+    assert git(repo, "status", "--porcelain", "--untracked-files=all", "--", "models.d/acme/coder.yaml") == ""
+
+
+def _conflict(repo: Path) -> None:
+    # notes.txt: `base`, then `side` on branch side and `main` on main; the catalog is not involved.
+    write(repo, "notes.txt", "base\n")
+    commit_all(repo, "notes", date=JAN)
+    git(repo, "checkout", "-q", "-b", "side")
+    write(repo, "notes.txt", "side\n")
+    commit_all(repo, "side notes", date=JAN)
+    git(repo, "checkout", "-q", "main")
+    write(repo, "notes.txt", "main\n")
+    commit_all(repo, "main notes", date=JAN)
+
+
+@pytest.mark.parametrize(("command", "what", "marker", "fix"), [
+    (["merge", "side"], "a merge", "MERGE_HEAD", "`git merge --continue` or `git merge --abort`"),
+    (["cherry-pick", "side"], "a cherry-pick", "CHERRY_PICK_HEAD",
+     "`git cherry-pick --continue` or `git cherry-pick --abort`"),
+    (["revert", "--no-edit", "side"], "a revert", "REVERT_HEAD", "`git revert --continue` or `git revert --abort`"),
+    (["rebase", "side"], "a rebase", "rebase-merge", "`git rebase --continue` or `git rebase --abort`"),
+], ids=["merge", "cherry-pick", "revert", "rebase"])
+def test_writes_are_refused_while_git_is_in_the_middle_of_an_operation(
+        repo: Path, catalog: Path, command: list[str], what: str, marker: str, fix: str) -> None:
+    _conflict(repo)
+    registry = ModelRegistry(catalog)
+    git(repo, *command, check=False)
+    assert (repo / ".git" / marker).exists()
+    before = head(repo)
+    message = (f"{what} is in progress ({repo}/.git/{marker}); finish it or abort it ({fix}) before registering "
+               "or unregistering models")
+    with pytest.raises(StateError) as caught:
+        registry.register(vision())
+    assert str(caught.value) == message
+    with pytest.raises(StateError) as caught:
+        registry.unregister("acme/coder")
+    assert str(caught.value) == message
+    assert head(repo) == before
+    assert git(repo, "status", "--porcelain", "--", "models.d") == ""
+
+
+def test_a_symlinked_model_file_is_never_written_through(repo: Path, catalog: Path) -> None:
+    shared = write(catalog, ".shared/coder.yaml", (catalog / "acme/coder.yaml").read_text())
+    (catalog / "acme/coder.yaml").unlink()
+    (catalog / "acme/coder.yaml").symlink_to("../.shared/coder.yaml")
+    commit_all(repo, "coder from a shared file", date=JAN)
+    registry = ModelRegistry(catalog)
+    assert registry.get_model("acme/coder") is not None
+    before = head(repo)
+    content = shared.read_bytes()
+    message = (f"{catalog}/acme/coder.yaml is a symlink; modelreg does not write through symlinks (replace it "
+               "with the file itself, or remove it with `git rm`)")
+    with pytest.raises(StateError) as caught:
+        registry.register(ModelDefinition(name="acme/coder", provider="acme", capabilities=["chat"]))
+    assert str(caught.value) == message
+    with pytest.raises(StateError) as caught:
+        registry.unregister("acme/coder")
+    assert str(caught.value) == message
+    assert os.readlink(catalog / "acme/coder.yaml") == "../.shared/coder.yaml"
+    assert shared.read_bytes() == content
+    assert head(repo) == before
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_register_dates_a_model_as_a_new_registry_does(repo: Path, catalog: Path) -> None:
+    # coder is deleted on a branch whose merge keeps it: it has been on main since January.
+    git(repo, "checkout", "-q", "-b", "side")
+    (catalog / "acme/coder.yaml").unlink()
+    write(catalog, "acme/extra.yaml", "name: acme/extra\nprovider: acme\ncapabilities: [chat]\n")
+    commit_all(repo, "drop coder, add extra on a branch", date="2024-03-01T00:00:00+00:00")
+    git(repo, "checkout", "-q", "main")
+    coder = catalog / "acme/coder.yaml"
+    coder.write_text(coder.read_text().replace("priority: 5", "priority: 6"))
+    commit_all(repo, "reprioritise coder", date="2024-02-01T00:00:00+00:00")
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "side", check=False)
+    git(repo, "checkout", "-q", "--ours", "--", "models.d")
+    commit_all(repo, "merge side, keeping coder")
+    model = ModelRegistry(catalog).register(ModelDefinition(
+        name="acme/coder", provider="acme", capabilities=["generation.text-generation.code-generation"], priority=1))
+    assert model.registered_at == datetime(2024, 1, 1, tzinfo=UTC)
+    assert ModelRegistry(catalog).get_model("acme/coder") == model
 
 
 def test_the_author_is_configurable(repo: Path, catalog: Path) -> None:
@@ -364,6 +494,44 @@ def test_cli_register_and_unregister(repo: Path, catalog: Path, tmp_path_factory
     run = run_cli("unregister", "acme/vision-pro", "--catalog", str(catalog))
     assert (run.code, run.err) == (2, f"modelreg: error: `acme/vision-pro` is not registered in {catalog}; "
                                       "nothing to unregister\n")
+
+
+def test_cli_register_of_an_existing_name_shows_what_changed(
+        repo: Path, catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    source = tmp_path_factory.mktemp("incoming") / "chat-large.yaml"
+    # The same fields as the catalog's file, written in another style: one commit, no field changed.
+    source.write_text("name: acme/chat-large\nprovider: acme\nmodel_id: chat-large:2024\n"
+                      "capabilities:\n  - generation.text-generation\nfeatures: {tool_calling: true}\n"
+                      "limits: {context_window: 128000}\npriority: 10\n")
+    run = run_cli("register", str(source), "--catalog", str(catalog))
+    assert run.code == 0, run.err
+    assert run.out == (f"registered acme/chat-large (commit {head(repo)[:12]}): {catalog}/acme/chat-large.yaml\n"
+                       "  pools: generation, generation.text-generation\n"
+                       "  registered_at: 2024-01-01T00:00:00+00:00\n"
+                       "  replaced the previous definition: no field changed (formatting only)\n")
+    source.write_text("name: acme/chat-large\nprovider: acme\nmodel_id: chat-large:2025\n"
+                      "capabilities: [generation.text-generation, embedding.text-embedding]\n"
+                      "features: {tool_calling: false, vision: true}\npriority: 10\n")
+    run = run_cli("register", str(source), "--catalog", str(catalog))
+    assert run.code == 0, run.err
+    assert run.out == f"""\
+registered acme/chat-large (commit {head(repo)[:12]}): {catalog}/acme/chat-large.yaml
+  pools: embedding, embedding.text-embedding, generation, generation.text-generation
+  registered_at: 2024-01-01T00:00:00+00:00
+  replaced the previous definition:
+    capabilities: ["generation.text-generation"] -> ["generation.text-generation", "embedding.text-embedding"]
+    features.tool_calling: true -> false
+    features.vision: (none) -> true
+    limits: {{"context_window": 128000}} -> (none)
+    model_id: chat-large:2024 -> chat-large:2025
+"""
+    before = head(repo)
+    run = run_cli("register", str(source), "--catalog", str(catalog))
+    assert (run.code, head(repo)) == (0, before)
+    assert run.out == (f"registered acme/chat-large (already registered as written, no commit): "
+                       f"{catalog}/acme/chat-large.yaml\n"
+                       "  pools: embedding, embedding.text-embedding, generation, generation.text-generation\n"
+                       "  registered_at: 2024-01-01T00:00:00+00:00\n")
 
 
 def test_cli_register_points_into_the_given_file(repo: Path, catalog: Path,

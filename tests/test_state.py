@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 from compiler.catalog import DirectorySource
 from compiler.compile import compile_catalog
 from compiler.errors import StateError
+from compiler.history import model_history
+from compiler.snapshot import Snapshot
 from compiler.state import Git, GitFailed, GitSource, StateManager
 from compiler.validate import check_catalog
 from tests.conftest import EMBED, run_cli, write
@@ -40,8 +43,8 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("out")
 
 
-def dates(path: Path) -> dict[str, str | None]:
-    document = json.loads(path.read_bytes())
+def dates(source: Path | Snapshot) -> dict[str, str | None]:
+    document = json.loads(source.read_bytes()) if isinstance(source, Path) else source.document
     return {name: model["registered_at"] for name, model in document["models"].items()}
 
 
@@ -70,10 +73,33 @@ def test_the_work_tree_and_head_compile_to_the_same_bytes(repo: Path, catalog: P
     write(catalog, "acme/new.yaml", NEW_MODEL)
     commit_all(repo, "add new", date=FEB)
     assert run_cli("compile", str(catalog), "-o", str(out / "tree.json")).code == 0
-    # The second compile is served by the cache that the first one (a clean tree) filled.
     assert run_cli("compile", str(catalog), "--rev", "HEAD", "-o", str(out / "head.json")).code == 0
     assert (out / "tree.json").read_bytes() == (out / "head.json").read_bytes()
+    # The second compile of HEAD is served by the cache that the first one filled.
     assert compile_catalog(catalog, rev="HEAD").raw == (out / "tree.json").read_bytes()
+
+
+def test_a_work_tree_compile_never_fills_the_cache(repo: Path, catalog: Path) -> None:
+    # git calls this tree clean, yet the work tree has one model less than HEAD.
+    git(repo, "update-index", "--skip-worktree", "models.d/acme/coder.yaml")
+    (catalog / "acme/coder.yaml").unlink()
+    assert git(repo, "status", "--porcelain") == ""
+    assert sorted(compile_catalog(catalog).document["models"]) == ["acme/chat-large", "acme/embed-small"]
+    assert sorted(compile_catalog(catalog, rev="HEAD").document["models"]) == [
+        "acme/chat-large", "acme/coder", "acme/embed-small"]
+    assert len(list((repo / ".git/modelreg/snapshots").glob("*.json"))) == 2  # HEAD's snapshot, its warnings
+
+
+def test_files_the_compiler_does_not_read_leave_the_tree_clean(repo: Path, catalog: Path) -> None:
+    write(catalog, "NOTES.txt", "untracked notes\n")
+    write(catalog, "acme/README.md", "tracked, then edited\n")
+    commit_all(repo, "readme", date=FEB)
+    write(catalog, "acme/README.md", "edited\n")
+    write(catalog, ".drafts/acme/draft.yaml", NEW_MODEL)
+    assert compile_catalog(catalog).version["dirty"] is False
+    # A catalog file renamed to a name the compiler does not read is gone from the catalog.
+    git(repo, "mv", "models.d/acme/embed-small.yaml", "models.d/acme/embed-small.txt")
+    assert compile_catalog(catalog).version["dirty"] is True
 
 
 def test_registered_at_is_the_commit_that_added_the_file_in_utc(repo: Path, catalog: Path, out: Path) -> None:
@@ -120,6 +146,87 @@ def test_an_ignored_catalog_file_makes_the_tree_dirty(repo: Path, catalog: Path)
     assert compile_catalog(catalog).version["dirty"] is True
 
 
+def merge(repo: Path, branch: str, *, date: str, resolve: bool = False) -> None:
+    """Merge `branch` into main with a merge commit (`resolve`: keep main's side of a conflict)."""
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", branch, check=not resolve)
+    if resolve:
+        git(repo, "checkout", "-q", "--ours", "--", "models.d")
+        git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", f"merge {branch}", date=date)
+
+
+def test_a_model_from_a_merged_branch_counts_from_the_merge(repo: Path, catalog: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "side")
+    write(catalog, "acme/new.yaml", NEW_MODEL)
+    commit_all(repo, "add new on a branch", date=FEB)
+    git(repo, "checkout", "-q", "main")
+    # A model added by the merge commit itself: no commit of either branch added it.
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "side")
+    write(catalog, "acme/in-merge.yaml", NEW_MODEL.replace("acme/new", "acme/in-merge"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "merge side", date=MAR)
+    dated = StateManager(catalog).registration_dates(git(repo, "rev-parse", "HEAD"))
+    assert dated["acme/new.yaml"] == datetime(2024, 3, 1, tzinfo=UTC)
+    assert dated["acme/in-merge.yaml"] == datetime(2024, 3, 1, tzinfo=UTC)
+    assert dated["acme/coder.yaml"] == datetime(2024, 1, 1, tzinfo=UTC)
+    # `modelreg history` reads the same line of history: the model was added by the merge.
+    entries = model_history(catalog, "acme/new")
+    assert [(e.subject, e.change, e.date) for e in entries] == [("merge side", "added", dated["acme/new.yaml"])]
+
+
+def test_a_deletion_on_a_branch_that_the_merge_undid_keeps_the_date(repo: Path, catalog: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "side")
+    (catalog / "acme/embed-small.yaml").unlink()
+    write(catalog, "acme/new.yaml", NEW_MODEL)
+    commit_all(repo, "drop embed, add new on a branch", date=MAR)
+    git(repo, "checkout", "-q", "main")
+    embed = catalog / "acme/embed-small.yaml"
+    embed.write_text(embed.read_text() + "priority: 9\n")
+    commit_all(repo, "reprioritise embed", date=FEB)
+    merge(repo, "side", date=MAR, resolve=True)
+    assert (catalog / "acme/embed-small.yaml").is_file()
+    snapshot = compile_catalog(catalog)
+    assert dates(snapshot) == {"acme/chat-large": "2024-01-01T00:00:00+00:00",
+                               "acme/coder": "2024-01-01T00:00:00+00:00",
+                               "acme/embed-small": "2024-01-01T00:00:00+00:00",
+                               "acme/new": "2024-03-01T00:00:00+00:00"}
+    assert [e.change for e in model_history(catalog, "acme/embed-small")] == ["modified", "added"]
+
+
+def test_registration_dates_follow_history_not_commit_dates(repo: Path, catalog: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "side")
+    write(catalog, "acme/new.yaml", NEW_MODEL)
+    commit_all(repo, "add new on a branch", date=MAR)
+    (catalog / "acme/new.yaml").unlink()
+    write(catalog, "acme/other.yaml", NEW_MODEL.replace("acme/new", "acme/other"))
+    commit_all(repo, "drop new, add other", date=MAR)
+    git(repo, "checkout", "-q", "main")
+    # Committed on main after the branch's commits, by a machine whose clock is weeks behind.
+    write(catalog, "acme/new.yaml", NEW_MODEL)
+    commit_all(repo, "add new on main", date="2024-01-15T00:00:00+00:00")
+    merge(repo, "side", date=MAR)
+    dated = StateManager(catalog).registration_dates(git(repo, "rev-parse", "HEAD"))
+    assert dated["acme/new.yaml"] == datetime(2024, 1, 15, tzinfo=UTC)
+    assert dated["acme/other.yaml"] == datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def test_registered_at_is_the_committer_time(repo: Path, catalog: Path) -> None:
+    write(catalog, "acme/new.yaml", NEW_MODEL)
+    git(repo, "add", "-A")
+    env_dates = {"GIT_AUTHOR_DATE": JAN, "GIT_COMMITTER_DATE": MAR}
+    subprocess.run(["git", "commit", "-q", "-m", "add new"], cwd=repo, check=True, env={**os.environ, **env_dates})
+    snapshot = compile_catalog(catalog)
+    assert snapshot.document["models"]["acme/new"]["registered_at"] == "2024-03-01T00:00:00+00:00"
+    assert model_history(catalog, "acme/new")[0].date == datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def test_moving_the_catalog_directory_dates_its_models_from_the_move(repo: Path, catalog: Path) -> None:
+    git(repo, "mv", "models.d", "catalog")
+    commit_all(repo, "move the catalog", date=MAR)
+    snapshot = compile_catalog(repo / "catalog")
+    assert {m["registered_at"] for m in snapshot.document["models"].values()} == {"2024-03-01T00:00:00+00:00"}
+
+
 def test_registration_dates_take_one_pass_over_history(repo: Path, catalog: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(5):
@@ -152,7 +259,7 @@ def test_registration_dates_fetched_in_the_background_are_the_same(repo: Path, c
     # git's failure surfaces where the dates are asked for, as if git had run there.
     missing = "0" * 40
     state.prefetch_registration_dates([missing])
-    with pytest.raises(GitFailed, match=r"^`git log --no-renames` failed: fatal: bad object 0{40}$"):
+    with pytest.raises(GitFailed, match=r"^`git log --first-parent` failed: fatal: bad object 0{40}$"):
         state.registration_dates(missing)
 
 
@@ -256,6 +363,8 @@ def test_git_source_refuses_what_the_directory_source_refuses(repo: Path, catalo
     os.symlink("chat-large.yaml", catalog / "acme/alias.yaml")
     os.symlink("missing.yaml", catalog / "acme/dangling.yaml")
     os.symlink("../acme", catalog / "linked-dir")
+    write(catalog, "..drafts/x.yaml", "not: read\n")
+    os.symlink("..drafts", catalog / "drafts-link")  # inside the catalog, though its name starts with `..`
     write(catalog, "acme/huge.yaml", "# " + "x" * (1024 * 1024 + 10) + "\n")
     write(catalog, ".hidden/x.yaml", "not: read\n")
     write(catalog, "acme/old.yml", NEW_MODEL)
