@@ -2,7 +2,7 @@
 
 Generates a catalog, then in the same run times (a) reading and parsing every file with PyYAML's
 C loader and (b) a full compile (validate, resolve, pools, snapshot bytes), and prints the ratio.
-The issue's target is a ratio of at most 2.0.
+The target is a ratio of at most 2.0.
 """
 
 from __future__ import annotations

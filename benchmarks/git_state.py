@@ -10,7 +10,7 @@ takes seconds), then times, and prints:
 - `register` of one model: `ModelRegistry.register()` on an open registry, and
   `modelreg register FILE` as a fresh process.
 
-The issue's targets: registered_at and the diff under 1 s each, register under 0.5 s.
+The targets: registered_at and the diff under 1 s each, register under 0.5 s.
 """
 
 from __future__ import annotations

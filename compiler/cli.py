@@ -156,7 +156,8 @@ def _load_for_show(args: argparse.Namespace) -> Snapshot:
         return Snapshot.read(args.snapshot)
     from compiler.compile import compile_catalog
 
-    return compile_catalog(args.catalog)
+    # Looking at a catalog needs no registration dates: a shallow clone is fine here.
+    return compile_catalog(args.catalog, allow_shallow=True)
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -214,7 +215,9 @@ def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from compiler.compile import compile_catalog
 
         catalog = args.catalog or DEFAULT_CATALOG
-        registry, origin = Registry.from_bytes(compile_catalog(catalog).raw, source=catalog), f"{catalog} (compiled)"
+        # Routing needs no registration dates: a shallow clone is fine here.
+        compiled = compile_catalog(catalog, allow_shallow=True)
+        registry, origin = Registry.from_bytes(compiled.raw, source=catalog), f"{catalog} (compiled)"
     try:
         route = Router(registry).explain(
             args.capability, features=args.feature, min_context=args.min_context, input_modalities=args.input,

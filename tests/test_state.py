@@ -356,6 +356,12 @@ def test_a_shallow_clone_stops_compile_unless_allowed(
     full = compile_catalog(catalog, rev=head)
     assert full.version["history"] == "full" and full.digest != document["$digest"]
 
+    # Looking and routing need no registration dates.
+    shown = run_cli("show", str(shallow_catalog), "--capability", "chat")
+    assert (shown.code, shown.out.splitlines()[0]) == (0, "generation.text-generation: 2 model(s)")
+    routed = run_cli("route", "chat", "--catalog", str(shallow_catalog))
+    assert routed.code == 0, routed.err
+
 
 def test_git_source_refuses_what_the_directory_source_refuses(repo: Path, catalog: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
