@@ -262,7 +262,10 @@ def _write_table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modelreg", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="modelreg",
+        description="Validate, compile and route a GitOps catalog of AI models (models.d/).",
+        epilog="Exit codes: 0 success, 1 invalid catalog (or changes, with diff --exit-code), 2 wrong usage.")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     p = verbs.add_parser("validate", help="check a catalog and report every problem")
@@ -295,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a capability path or alias to list (repeatable); without one, fill them in by hand")
     p.set_defaults(handler=cmd_new)
 
-    p = verbs.add_parser("route", help="the models that would serve a request, in routing order, and why others not")
+    p = verbs.add_parser("route", help="the models that would serve a request, in routing order, and why the others would not")
     p.add_argument("capability", metavar="CAPABILITY", help="capability path or alias")
     p.add_argument("--feature", action="append", default=[], metavar="F", help="required feature (repeatable)")
     p.add_argument("--min-context", type=int, metavar="N", help="smallest context window, in tokens")
