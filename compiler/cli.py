@@ -298,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a capability path or alias to list (repeatable); without one, fill them in by hand")
     p.set_defaults(handler=cmd_new)
 
-    p = verbs.add_parser("route", help="the models that would serve a request, in routing order, and why the others would not")
+    p = verbs.add_parser("route", help="the models that would serve a request, in routing order, "
+                                       "and why the others would not")
     p.add_argument("capability", metavar="CAPABILITY", help="capability path or alias")
     p.add_argument("--feature", action="append", default=[], metavar="F", help="required feature (repeatable)")
     p.add_argument("--min-context", type=int, metavar="N", help="smallest context window, in tokens")
