@@ -13,6 +13,8 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,8 @@ _PREFIX = b'{"$digest":"sha256:'
 _HEX_LEN = 64
 # The digest field is `{"$digest":"sha256:<64 hex>",`; the body resumes after it.
 _BODY_START = len(_PREFIX) + _HEX_LEN + 2
+# Below this many body bytes, starting a thread to hash them costs more than it saves.
+_HASH_IN_THREAD_FROM = 1 << 20
 
 
 def canonical_json(data: Any) -> bytes:
@@ -46,32 +50,64 @@ def encode(document: dict[str, Any]) -> tuple[bytes, str]:
 def decode(raw: bytes, *, source: str = "snapshot") -> dict[str, Any]:
     """Verify and parse snapshot bytes; raises SnapshotError naming what is wrong.
 
-    The seal (canonical prefix and digest) is checked on the bytes before they are parsed, so a
-    good file is parsed once. A file that fails it is parsed only to say why it is refused.
+    A good file is parsed once, while a second thread hashes it (see `_body_digest`). A file that
+    fails its seal (canonical prefix and digest) is refused, and why is said in this order: a
+    newer major version (which may seal itself differently) first, then bytes that are not even
+    JSON, and only then the broken seal.
     """
-    problem = _seal_problem(raw)
-    if problem is not None:
-        # Explain the refusal: a newer major version (which may seal itself differently) first,
-        # then bytes that are not even JSON, and only then the broken seal.
+    if not raw.startswith(_PREFIX) or raw[_BODY_START - 2:_BODY_START] != b'",':
         check_format(_parse(raw, source), source=source)
-        raise SnapshotError(f"{source}: {problem}")
+        raise SnapshotError(f"{source}: not in canonical form; the file must start with its `$digest` field")
+    digest = _body_digest(raw)
     document = _parse(raw, source)
     check_format(document, source=source)
+    expected = raw[len(_PREFIX):len(_PREFIX) + _HEX_LEN].decode("ascii", "replace")
+    actual = digest()
+    if actual != expected:
+        raise SnapshotError(f"{source}: digest mismatch (the file says sha256:{expected[:12]}…, its content "
+                            f"hashes to sha256:{actual[:12]}…); it was modified or truncated")
     return document
 
 
-def _seal_problem(raw: bytes) -> str | None:
-    """Why `raw` is not a sealed snapshot (prefix, digest), or None when its digest holds."""
-    if not raw.startswith(_PREFIX) or raw[_BODY_START - 2:_BODY_START] != b'",':
-        return "not in canonical form; the file must start with its `$digest` field"
-    expected = raw[len(_PREFIX):len(_PREFIX) + _HEX_LEN].decode("ascii", "replace")
+def _body_digest(raw: bytes) -> Callable[[], str]:
+    """Start hashing the body of sealed bytes; the returned function waits for the hex digest.
+
+    hashlib lets go of the GIL while it hashes a large buffer, so for a large file a second
+    thread hashes while this one parses. The thread says when it is about to hash, and the caller
+    waits for that: `json.loads` keeps the GIL for its whole run, so a thread that had not yet
+    reached hashlib would only start once the parse is over.
+    """
+    body = memoryview(raw)[_BODY_START:]  # no copy of a many-megabyte body
+    if len(body) < _HASH_IN_THREAD_FROM:
+        digest = _sha256_hex(body)
+        return lambda: digest
+    result: list[str] = []
+    hashing = threading.Event()
+
+    def run() -> None:
+        hashing.set()
+        result.append(_sha256_hex(body))
+
+    thread = threading.Thread(target=run, name="snapshot-digest", daemon=True)
+    try:
+        thread.start()
+    except RuntimeError:  # no thread to be had (at interpreter shutdown, say): hash here
+        digest = _sha256_hex(body)
+        return lambda: digest
+    hashing.wait()
+
+    def wait() -> str:
+        thread.join()
+        # Should the thread have failed (out of memory), hash here rather than fail the load.
+        return result[0] if result else _sha256_hex(body)
+
+    return wait
+
+
+def _sha256_hex(body: memoryview) -> str:
     hasher = hashlib.sha256(b"{")
-    hasher.update(memoryview(raw)[_BODY_START:])  # no copy of a many-megabyte body
-    actual = hasher.hexdigest()
-    if actual != expected:
-        return (f"digest mismatch (the file says sha256:{expected[:12]}…, its content hashes to "
-                f"sha256:{actual[:12]}…); it was modified or truncated")
-    return None
+    hasher.update(body)
+    return hasher.hexdigest()
 
 
 def _parse(raw: bytes, source: str) -> dict[str, Any]:

@@ -240,9 +240,15 @@ class Registry:
         records: dict[str, Any] = _get(document, "models", (dict,))
 
         bits = {name: 1 << i for i, name in enumerate(sorted(tree.features))}
-        # Many models share a feature set: its bitmask is computed once per distinct set.
-        masks: dict[frozenset[str], int] = {}
-        by_name: dict[str, Model] = {}
+        # Models share feature and modality sets: each distinct one is built once and shared, as
+        # the collector's first pass after a load visits every container the load made. Keys are
+        # tuples in the record's order, cheaper to build than the frozensets they stand for.
+        # (Capability paths are JSON values, not memoised like keys: looking their tuples up
+        # compares strings byte by byte and costs more than the collector saves.)
+        features_of: dict[tuple[str, ...], tuple[frozenset[str], int]] = {}
+        modalities_of: dict[tuple[str, ...], frozenset[str]] = {}
+        models: list[Model] = []
+        append = models.append
         by_provider: dict[str, list[Model]] = {name: [] for name in providers}
         new_model = _new_model
         fields_of = itemgetter("provider", "model_id", "capabilities", "features", "limits", "modalities",
@@ -270,32 +276,43 @@ class Registry:
                         and (display_name is None or type(display_name) is str)
                         and (registered_at is None or type(registered_at) is str)):
                     raise _bad_model(name, rec, providers, None)
-                enabled = frozenset(compress(flags, values))
-                mask = masks.get(enabled)
-                if mask is None:
+                key = tuple(compress(flags, values))
+                shared = features_of.get(key)
+                if shared is None:
+                    enabled = frozenset(key)
                     mask = 0
                     for f in enabled:
                         bit = bits.get(f)
                         if bit is None:  # a flag outside the vocabulary still filters exactly
                             bit = bits[f] = 1 << len(bits)
                         mask |= bit
-                    masks[enabled] = mask
+                    shared = features_of[key] = (enabled, mask)
+                key = tuple(inputs)
+                input_set = modalities_of.get(key)
+                if input_set is None:
+                    input_set = modalities_of[key] = frozenset(key)
+                key = tuple(outputs)
+                output_set = modalities_of.get(key)
+                if output_set is None:
+                    output_set = modalities_of[key] = frozenset(key)
                 model = new_model(
-                    name, provider, model_id, tuple(capabilities), enabled, context, output,
-                    frozenset(inputs), frozenset(outputs), status, priority, tuple(pools_of), delivery, batch,
-                    display_name, registered_at, endpoint, mask, rec,
+                    name, provider, model_id, tuple(capabilities), shared[0], context, output,
+                    input_set, output_set, status, priority, tuple(pools_of), delivery, batch,
+                    display_name, registered_at, endpoint, shared[1], rec,
                 )
-                by_name[name] = model
+                append(model)
                 by_provider[provider].append(model)
         except (KeyError, TypeError, AttributeError) as exc:
             raise _bad_model(name, records[name], providers, exc) from None
 
+        # Filled in one pass in C: cheaper than a store per model in the loop above.
+        by_name = dict(zip(records, models, strict=True))
         pools = _pools(document, tree.nodes, by_name)
         by_capability = dict(pools)
         for alias, target in tree.aliases.items():
             by_capability.setdefault(alias, pools[target])
         sets(self, "_by_name", by_name)
-        sets(self, "_models", tuple(by_name.values()))
+        sets(self, "_models", tuple(models))
         sets(self, "_providers", providers)
         sets(self, "_by_provider", {name: tuple(group) for name, group in by_provider.items()})
         sets(self, "_pools", {path: tuple(document["pools"][path]) for path in pools})

@@ -273,6 +273,30 @@ def test_a_good_snapshot_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None
     assert parsed == [len(raw)]
 
 
+def test_a_large_snapshot_is_hashed_beside_the_parse_with_the_same_verdicts(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every body counts as large: the digest is computed in a second thread.
+    monkeypatch.setattr(snapshot_format, "_HASH_IN_THREAD_FROM", 0)
+    started = threading.active_count()
+    raw = snapshot_bytes(MODELS)
+    assert names(Registry.from_bytes(raw).list_models())[0] == "acme/chat-large"
+    with pytest.raises(SnapshotError, match=r"^snapshot: digest mismatch .*it was modified or truncated$"):
+        Registry.from_bytes(raw.replace(b'"priority":10', b'"priority":99', 1))
+    with pytest.raises(SnapshotError, match=r"^snapshot: not a JSON snapshot \(truncated or corrupt\?\)"):
+        Registry.from_bytes(raw[: len(raw) // 2])
+    future = json.loads(raw)
+    future["format"]["major"] = 2
+    with pytest.raises(SnapshotError, match="major version 2 is not supported"):
+        # Still sealed with the old digest: the version is named before the broken seal.
+        Registry.from_bytes(raw[:snapshot_format._BODY_START] + json.dumps(
+            {k: v for k, v in future.items() if k != "$digest"}, sort_keys=True,
+            separators=(",", ":")).encode()[1:])
+    for thread in threading.enumerate():
+        if thread.name == "snapshot-digest":
+            thread.join()
+    assert threading.active_count() == started
+
+
 def test_a_snapshot_cut_short_over_http_is_refused(provider: FakeProvider) -> None:
     raw = snapshot_bytes(MODELS)
     provider.document = (raw[:1000], '"v1"')
