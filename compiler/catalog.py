@@ -59,13 +59,7 @@ class DirectorySource:
                 if not name.lower().endswith((".yaml", ".yml")):
                     continue  # README.md and the like; `.yml`/`.YAML` are read, to be told to rename
                 full = Path(dirpath) / name
-                rel = full.relative_to(self.root).as_posix()
-                problem = self._problem(full, real_root)
-                if problem is not None:
-                    files.diagnostics.append(Diagnostic(files.display(rel), 1, 1, *problem))
-                    continue
-                with open(full, "rb") as fh:
-                    files.contents[rel] = fh.read(MAX_FILE_BYTES + 1)
+                self.read_file(files, full, full.relative_to(self.root).as_posix(), real_root)
             # Symlinked directories are not walked; say so instead of silently skipping them.
             for d in list(dirnames):
                 if (Path(dirpath) / d).is_symlink():
@@ -75,6 +69,16 @@ class DirectorySource:
                         "symlinked directories are not read; move the files into the catalog"))
                     dirnames.remove(d)
         return files
+
+    @classmethod
+    def read_file(cls, files: CatalogFiles, full: Path, rel: str, real_root: Path) -> None:
+        """Read one catalog file into `files`, or record why it was refused."""
+        problem = cls._problem(full, real_root)
+        if problem is not None:
+            files.diagnostics.append(Diagnostic(files.display(rel), 1, 1, *problem))
+            return
+        with open(full, "rb") as fh:
+            files.contents[rel] = fh.read(MAX_FILE_BYTES + 1)
 
     @staticmethod
     def _problem(full: Path, real_root: Path) -> tuple[str, str] | None:

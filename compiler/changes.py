@@ -19,12 +19,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from compiler.catalog import CAPABILITIES_FILE, PROVIDER_FILE, CatalogFiles, DirectorySource
-from compiler.diagnostics import Diagnostic
 from compiler.errors import CatalogInvalid
 from compiler.models import Model
 from compiler.state import GitSource, StateManager, TreeEntry, in_hidden_directory, is_catalog_file
 from compiler.validate import CatalogCheck, check_catalog
-from compiler.yaml_loader import MAX_FILE_BYTES
 
 _REGULAR = ("100644", "100755")
 
@@ -73,12 +71,7 @@ class WorktreeReader:
             full = self.root / rel
             if not self._visible(rel) or not os.path.lexists(full):
                 continue
-            problem = DirectorySource._problem(full, real_root)
-            if problem is not None:
-                files.diagnostics.append(Diagnostic(files.display(rel), 1, 1, *problem))
-                continue
-            with open(full, "rb") as fh:
-                files.contents[rel] = fh.read(MAX_FILE_BYTES + 1)
+            DirectorySource.read_file(files, full, rel, real_root)
         return files
 
     def providers(self) -> list[str]:
