@@ -11,6 +11,12 @@ Catalog files are edited by strangers in pull requests, so PyYAML's defaults are
 
 Parsing uses libyaml's C parser; construction is ours, so the node tree is kept and a diagnostic
 can point at any node's line and column without paying for a position map on the happy path.
+
+Most catalog files are plain block style (`key: value`, nested mappings, lists of scalars). Those
+are read by a line-by-line fast path that builds the same data several times faster than libyaml's
+node tree; anything else it meets (quoting with escapes, flow mappings, block scalars, anchors,
+tabs, a value that would be an error...) sends the whole file to the full parser, so every
+diagnostic still comes from one place.
 """
 
 from __future__ import annotations
@@ -186,6 +192,13 @@ def load_yaml(file: str, raw: bytes) -> YamlDocument:
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
+    data = _fast_load(text)
+    if data is not None:
+        return YamlDocument(file, data, text)
+    return _full_load(file, text)
+
+
+def _full_load(file: str, text: str) -> YamlDocument:
     # Anchors and aliases need '&' or '*'; only then pay for an event scan to find them exactly.
     if "&" in text or "*" in text:
         _refuse_anchors(file, text)
@@ -233,28 +246,12 @@ def _construct(file: str, node: Node, depth: int) -> Any:
     tag = node.tag
     if isinstance(node, ScalarNode):
         value: str = node.value
-        if tag == _STR:
-            if not node.style and value in _YAML11_BOOLEANS:  # plain: style is None or ""
-                raise _error(file, node, "yaml-ambiguous",
-                             f"unquoted `{value}` is the text \"{value}\" in YAML 1.2 but a boolean in YAML 1.1 "
-                             f"tools; write `true` or `false` for a flag, or quote it (\"{value}\") for text")
+        if tag == _STR and node.style:  # quoted, or a block scalar: text as written
             return value
-        if tag == _INT:
-            if len(value) > _MAX_NUMBER_CHARS:
-                raise _error(file, node, "yaml-type", f"a number of {len(value):,} characters is too long; "
-                             "quote it if it is text")
-            return int(value, 0) if value[:2] in ("0o", "0x") else int(value, 10)
-        if tag == _FLOAT:
-            # `.inf`/`.nan` are YAML spellings Python's float() does not read; 1e400 overflows to inf.
-            number = math.inf if value.lower().endswith((".inf", ".nan")) else float(value)
-            if not math.isfinite(number):
-                raise _error(file, node, "yaml-type", f"`{value}` is not a finite number; JSON cannot hold it")
-            return number
-        if tag == _BOOL:
-            return value.lower() == "true"
-        if tag == _NULL:
-            return None
-        raise _error(file, node, "yaml-tag", f"tag `{tag}` is not allowed; remove it")
+        try:
+            return _scalar(tag, value)
+        except _ScalarProblem as exc:
+            raise _error(file, node, exc.code, str(exc)) from None
     if isinstance(node, SequenceNode):
         if tag != _SEQ:
             raise _error(file, node, "yaml-tag", f"tag `{tag}` is not allowed; remove it")
@@ -284,6 +281,39 @@ def _construct(file: str, node: Node, depth: int) -> Any:
     raise _error(file, node, "yaml-tag", "unsupported YAML node")
 
 
+class _ScalarProblem(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _scalar(tag: str, value: str) -> Any:
+    """The value of a plain scalar (or an explicitly tagged one) of tag `tag`."""
+    if tag == _STR:
+        if value in _YAML11_BOOLEANS:
+            raise _ScalarProblem(
+                "yaml-ambiguous",
+                f"unquoted `{value}` is the text \"{value}\" in YAML 1.2 but a boolean in YAML 1.1 "
+                f"tools; write `true` or `false` for a flag, or quote it (\"{value}\") for text")
+        return value
+    if tag == _INT:
+        if len(value) > _MAX_NUMBER_CHARS:
+            raise _ScalarProblem("yaml-type", f"a number of {len(value):,} characters is too long; "
+                                 "quote it if it is text")
+        return int(value, 0) if value[:2] in ("0o", "0x") else int(value, 10)
+    if tag == _FLOAT:
+        # `.inf`/`.nan` are YAML spellings Python's float() does not read; 1e400 overflows to inf.
+        number = math.inf if value.lower().endswith((".inf", ".nan")) else float(value)
+        if not math.isfinite(number):
+            raise _ScalarProblem("yaml-type", f"`{value}` is not a finite number; JSON cannot hold it")
+        return number
+    if tag == _BOOL:
+        return value.lower() == "true"
+    if tag == _NULL:
+        return None
+    raise _ScalarProblem("yaml-tag", f"tag `{tag}` is not allowed; remove it")
+
+
 _PLAIN = _Core12Resolver()
 
 
@@ -291,3 +321,123 @@ def plain_scalar_tag(text: str) -> str:
     """The tag this loader gives `text` written as a plain (unquoted) scalar: `yes` and `2024-05-13`
     stay strings, `3.10` is a float, `~` is null. A writer quotes a string whose tag is not `str`."""
     return _PLAIN.resolve(ScalarNode, text, (True, False))
+
+
+# -- The fast path -------------------------------------------------------------------------------
+# Block mappings of `key: value`, lists of scalars in block (`- x`) or flow (`[x, "y"]`) style,
+# plain, single- and double-quoted scalars without escapes, comments. A file using anything else,
+# or anything the full path would report, is read by the full path instead.
+
+# Tabs, CR, NEL, BOM, line and paragraph separators, control characters: the full parser decides.
+_UNUSUAL = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# A plain scalar: no indicator first, no `: ` or ` #` inside, no trailing space. Possessive
+# quantifiers: a scalar never gives characters back, so the engine never backtracks into one.
+_FIRST = r"(?:[A-Za-z0-9_.+/~(]|-(?=[0-9A-Za-z.]))"
+_BLOCK_PLAIN = rf"{_FIRST}(?:[^ \n:#]++|:(?=[^ \n])| ++(?=[^ \n#]))*+"
+_FLOW_PLAIN = rf"{_FIRST}(?:[^ \n:#,\[\]{{}}'\"]++| ++(?=[^ \n#,\[\]{{}}:'\"]))*+"
+_QUOTED = r"\"[^\"\\\n]*+\"|'[^'\n]*+'"
+_FLOW_ITEM = rf"(?:{_FLOW_PLAIN}|{_QUOTED})"
+_FLOW_SEQUENCE = rf"\[ *+(?:{_FLOW_ITEM} *+(?:, *+{_FLOW_ITEM} *+)*+)?\]"
+# Every line of a file, in one pass: (indent, `- `, key, value, anything else). A line that is
+# blank or only a comment gives empty groups; a line of any other shape fills the last group.
+_LINES = re.compile(
+    rf"^( *+)(?:(- +)|([A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}):(?= |$))"
+    rf"(?: *+({_BLOCK_PLAIN}|{_QUOTED}|{_FLOW_SEQUENCE}))?(?: +#.*)? *$"
+    r"|^ *(?:#.*)?$|^(.+)$",
+    re.MULTILINE,
+)
+_FLOW_ITEMS = re.compile(rf"({_FLOW_PLAIN})|\"([^\"\\\n]*)\"|'([^'\n]*)'")
+# Deeper files are rare; the full path enforces MAX_DEPTH with a position.
+_FAST_DEPTH = 16
+# Scalars repeat across a catalog (`true`, feature names, capability paths): their values are
+# immutable, so one conversion serves every file. Keys already known to be strings likewise.
+_SCALARS: dict[str, Any] = {}
+_STRING_KEYS: set[str] = set()
+_CACHE_CAP = 65536
+
+
+class _NotFast(Exception):
+    """The file needs the full parser."""
+
+
+def _fast_value(text: str) -> Any:
+    first = text[0]
+    if first == "[":
+        return [_fast_value(plain) if plain else (double or single)
+                for plain, double, single in _FLOW_ITEMS.findall(text, 1, len(text) - 1)]
+    if first == '"' or first == "'":
+        value: Any = text[1:-1]
+    else:
+        try:
+            value = _scalar(_PLAIN.resolve(ScalarNode, text, (True, False)), text)
+        except _ScalarProblem:
+            raise _NotFast from None
+    if len(_SCALARS) >= _CACHE_CAP:
+        _SCALARS.clear()
+    _SCALARS[text] = value
+    return value
+
+
+def _fast_load(text: str) -> dict[str, Any] | None:
+    """The data of a file written in the common block style, or None when the full parser must
+    read it. Never raises: a file it cannot vouch for is handed over, not judged."""
+    try:
+        return _fast_block(text)
+    except _NotFast:
+        return None
+
+
+def _fast_block(text: str) -> dict[str, Any]:
+    if _UNUSUAL.search(text):
+        raise _NotFast
+    root: dict[str, Any] = {}
+    # The open blocks, innermost last: (indent, mapping or list).
+    stack: list[tuple[int, Any]] = []
+    top: Any = root
+    top_indent = 0
+    # A `key:` with nothing after it: a block follows, or its value is null.
+    pending: str | None = None
+    scalars = _SCALARS
+    for spaces, dash, key, value, other in _LINES.findall(text):
+        if not (dash or key):
+            if other:
+                raise _NotFast
+            continue  # blank, or a comment
+        indent = len(spaces)
+        if pending is not None:
+            # Deeper lines open the block; so does `- ` at the key's own indent (a compact list).
+            if indent > top_indent or (indent == top_indent and dash):
+                block: Any = [] if dash else {}
+                top[pending] = block
+                stack.append((top_indent, top))
+                if len(stack) > _FAST_DEPTH:
+                    raise _NotFast
+                top, top_indent = block, indent
+            pending = None
+        while indent < top_indent or (indent == top_indent and not dash and type(top) is list):
+            if not stack:
+                raise _NotFast
+            top_indent, top = stack.pop()
+        if indent != top_indent:
+            raise _NotFast
+        if dash:
+            if type(top) is not list or not value:
+                raise _NotFast
+            top.append(scalars[value] if value in scalars else _fast_value(value))
+            continue
+        if type(top) is not dict or key in top:
+            raise _NotFast
+        if key not in _STRING_KEYS:
+            if _PLAIN.resolve(ScalarNode, key, (True, False)) != _STR:
+                raise _NotFast  # `true:`, `1:`, `null:`: the full path says how to quote it
+            if len(_STRING_KEYS) >= _CACHE_CAP:
+                _STRING_KEYS.clear()
+            _STRING_KEYS.add(key)
+        if value:
+            top[key] = scalars[value] if value in scalars else _fast_value(value)
+        else:
+            top[key] = None
+            pending = key
+    if not root:
+        raise _NotFast
+    return root
