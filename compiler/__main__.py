@@ -1,7 +1,5 @@
 """`python -m compiler` runs the modelreg CLI."""
 
-import sys
+from compiler.cli import run
 
-from compiler.cli import main
-
-sys.exit(main())
+run()

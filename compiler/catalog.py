@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -22,15 +23,44 @@ DEFAULT_CATALOG = "models.d"
 
 @dataclass
 class CatalogFiles:
-    """What a source read: file contents by relative path, and the files it refused."""
+    """What a source read: file contents by relative path, and the files it refused.
+
+    A source may also list files it has not read yet (`deferred`, each with the key its `reader`
+    reads it by): `take` reads them as they are needed, so reading can overlap checking.
+    """
 
     display_root: str
     contents: dict[str, bytes] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    deferred: dict[str, str] = field(default_factory=dict)
+    reader: Callable[[list[str]], Iterator[bytes]] | None = None
 
     def display(self, rel: str) -> str:
         """The path shown to users for a catalog file."""
         return f"{self.display_root.rstrip('/')}/{rel}" if self.display_root else rel
+
+    def paths(self) -> list[str]:
+        """Every file of the catalog, read or not, sorted."""
+        return sorted({*self.contents, *self.deferred})
+
+    def take(self, rels: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+        """`(path, content)` of each of `rels`, in order; deferred files are read now, as a
+        stream, and kept in `contents`."""
+        pending = [rel for rel in rels if rel not in self.contents and rel in self.deferred]
+        stream = iter(()) if not pending or self.reader is None else self.reader([self.deferred[r] for r in pending])
+        try:
+            for rel in rels:
+                raw = self.contents.get(rel)
+                if raw is None:
+                    if rel not in self.deferred:
+                        raise KeyError(rel)
+                    raw = self.contents[rel] = next(stream)
+                    del self.deferred[rel]
+                yield rel, raw
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
 
 
 class CatalogSource(Protocol):

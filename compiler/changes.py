@@ -238,6 +238,19 @@ def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: s
             changed.add(rel)
         else:
             return None
+    version = state.version(commit)
+    base_stamps = {rec["source"]: rec["registered_at"] for rec in records.values()}
+    # Registration dates: those of the base hold, but for files added or removed since; that
+    # takes the history after the base only, when the base is on this commit's first-parent line.
+    stamps: dict[str, str | None] | None = None
+    if version.history != "full":
+        stamps = {}
+    else:
+        since = state.registration_changes(base_commit, commit) if base["version"]["history"] == "full" else None
+        if since is None:
+            stamps = {rel: when.isoformat() for rel, when in state.registration_dates(commit).items()}
+        else:
+            base_stamps.update((rel, when.isoformat() if when else None) for rel, when in since.items())
     gone = {by_source[rel] for rel in removed | changed if rel in by_source}
     dependents = {rec["source"] for name, rec in records.items()
                   if name not in gone and rec["lifecycle"].get("replacement") in gone}
@@ -255,12 +268,9 @@ def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: s
         affected.update(model.pools)
         for path in model.pools:
             entering.setdefault(path, []).append(model.name)
-    version = state.version(commit)
-    dates = state.registration_dates(commit) if version.history == "full" else {}
     models: dict[str, dict[str, Any]] = {}
     for name, rec in sorted(records.items()):
-        when = dates.get(rec["source"])
-        stamp = when.isoformat() if when else None
+        stamp = stamps.get(rec["source"]) if stamps is not None else base_stamps.get(rec["source"])
         # Unchanged records are shared with the base document (documents are read-only).
         models[name] = rec if rec["registered_at"] == stamp else {**rec, "registered_at": stamp}
     pools: dict[str, list[str]] = dict(base["pools"])

@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 the catalog is invalid (or, with `--exit-code`, there a
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -389,5 +390,15 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         return EXIT_USAGE if wrong_path else EXIT_INVALID
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The `modelreg` command: `main` on the process's arguments, then exit with its code.
+
+    The process lives for one command, and what it builds stays alive until it ends: the garbage
+    collector would only walk it again and again (a fifth of a large compile), so it is off.
+    """
+    gc.disable()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

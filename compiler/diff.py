@@ -349,7 +349,8 @@ def default_base(state: StateManager) -> str:
 def _revision(state: StateManager, commit: str, loaded: list[tuple[str, dict[str, Any]]],
               allow_shallow: bool) -> dict[str, Any]:
     # A cached snapshot, else one derived from a snapshot at hand (the other side, or the cached
-    # commit closest to this one), else a full compile, which fills the cache.
+    # commit closest to this one), else a full compile (its document only: a diff only compares;
+    # `compile --rev` is what fills the cache).
     version = state.version(commit)
     if version.history == "shallow" and not allow_shallow:
         raise StateError(SHALLOW_HINT)
@@ -370,7 +371,7 @@ def _revision(state: StateManager, commit: str, loaded: list[tuple[str, dict[str
                 derived = derive_snapshot(state, cached.document, nearest, commit)
                 if derived is not None:
                     return derived
-    return state.compile(commit, allow_shallow=allow_shallow).document
+    return state.compile_document(commit, allow_shallow=allow_shallow)
 
 
 def _nearest_cached(state: StateManager, store: SnapshotCache, commit: str) -> str | None:
@@ -409,11 +410,12 @@ def load_sides(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, base: str | No
     store = SnapshotCache.for_state(state) if state.in_git else None
     # Sides that need no compile go first, so the others can be derived from them.
     order = sorted(range(2), key=lambda i: _cost(specs[i], store))
-    # A side compiled or derived needs its registration dates: git walks the history for them on
-    # another core while the first side is read and parsed here.
-    dated = [commit for spec in specs if _cost(spec, store) == 2 and (commit := spec[2]) is not None]
-    if dated and not state.is_shallow():
-        state.prefetch_registration_dates(dated)
+    # The first side to compile needs the registration dates of its whole history: git walks it
+    # on another core while that side is read and parsed here. A side derived from it reads only
+    # the history in between.
+    first = specs[order[0]]
+    if _cost(first, store) == 2 and first[2] is not None and not state.is_shallow():
+        state.prefetch_registration_dates([first[2]])
     for i in order:
         kind, ref, commit = specs[i]
         if kind == "snapshot":

@@ -12,6 +12,7 @@ from compiler import snapshot_format
 from compiler.capability_tree import CapabilityTree
 from compiler.diagnostics import Diagnostic
 from compiler.errors import SnapshotError
+from compiler.gc_pause import collector_paused
 from compiler.git_version import VersionInfo
 from compiler.models import Model
 from compiler.schemas import first_error
@@ -102,6 +103,12 @@ class Snapshot:
 
 def build_snapshot(check: CatalogCheck, version: VersionInfo) -> Snapshot:
     """Turn a successful catalog check into a sealed snapshot."""
+    with collector_paused:
+        return Snapshot.from_document(snapshot_document(check, version), check.warnings)
+
+
+def snapshot_document(check: CatalogCheck, version: VersionInfo) -> dict[str, Any]:
+    """The document of the snapshot of a successful catalog check, before it is sealed."""
     if check.tree is None or not check.ok():
         raise ValueError("cannot build a snapshot from a catalog with errors")
     tree = check.tree
@@ -120,4 +127,4 @@ def build_snapshot(check: CatalogCheck, version: VersionInfo) -> Snapshot:
         "models": {name: model.to_snapshot() for name, model in check.models.items()},
         "pools": {path: pool.names for path, pool in check.pools.items()},
     }
-    return Snapshot.from_document(document, check.warnings)
+    return document

@@ -16,21 +16,22 @@ import os
 import posixpath
 import re
 import subprocess
-import threading
+import tempfile
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from concurrent.futures import Future
+import weakref
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO, Any, NamedTuple
 
 from compiler.catalog import CatalogFiles, CatalogSource, DirectorySource
 from compiler.diagnostics import Diagnostic
 from compiler.errors import BusyError, CatalogInvalid, StateError, UsageError
 from compiler.git_version import VersionInfo, open_repo
-from compiler.snapshot import Snapshot, build_snapshot
+from compiler.snapshot import Snapshot, build_snapshot, snapshot_document
 from compiler.snapshot_format import write_atomic
-from compiler.validate import check_catalog
+from compiler.validate import CatalogCheck, check_catalog
 from compiler.yaml_loader import MAX_FILE_BYTES
 
 SHALLOW_HINT = (
@@ -73,17 +74,56 @@ class Git:
         self.git_dir = git_dir
         self.common_dir = common_dir
 
-    def run(self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None,
-            ok: Collection[int] = (0,)) -> bytes:
-        """Run `git ARGS` and return its stdout; GitFailed on an exit code outside `ok`."""
+    def _command(self, args: Iterable[str], env: Mapping[str, str] | None) -> tuple[list[str], dict[str, str]]:
         full = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
         full.update(LC_ALL="C", GIT_TERMINAL_PROMPT="0", **(env or {}))
         # The user's config must not change what is parsed: quoted paths, colours.
-        proc = subprocess.run(["git", "-c", "core.quotePath=false", "-c", "color.ui=never", *args],
-                              cwd=self.root, input=input, capture_output=True, env=full, check=False)
+        return ["git", "-c", "core.quotePath=false", "-c", "color.ui=never", *args], full
+
+    def run(self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None,
+            ok: Collection[int] = (0,)) -> bytes:
+        """Run `git ARGS` and return its stdout; GitFailed on an exit code outside `ok`."""
+        command, full = self._command(args, env)
+        proc = subprocess.run(command, cwd=self.root, input=input, capture_output=True, env=full, check=False)
         if proc.returncode not in ok:
             raise GitFailed(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
         return proc.stdout
+
+    def stream_blobs(self, shas: Sequence[str]) -> Iterator[bytes]:
+        """The content of each object of `shas`, in order, as `git cat-file --batch` writes it:
+        the caller works on the first while git reads the next. StateError for a missing one."""
+        if not shas:
+            return
+        command, env = self._command(["cat-file", "--batch"], None)
+        with tempfile.TemporaryFile() as request, tempfile.TemporaryFile() as errors:
+            request.write("".join(f"{sha}\n" for sha in shas).encode())
+            request.seek(0)
+            proc = subprocess.Popen(command, cwd=self.root, stdin=request, stdout=subprocess.PIPE, stderr=errors,
+                                    env=env)
+            assert proc.stdout is not None
+            try:
+                out = proc.stdout
+                for sha in shas:
+                    header = out.readline().split()
+                    if len(header) != 3:
+                        errors.seek(0)
+                        problem = errors.read().decode("utf-8", "replace").strip()
+                        raise StateError(f"cannot read git object {sha}: {problem or 'it is missing'}")
+                    size = int(header[2])
+                    content = out.read(size)
+                    out.read(1)  # the newline after each object
+                    if len(content) != size:
+                        raise StateError(f"cannot read git object {sha}: git stopped mid-object")
+                    yield content
+            finally:
+                proc.stdout.close()
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+
+    def start(self, *args: str) -> GitRun:
+        """Start `git ARGS` and return at once; `.result()` waits for its stdout (as `run`)."""
+        return GitRun(self, args)
 
     def text(self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None,
              ok: Collection[int] = (0,)) -> str:
@@ -110,9 +150,52 @@ class Git:
         return found
 
 
-@dataclass(frozen=True)
-class TreeEntry:
-    """One entry of a commit's catalog tree."""
+class GitRun:
+    """A git command running in the background.
+
+    Its output goes to an unnamed temporary file, not a pipe: git never waits for a reader, and
+    no thread is needed to be one (a thread would keep `compiler.parallel` from forking). A run
+    whose result is never asked for is stopped and its files closed when it is dropped.
+    """
+
+    def __init__(self, git: Git, args: tuple[str, ...]) -> None:
+        self.args = args
+        command, env = git._command(args, None)
+        # Open until `result()` or the finalizer: they outlive this call by design.
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            self._proc = subprocess.Popen(command, cwd=git.root, stdin=subprocess.DEVNULL, stdout=self._out,
+                                          stderr=self._err, env=env)
+        except BaseException:
+            self._out.close()
+            self._err.close()
+            raise
+        self._finalizer = weakref.finalize(self, _stop, self._proc, self._out, self._err)
+
+    def result(self) -> bytes:
+        """Wait for git; its stdout, or GitFailed."""
+        try:
+            code = self._proc.wait()
+            self._err.seek(0)
+            if code != 0:
+                raise GitFailed(self.args, code, self._err.read().decode("utf-8", "replace"))
+            self._out.seek(0)
+            return self._out.read()
+        finally:
+            self._finalizer()
+
+
+def _stop(proc: subprocess.Popen[bytes], *files: IO[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    for file in files:
+        file.close()
+
+
+class TreeEntry(NamedTuple):
+    """One entry of a commit's catalog tree (a tuple: a catalog's tree has thousands)."""
 
     mode: str
     kind: str
@@ -173,23 +256,25 @@ class GitSource:
         """Tree entries under the catalog (all of them, or only the named paths that exist)."""
         return self.state.tree_entries(self.commit, rels)
 
-    def read(self) -> CatalogFiles:
+    def read(self, *, defer: bool = False) -> CatalogFiles:
+        """The catalog at the commit. With `defer`, files are listed but read only when taken
+        (`CatalogFiles.take`), as a stream that overlaps whatever is done with them."""
         entries = self.entries()
         files = CatalogFiles(self.display_root)
         # Every symlink's target in one `cat-file` stream, not one git process per link.
         self._targets.update(self.git.blobs(e.sha for e in entries.values() if e.mode == _SYMLINK_MODE))
-        self.fill(files, entries, [rel for rel in entries if is_catalog_file(rel)], entries)
+        self.fill(files, entries, [rel for rel in entries if is_catalog_file(rel)], entries, defer=defer)
         for rel, entry in entries.items():
             if entry.mode == _SYMLINK_MODE and not rel.endswith((".yaml", ".yml")) and not in_hidden_directory(rel):
                 self._directory_link(files, rel, entries)
         return files
 
     def fill(self, files: CatalogFiles, entries: Mapping[str, TreeEntry], rels: Iterable[str],
-             tree: Mapping[str, TreeEntry] | None = None) -> None:
+             tree: Mapping[str, TreeEntry] | None = None, *, defer: bool = False) -> None:
         """Read `rels` (paths of `entries`) into `files`, refusing what DirectorySource refuses.
 
         `tree` is the whole catalog listing, needed to follow symlinks; without it the targets are
-        looked up on demand.
+        looked up on demand. With `defer`, the files are only listed for `files.take`.
         """
         wanted: dict[str, str] = {}
         for rel in rels:
@@ -206,6 +291,10 @@ class GitSource:
                     f"file is {real.size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes"))
                 continue
             wanted[rel] = real.sha
+        if defer:
+            files.deferred.update(wanted)
+            files.reader = self.git.stream_blobs
+            return
         contents = self.git.blobs(wanted.values())
         for rel, sha in wanted.items():
             files.contents[rel] = contents[sha]
@@ -285,7 +374,7 @@ class StateManager:
         self._author = _parse_author(author) if author is not None else None
         self.git: Git | None = None
         self.rel = ""
-        self._history: dict[str, Future[bytes]] = {}
+        self._history: dict[str, GitRun] = {}
         self._versions: dict[str, VersionInfo] = {}
         probe = self.catalog
         while not probe.exists() and probe.parent != probe:
@@ -366,13 +455,12 @@ class StateManager:
                 raise StateError(f"the catalog {self.display} does not exist at commit {commit[:12]}") from None
             raise
         entries: dict[str, TreeEntry] = {}
-        for record in out.split(b"\0"):
+        for record in out.decode("utf-8", "surrogateescape").split("\0"):
             if not record:
                 continue
-            meta, _, path = record.partition(b"\t")
+            meta, _, path = record.partition("\t")
             mode, kind, sha, size = meta.split()
-            entries[path.decode("utf-8", "surrogateescape")] = TreeEntry(
-                mode.decode(), kind.decode(), sha.decode(), int(size) if size != b"-" else 0)
+            entries[path] = TreeEntry(mode, kind, sha, int(size) if size != "-" else 0)
         return entries
 
     def changed_files(self, base: str, commit: str) -> list[tuple[str, str, str, str]]:
@@ -397,21 +485,20 @@ class StateManager:
             return DirectorySource(self.catalog, self.display)
         return GitSource(self, commit)
 
-    def _history_args(self, commit: str, paths: Iterable[str] | None = None) -> tuple[str, ...]:
-        return ("log", *HISTORY_LOG_OPTIONS, "--diff-filter=AD", "--name-status", "--format=%x01%ct", commit,
+    def _history_args(self, revisions: str, paths: Iterable[str] | None = None) -> tuple[str, ...]:
+        return ("log", *HISTORY_LOG_OPTIONS, "--diff-filter=AD", "--name-status", "--format=%x01%ct", revisions,
                 "--", *(paths if paths is not None else [self.rel or "."]))
 
     def prefetch_registration_dates(self, commits: Iterable[str]) -> None:
         """Start the history passes of `registration_dates` for `commits` in the background.
 
         git walks the history on another core while this process reads and parses the catalog;
-        `registration_dates` then collects the output instead of starting git itself. The passes
-        run one after the other, so they never take more than that one core.
+        `registration_dates` then collects the output instead of starting git itself.
         """
         git = self.require_git("read history")
-        wanted = [commit for commit in dict.fromkeys(commits) if commit not in self._history]
-        futures = _in_background(git.run, [self._history_args(commit) for commit in wanted])
-        self._history.update(zip(wanted, futures, strict=True))
+        for commit in dict.fromkeys(commits):
+            if commit not in self._history:
+                self._history[commit] = git.start(*self._history_args(commit))
 
     def registration_dates(self, commit: str, rels: Collection[str] | None = None) -> dict[str, datetime]:
         """Catalog path -> when the file, as it exists at `commit`, was added (every file, or only
@@ -430,11 +517,29 @@ class StateManager:
         else:
             pending = self._history.pop(commit, None)
             out = pending.result() if pending is not None else git.run(*self._history_args(commit))
+        return {rel: when for rel, when in self._latest_events(out).items() if when is not None}
+
+    def registration_changes(self, base: str, commit: str) -> dict[str, datetime | None] | None:
+        """How `registration_dates` of `commit` differ from those of `base`, an earlier commit on
+        its first-parent line: path -> its new date, or None when it was deleted since. Paths not
+        listed keep their date at `base`. None when `base` is not on that line (its dates say
+        nothing about `commit`'s then).
+
+        Only the commits after `base` are read, not the whole history.
+        """
+        git = self.require_git("read history")
+        after = int(git.text("rev-list", "--first-parent", "--count", commit, f"^{base}"))
+        if git.text("rev-parse", "--verify", "-q", f"{commit}~{after}^{{commit}}", ok=(0, 1)) != base:
+            return None
+        return self._latest_events(git.run(*self._history_args(f"{base}..{commit}")))
+
+    def _latest_events(self, log: bytes) -> dict[str, datetime | None]:
+        # A history pass's output, newest first: per path, the time of its latest addition, or
+        # None when its latest event is a deletion.
         prefix = f"{self.rel}/" if self.rel else ""
-        dates: dict[str, datetime] = {}
-        seen: set[str] = set()
+        found: dict[str, datetime | None] = {}
         when: datetime | None = None
-        for line in out.decode("utf-8", "surrogateescape").splitlines():
+        for line in log.decode("utf-8", "surrogateescape").splitlines():
             if line.startswith("\x01"):
                 when = datetime.fromtimestamp(int(line[1:]), UTC)
                 continue
@@ -442,12 +547,9 @@ class StateManager:
             if not path.startswith(prefix) or when is None:
                 continue
             rel = path[len(prefix):]
-            if rel in seen:
-                continue
-            seen.add(rel)
-            if status == "A":
-                dates[rel] = when
-        return dates
+            if rel not in found:
+                found[rel] = when if status == "A" else None
+        return found
 
     def mentions(self, text: str, commit: str | None = None) -> list[str]:
         """Catalog files containing `text`: in the work tree (untracked files included) or at `commit`."""
@@ -556,20 +658,45 @@ class StateManager:
             # Under --strict, warnings fail the compile: compile again to report them.
             if hit is not None and not (strict and hit.warnings):
                 return hit
+        snapshot = build_snapshot(self._check(commit, version, strict=strict), version)
+        if commit is not None and store is not None:
+            store.put(commit, snapshot)
+        return snapshot
+
+    def compile_document(self, rev: str, *, allow_shallow: bool = False) -> dict[str, Any]:
+        """The snapshot document of a revision (no `$digest`), as `compile` would seal it, for
+        comparing rather than publishing: it is not serialised, hashed nor cached. A cached
+        snapshot of the revision is used when there is one."""
+        from compiler.snapshot_cache import SnapshotCache
+
+        self.require_git(f"compile revision `{rev}`")
+        commit = self.resolve(rev)
+        version = self.version(commit)
+        if version.history == "shallow" and not allow_shallow:
+            raise StateError(SHALLOW_HINT)
+        store = SnapshotCache.for_state(self) if version.history == "full" else None
+        hit = store.get(commit) if store is not None else None
+        if hit is not None:
+            return {key: value for key, value in hit.document.items() if key != "$digest"}
+        return snapshot_document(self._check(commit, version), version)
+
+    def _check(self, commit: str | None, version: VersionInfo, *, strict: bool = False) -> CatalogCheck:
+        # The checked catalog of the work tree or a commit, with registration dates; CatalogInvalid
+        # when it has errors (or warnings, under `strict`).
         dated = version.commit if version.history == "full" else None
         if dated is not None:
             self.prefetch_registration_dates([dated])
-        files = self.source(commit).read()
+        # A revision's files are read as they are checked: git inflates the next while this
+        # process parses the last.
+        files = DirectorySource(self.catalog, self.display).read() if commit is None else \
+            GitSource(self, commit).read(defer=True)
         check = check_catalog(files)
         if not check.ok(strict=strict):
             raise CatalogInvalid(check.diagnostics)
         dates = self.registration_dates(dated) if dated is not None else {}
         for model in check.models.values():
             model.registered_at = dates.get(model.source)
-        snapshot = build_snapshot(check, version)
-        if commit is not None and store is not None:
-            store.put(commit, snapshot)
-        return snapshot
+        return check
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -839,23 +966,6 @@ def _refuse_operation_in_progress(git: Git) -> None:
         if (git.git_dir / marker).exists():
             raise StateError(f"{what} is in progress ({git.git_dir / marker}); finish it or abort it ({fix}) "
                              "before registering or unregistering models")
-
-
-def _in_background(run: Callable[..., bytes], calls: list[tuple[str, ...]]) -> list[Future[bytes]]:
-    # One daemon thread of its own for the calls, in order (no pool that a fork could leave
-    # broken): an exit never waits for a result nobody collected.
-    futures: list[Future[bytes]] = [Future() for _ in calls]
-
-    def target() -> None:
-        for args, future in zip(calls, futures, strict=True):
-            try:
-                future.set_result(run(*args))
-            except BaseException as exc:
-                future.set_exception(exc)
-
-    if calls:
-        threading.Thread(target=target, name="modelreg-git", daemon=True).start()
-    return futures
 
 
 def _parse_author(author: str) -> tuple[str, str]:

@@ -7,14 +7,17 @@ for the files that are valid, the resolved models and pools.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from compiler.capability_tree import CapabilityTree
 from compiler.catalog import CAPABILITIES_FILE, PROVIDER_FILE, CatalogFiles
 from compiler.diagnostics import Diagnostic, Severity, has_errors
 from compiler.errors import UnknownCapability, did_you_mean
+from compiler.gc_pause import collector_paused
 from compiler.models import Model, ModelDefinition
+from compiler.parallel import map_chunks
 from compiler.pools import CapabilityPool, build_pools
 from compiler.resolve import resolve_model
 from compiler.schemas import schema_diagnostics
@@ -63,7 +66,16 @@ def _kind(rel: str) -> str:
 
 
 def check_catalog(files: CatalogFiles) -> CatalogCheck:
-    """Check every file of a catalog and resolve what is valid."""
+    """Check every file of a catalog and resolve what is valid.
+
+    Model files are checked one by one (over several processes for a large catalog, see
+    `compiler.parallel`), then the checks that span files run here.
+    """
+    with collector_paused:
+        return _check_catalog(files)
+
+
+def _check_catalog(files: CatalogFiles) -> CatalogCheck:
     check = CatalogCheck(diagnostics=list(files.diagnostics))
     diags = check.diagnostics
     capabilities_doc: YamlDocument | None = None
@@ -73,7 +85,10 @@ def check_catalog(files: CatalogFiles) -> CatalogCheck:
     # Files that exist but failed to load: others naming them get no second, misleading error.
     broken_providers: set[str] = set()
     broken_models: set[str] = set()
-    for rel in sorted(files.contents):
+    shared_files: list[tuple[str, str]] = []
+    model_files: list[str] = []
+    present = files.paths()
+    for rel in present:
         shown = files.display(rel)
         if not rel.endswith(".yaml"):
             diags.append(Diagnostic(shown, 1, 1, "file-name", "catalog files end in `.yaml`; rename it"))
@@ -89,40 +104,25 @@ def check_catalog(files: CatalogFiles) -> CatalogCheck:
                                     f"`{PROVIDER_FILE}` belongs directly in the provider's directory: "
                                     f"move it to `{rel.split('/', 1)[0]}/{PROVIDER_FILE}`"))
             continue
-        if kind == "provider":
-            broken_providers.add(rel.split("/")[0])
-        elif kind == "model":
-            broken_models.add(rel.removesuffix(".yaml"))
-        try:
-            doc = load_yaml(shown, files.contents[rel])
-        except YamlLoadError as exc:
-            diags.append(exc.diagnostic)
-            continue
-        if doc.data is None:
-            diags.append(Diagnostic(shown, 1, 1, "empty-file",
-                                    "the file is empty; write a mapping of keys, or delete it"))
-            continue
-        if not isinstance(doc.data, dict):
-            line, column = doc.locate([])
-            diags.append(Diagnostic(shown, line, column, "not-a-mapping",
-                                    f"the file holds a {'list' if isinstance(doc.data, list) else 'scalar'}; "
-                                    "it must be a mapping of keys"))
-            continue
-        schema_errors = schema_diagnostics(kind, doc)
-        diags.extend(schema_errors)
-        if schema_errors:
+        if kind == "model":
+            model_files.append(rel)
+        else:
+            shared_files.append((rel, kind))
+
+    shared = dict(files.take([rel for rel, _ in shared_files]))
+    for rel, kind in shared_files:
+        doc = _load_valid(kind, files.display(rel), shared[rel], diags)
+        if doc is None:
+            if kind == "provider":
+                broken_providers.add(rel.split("/")[0])
             continue
         check.documents[rel] = doc
         if kind == "capabilities":
             capabilities_doc = doc
-        elif kind == "provider":
-            broken_providers.discard(rel.split("/")[0])
-            provider_docs[rel.split("/")[0]] = doc
         else:
-            broken_models.discard(rel.removesuffix(".yaml"))
-            model_docs[rel] = doc
+            provider_docs[rel.split("/")[0]] = doc
 
-    if CAPABILITIES_FILE not in files.contents:
+    if CAPABILITIES_FILE not in present:
         diags.append(Diagnostic(files.display(CAPABILITIES_FILE), 1, 1, "missing-file",
                                 "the catalog has no capabilities.yaml; the capability tree is required"))
     tree = _check_tree(capabilities_doc, diags) if capabilities_doc is not None else None
@@ -139,57 +139,38 @@ def check_catalog(files: CatalogFiles) -> CatalogCheck:
             diags.extend(_check_features(doc, tree, features, ["defaults", "features"]))
         check.providers[directory] = doc.data
 
-    seen: dict[str, tuple[YamlDocument, str]] = {}
-    valid: dict[str, tuple[ModelDefinition, str]] = {}
-    for rel, doc in model_docs.items():
-        data = doc.data
+    context = _ModelContext(files, tree, check.providers, frozenset(provider_docs), frozenset(broken_providers))
+    outcomes = map_chunks(context.check_all, model_files)
+
+    seen: dict[str, YamlDocument] = {}
+    valid: dict[str, Model] = {}
+    for rel, (data, found, ok, resolved, raw) in zip(model_files, outcomes, strict=True):
+        if raw is not None:  # read by another process
+            files.contents[rel] = raw
+            files.deferred.pop(rel, None)
+        diags.extend(Diagnostic(d[0], d[1], d[2], d[3], d[4], Severity(d[5])) for d in found)
+        if data is None:
+            broken_models.add(rel.removesuffix(".yaml"))
+            continue
+        doc = YamlDocument(files.display(rel), data, files.contents[rel])
+        check.documents[rel] = doc
+        model_docs[rel] = doc
         name: str = data["name"]
-        expected = rel.removesuffix(".yaml")
-        ok = True
-        if name != expected:
-            diags.append(_at(doc, ["name"], "name-path-mismatch",
-                             f"name `{name}` does not match the file's path; write `name: {expected}` "
-                             f"or move the file to {name}.yaml"))
-            ok = False
         folded = name.lower()
         if folded in seen:
-            first, _ = seen[folded]
-            line, _ = first.locate(["name"])
+            line, _ = seen[folded].locate(["name"])
             diags.append(_at(doc, ["name"], "duplicate-name",
-                             f"model `{name}` is already defined in {first.file}:{line}; names are unique "
+                             f"model `{name}` is already defined in {seen[folded].file}:{line}; names are unique "
                              "(ignoring case)"))
-            ok = False
-        else:
-            seen[folded] = (doc, rel)
-        provider = data["provider"]
-        if name.split("/", 1)[0] != provider:
-            diags.append(_at(doc, ["provider"], "provider-mismatch",
-                             f"provider `{provider}` does not match the name's prefix "
-                             f"`{name.split('/', 1)[0]}/`"))
-            ok = False
-        if provider in broken_providers:
-            ok = False  # its provider.yaml has errors of its own, reported there
-        elif provider not in provider_docs:
-            close = difflib.get_close_matches(provider, list(provider_docs), n=1)
-            hint = did_you_mean(close) or f"; add `{provider}/{PROVIDER_FILE}` to the catalog"
-            diags.append(_at(doc, ["provider"], "unknown-provider", f"unknown provider `{provider}`{hint}"))
-            ok = False
-        if tree is not None:
-            cap_diags = _check_capabilities(doc, tree)
-            feat_diags = _check_features(doc, tree, data.get("features") or {}, ["features"])
-            diags.extend(cap_diags)
-            diags.extend(feat_diags)
-            ok = ok and not any(d.is_error for d in cap_diags + feat_diags)
-        else:
-            ok = False
-        if ok:
-            valid[name] = (ModelDefinition.from_document(data), rel)
+            continue
+        seen[folded] = doc
+        if ok and resolved is not None:
+            valid[name] = Model(*resolved)
 
     _check_replacements(model_docs, provider_docs, broken_models, diags)
 
     if tree is not None and not has_errors(diags):
-        for name, (definition, rel) in sorted(valid.items()):
-            check.models[name] = resolve_model(definition, check.providers[definition.provider], tree, rel)
+        check.models = dict(sorted(valid.items()))
         check.pools = build_pools(tree, check.models.values())
         assert capabilities_doc is not None
         for path, pool in check.pools.items():
@@ -203,6 +184,96 @@ def check_catalog(files: CatalogFiles) -> CatalogCheck:
                                  key=True, severity=Severity.WARNING))
     check.diagnostics = sorted(diags)
     return check
+
+
+def _load_valid(kind: str, shown: str, raw: bytes, diags: list[Diagnostic]) -> YamlDocument | None:
+    """A file loaded and valid against its schema, or None with the reasons in `diags`."""
+    try:
+        doc = load_yaml(shown, raw)
+    except YamlLoadError as exc:
+        diags.append(exc.diagnostic)
+        return None
+    if doc.data is None:
+        diags.append(Diagnostic(shown, 1, 1, "empty-file", "the file is empty; write a mapping of keys, or delete it"))
+        return None
+    if not isinstance(doc.data, dict):
+        line, column = doc.locate([])
+        diags.append(Diagnostic(shown, line, column, "not-a-mapping",
+                                f"the file holds a {'list' if isinstance(doc.data, list) else 'scalar'}; "
+                                "it must be a mapping of keys"))
+        return None
+    schema_errors = schema_diagnostics(kind, doc)
+    diags.extend(schema_errors)
+    return None if schema_errors else doc
+
+
+# What checking one model file gives, as plain values (it may cross a process boundary):
+# (data or None when the file is unusable, diagnostics as tuples, whether the model is valid on its
+# own, the resolved Model's fields when it is, the file's bytes when the check read them).
+ModelOutcome = tuple[Any, list[tuple[Any, ...]], bool, "tuple[Any, ...] | None", "bytes | None"]
+_MODEL_FIELDS = tuple(f.name for f in fields(Model))
+
+
+@dataclass(frozen=True)
+class _ModelContext:
+    """What checking a model file needs from the rest of the catalog."""
+
+    files: CatalogFiles
+    tree: CapabilityTree | None
+    providers: dict[str, dict[str, Any]]
+    provider_files: frozenset[str]
+    broken_providers: frozenset[str]
+
+    def check_all(self, rels: Sequence[str]) -> list[ModelOutcome]:
+        # Files not read yet are read here, in whichever process this runs: their bytes go back
+        # with the outcome.
+        unread = set(self.files.deferred)
+        return [(*self.check(rel, raw), raw if rel in unread else None) for rel, raw in self.files.take(rels)]
+
+    def check(self, rel: str, raw: bytes) -> tuple[Any, list[tuple[Any, ...]], bool, tuple[Any, ...] | None]:
+        """Everything about one model file that does not need the other model files."""
+        found: list[Diagnostic] = []
+        doc = _load_valid("model", self.files.display(rel), raw, found)
+        if doc is None:
+            return None, [_plain(d) for d in found], False, None
+        data = doc.data
+        name: str = data["name"]
+        expected = rel.removesuffix(".yaml")
+        ok = True
+        if name != expected:
+            found.append(_at(doc, ["name"], "name-path-mismatch",
+                             f"name `{name}` does not match the file's path; write `name: {expected}` "
+                             f"or move the file to {name}.yaml"))
+            ok = False
+        provider = data["provider"]
+        if name.split("/", 1)[0] != provider:
+            found.append(_at(doc, ["provider"], "provider-mismatch",
+                             f"provider `{provider}` does not match the name's prefix "
+                             f"`{name.split('/', 1)[0]}/`"))
+            ok = False
+        if provider in self.broken_providers:
+            ok = False  # its provider.yaml has errors of its own, reported there
+        elif provider not in self.provider_files:
+            close = difflib.get_close_matches(provider, sorted(self.provider_files), n=1)
+            hint = did_you_mean(close) or f"; add `{provider}/{PROVIDER_FILE}` to the catalog"
+            found.append(_at(doc, ["provider"], "unknown-provider", f"unknown provider `{provider}`{hint}"))
+            ok = False
+        if self.tree is not None:
+            local = _check_capabilities(doc, self.tree) + _check_features(doc, self.tree, data.get("features") or {},
+                                                                         ["features"])
+            found.extend(local)
+            ok = ok and not any(d.is_error for d in local)
+        else:
+            ok = False
+        model = None
+        if ok and self.tree is not None and provider in self.providers:
+            resolved = resolve_model(ModelDefinition.from_document(data), self.providers[provider], self.tree, rel)
+            model = tuple(getattr(resolved, f) for f in _MODEL_FIELDS)
+        return data, [_plain(d) for d in found], ok, model
+
+
+def _plain(d: Diagnostic) -> tuple[Any, ...]:
+    return (d.file, d.line, d.column, d.code, d.message, d.severity.value)
 
 
 def _node_path(path: str) -> list[str | int]:

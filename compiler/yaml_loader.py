@@ -104,7 +104,8 @@ class YamlDocument:
     position is asked for: a catalog of thousands of valid files never pays to keep them.
     """
 
-    def __init__(self, file: str, data: Any, text: str) -> None:
+    def __init__(self, file: str, data: Any, text: str | bytes) -> None:
+        """`text` is the file's text, or the bytes `data` was loaded from (decoded when needed)."""
         self.file = file
         self.data = data
         self._text = text
@@ -114,7 +115,10 @@ class YamlDocument:
     @property
     def root(self) -> Node | None:
         if not self._composed:
-            loader = _Loader(self._text)
+            text = self._text
+            if isinstance(text, bytes):
+                text = text.decode("utf-8").removeprefix("\ufeff")
+            loader = _Loader(text)
             try:
                 self._root = loader.get_single_node()
             finally:

@@ -100,6 +100,10 @@ CASES: dict[str, tuple[Mutation, str, int, int, str, str]] = {
                          "yaml-type", "`1e400` is not a finite number; JSON cannot hold it"),
     "bad list item": (_model(CHAT.replace("[generation.text-generation]", "[chat, Bad Path]")),
                       "acme/chat-large.yaml", 4, 22, "pattern", "capabilities.1 `Bad Path` is not valid"),
+    # Python's `$` also matches before a final newline; the schema's patterns mean the end.
+    "newline ending a name": (_model(CHAT.replace("name: acme/chat-large", 'name: "acme/chat-large\\n"')),
+                              "acme/chat-large.yaml", 1, 7, "schema",
+                              'name: "acme/chat-large\\n" does not match'),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -258,7 +259,7 @@ def test_a_cold_diff_reads_the_whole_catalog_once(repo: Path, catalog: Path, mon
     commands: list[str] = []
     for module in (compiler.state, compiler.changes):
         def counting_check(files: CatalogFiles, real: Any = module.check_catalog, name: str = module.__name__) -> Any:
-            checks.append((name, sorted(files.contents)))
+            checks.append((name, files.paths()))
             return real(files)
         monkeypatch.setattr(module, "check_catalog", counting_check)
     real_run = Git.run
@@ -267,7 +268,14 @@ def test_a_cold_diff_reads_the_whole_catalog_once(repo: Path, catalog: Path, mon
         commands.append(args[0])
         return real_run(self, *args, **kwargs)
 
+    real_start = Git.start
+
+    def counting_start(self: Git, *args: str) -> Any:
+        commands.append(args[0])
+        return real_start(self, *args)
+
     monkeypatch.setattr(Git, "run", counting_run)
+    monkeypatch.setattr(Git, "start", counting_start)
     run = run_cli("diff", "HEAD~3", "HEAD", "--catalog", str(catalog), "--format", "json")
     assert run.code == 0, run.err
     assert json.loads(run.out)["summary"]["text"] == "1 model added, 1 removed, 1 changed; 4 pools changed"
@@ -279,7 +287,12 @@ def test_a_cold_diff_reads_the_whole_catalog_once(repo: Path, catalog: Path, mon
         ("compiler.changes", ["acme/chat-large.yaml", "acme/new.yaml", "acme/provider.yaml", "capabilities.yaml"]),
     ]
     assert commands.count("log") == 2
-    # Compiling BASE cached its snapshot: the next diff reads nothing in full.
+    # A diff only compares: it leaves no cached snapshot behind, so the next one is as cold.
+    checks.clear()
+    assert run_cli("diff", "HEAD~3", "HEAD", "--catalog", str(catalog), "--format", "json").out == run.out
+    assert [name for name, _ in checks] == ["compiler.state", "compiler.changes"]
+    # `compile --rev` caches BASE's snapshot: then the diff reads nothing in full.
+    assert run_cli("compile", str(catalog), "--rev", "HEAD~3", "-o", str(repo / "out.json")).code == 0
     checks.clear()
     commands.clear()
     assert run_cli("diff", "HEAD~3", "HEAD", "--catalog", str(catalog), "--format", "json").out == run.out
@@ -362,6 +375,43 @@ def test_a_derived_snapshot_equals_a_full_compile(repo: Path, catalog: Path, mon
             if base != target or base == revs[0]:
                 derived = derive_snapshot(state, full[base], base, target)
                 assert derived == full[target], (base, target)
+
+
+def test_derived_registration_dates_read_only_the_history_in_between(
+        repo: Path, catalog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELREG_CACHE", "0")
+    state = StateManager(catalog)
+    base = git(repo, "rev-parse", "HEAD")
+    # A file removed and added back unchanged: the same bytes at both ends, a new date.
+    coder = (catalog / "acme/coder.yaml").read_bytes()
+    (catalog / "acme/coder.yaml").unlink()
+    write(catalog, "acme/fresh.yaml", NEW.replace("acme/new", "acme/fresh"))
+    commit_all(repo, "coder out, fresh in", date="2024-08-01T00:00:00+00:00")
+    (catalog / "acme/coder.yaml").write_bytes(coder)
+    head = commit_all(repo, "coder back", date="2024-09-01T00:00:00+00:00")
+    assert state.registration_changes(base, head) == {
+        "acme/coder.yaml": datetime(2024, 9, 1, tzinfo=UTC), "acme/fresh.yaml": datetime(2024, 8, 1, tzinfo=UTC)}
+    assert state.registration_changes(head, base) is None  # not an earlier commit of its line
+    derived = derive_snapshot(state, _full(catalog, base), base, head)
+    assert derived is not None
+    assert derived["models"]["acme/coder"]["registered_at"] == "2024-09-01T00:00:00+00:00"
+    assert derived == _full(catalog, head)
+    # A base on a merged branch, not on the first-parent line: the whole history is read instead.
+    git(repo, "checkout", "-q", "-b", "side")
+    write(catalog, "acme/side.yaml", NEW.replace("acme/new", "acme/side"))
+    side = commit_all(repo, "side model", date="2024-10-01T00:00:00+00:00")
+    git(repo, "checkout", "-q", "main")
+    write(catalog, "acme/main.yaml", NEW.replace("acme/new", "acme/main"))
+    commit_all(repo, "main model", date="2024-10-02T00:00:00+00:00")
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side", date="2024-11-01T00:00:00+00:00")
+    merged = git(repo, "rev-parse", "HEAD")
+    assert state.registration_changes(side, merged) is None
+    derived = derive_snapshot(state, _full(catalog, side), side, merged)
+    assert derived == _full(catalog, merged)
+    # Counted from the merge that brought it onto main, not from its commit on the branch.
+    assert derived is not None and derived["models"]["acme/side"]["registered_at"] == "2024-11-01T00:00:00+00:00"
+    assert state.registration_changes(head, merged) == {
+        "acme/main.yaml": datetime(2024, 10, 2, tzinfo=UTC), "acme/side.yaml": datetime(2024, 11, 1, tzinfo=UTC)}
 
 
 def test_derivation_declines_tree_and_provider_changes_and_reports_invalid_targets(

@@ -239,7 +239,14 @@ def test_registration_dates_take_one_pass_over_history(repo: Path, catalog: Path
         calls.append(args)
         return real(self, *args, **kwargs)  # type: ignore[arg-type]
 
+    real_start = Git.start
+
+    def counting_start(self: Git, *args: str) -> object:
+        calls.append(args)
+        return real_start(self, *args)
+
     monkeypatch.setattr(Git, "run", counting)
+    monkeypatch.setattr(Git, "start", counting_start)
     snapshot = compile_catalog(catalog, rev="HEAD")
     assert len(snapshot.document["models"]) == 8
     assert all(m["registered_at"] for m in snapshot.document["models"].values())

@@ -11,12 +11,10 @@ precomputed tuple. Standard library only.
 from __future__ import annotations
 
 import difflib
-import gc
 import http.client
 import json
 import os
 import reprlib
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -30,6 +28,7 @@ from typing import Any
 from compiler import snapshot_format
 from compiler.capability_tree import CapabilityTree
 from compiler.errors import SnapshotError
+from compiler.gc_pause import collector_paused
 from compiler.runtime.errors import UnknownFeature, UnknownProvider
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -325,7 +324,7 @@ class Registry:
     @classmethod
     def from_bytes(cls, raw: bytes, *, source: str = "snapshot") -> Registry:
         """Verify (format marker, digest) and index snapshot bytes; raises SnapshotError."""
-        with _COLLECTOR_PAUSE:
+        with collector_paused:
             return cls(snapshot_format.decode(raw, source=source), source=source)
 
     @property
@@ -406,40 +405,6 @@ class Registry:
 class _Invalid(Exception):
     """The document breaks the snapshot contract; the message says where and how."""
 
-
-class _CollectorPause:
-    """Pauses the garbage collector while any load runs, however many threads load at once.
-
-    Loads overlap (a watcher's thread reloads while a service loads another snapshot): the first
-    to start remembers whether the collector was on, and only the last to finish turns it back
-    on, and only if it was.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loads = 0
-        self._resume = False
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._loads == 0:
-                self._resume = gc.isenabled()
-                gc.disable()
-            self._loads += 1
-
-    def __exit__(self, *exc: object) -> None:
-        # Not `with self._lock`: leaving it allocates right after `gc.enable()`, and that would
-        # start a pass over everything the load built before the load returns, not after.
-        self._lock.acquire()
-        try:
-            self._loads -= 1
-            if self._loads == 0 and self._resume:
-                gc.enable()
-        finally:
-            self._lock.release()
-
-
-_COLLECTOR_PAUSE = _CollectorPause()
 
 _REQUIRED: Any = object()
 _STR_OR_NULL = (str, _NoneType)
