@@ -46,7 +46,7 @@ class CatalogFiles:
     def take(self, rels: Sequence[str]) -> Iterator[tuple[str, bytes]]:
         """`(path, content)` of each of `rels`, in order; deferred files are read now, as a
         stream, and kept in `contents`."""
-        pending = [rel for rel in rels if rel not in self.contents and rel in self.deferred]
+        pending = [rel for rel in dict.fromkeys(rels) if rel not in self.contents and rel in self.deferred]
         stream = iter(()) if not pending or self.reader is None else self.reader([self.deferred[r] for r in pending])
         try:
             for rel in rels:

@@ -56,24 +56,40 @@ def map_chunks(work: Callable[[Sequence[T]], list[Any]], items: Sequence[T], *,
         return work(items)
     size = -(-len(items) // workers)
     slices = [items[i:i + size] for i in range(0, len(items), size)]
-    children: list[tuple[int, int, Sequence[T]]] = []
+    children: list[tuple[int, int, Sequence[T]] | Sequence[T]] = []
     try:
         for part in slices[1:]:
             children.append(_fork(work, part))
         results = work(slices[0])
         while children:
-            pid, fd, part = children.pop(0)
-            results.extend(_collect(pid, fd, work, part))
+            child = children.pop(0)
+            if isinstance(child, tuple):
+                pid, fd, part = child
+                results.extend(_collect(pid, fd, work, part))
+            else:  # no process could be had for it
+                results.extend(work(child))
         return results
     finally:
-        for pid, fd, _ in children:  # only when this process was interrupted
-            os.close(fd)
-            _reap(pid, kill=True)
+        for child in children:  # only when this process was interrupted
+            if isinstance(child, tuple):
+                os.close(child[1])
+                _reap(child[0], kill=True)
 
 
-def _fork(work: Callable[[Sequence[T]], list[Any]], part: Sequence[T]) -> tuple[int, int, Sequence[T]]:
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
+def _fork(work: Callable[[Sequence[T]], list[Any]],
+          part: Sequence[T]) -> tuple[int, int, Sequence[T]] | Sequence[T]:
+    # (pid, read end, slice) of a child at work; the slice alone when there is no child (out of
+    # processes or memory), for this process to do.
+    try:
+        read_fd, write_fd = os.pipe()
+    except OSError:
+        return part
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return part
     if pid == 0:  # the child: compute, write, and leave without running the parent's cleanup
         try:
             os.close(read_fd)

@@ -16,11 +16,15 @@ class CapabilityPool:
     never members.
     """
 
-    def __init__(self, path: str, models: Iterable[Model] = ()) -> None:
+    def __init__(self, path: str, models: Iterable[Model] = (), *, ordered: bool = False) -> None:
+        """`ordered`: the models are already non-retired and in pool order."""
         self.path = path
+        if ordered:
+            self._members: tuple[Model, ...] = tuple(models)
+            return
         members = [m for m in models if m.status != "retired"]
         members.sort(key=Model.pool_key)
-        self._members: tuple[Model, ...] = tuple(members)
+        self._members = tuple(members)
 
     @property
     def members(self) -> Sequence[Model]:
@@ -49,12 +53,25 @@ def build_pools(tree: CapabilityTree, models: Iterable[Model]) -> dict[str, Capa
     A model is a member of the node it declares and of every ancestor of it.
     """
     members: dict[str, list[Model]] = {path: [] for path in tree.nodes}
+    # Sorted once, then dealt out in order: every pool comes out ordered without a sort of its own.
+    serving: list[Model] = []
     for model in models:
-        lineage: set[str] = set()
-        for capability in model.capabilities:
-            lineage.add(capability)
-            lineage.update(tree.ancestors(capability))
-        model.pools = sorted(lineage) if model.status != "retired" else []
+        if model.status == "retired":
+            model.pools = []
+        else:
+            serving.append(model)
+    serving.sort(key=Model.pool_key)
+    # Models share their capability lists: each distinct one is traced up the tree once.
+    lineages: dict[tuple[str, ...], list[str]] = {}
+    for model in serving:
+        capabilities = tuple(model.capabilities)
+        lineage = lineages.get(capabilities)
+        if lineage is None:
+            found = set(capabilities)
+            for capability in capabilities:
+                found.update(tree.ancestors(capability))
+            lineage = lineages[capabilities] = sorted(found)
+        model.pools = list(lineage)
         for path in lineage:
             members[path].append(model)
-    return {path: CapabilityPool(path, group) for path, group in members.items()}
+    return {path: CapabilityPool(path, group, ordered=True) for path, group in members.items()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Any
 
 from compiler.capability_tree import CapabilityTree
@@ -211,7 +212,7 @@ def _load_valid(kind: str, shown: str, raw: bytes, diags: list[Diagnostic]) -> Y
 # (data or None when the file is unusable, diagnostics as tuples, whether the model is valid on its
 # own, the resolved Model's fields when it is, the file's bytes when the check read them).
 ModelOutcome = tuple[Any, list[tuple[Any, ...]], bool, "tuple[Any, ...] | None", "bytes | None"]
-_MODEL_FIELDS = tuple(f.name for f in fields(Model))
+_model_fields = attrgetter(*(f.name for f in fields(Model)))
 
 
 @dataclass(frozen=True)
@@ -268,7 +269,7 @@ class _ModelContext:
         model = None
         if ok and self.tree is not None and provider in self.providers:
             resolved = resolve_model(ModelDefinition.from_document(data), self.providers[provider], self.tree, rel)
-            model = tuple(getattr(resolved, f) for f in _MODEL_FIELDS)
+            model = _model_fields(resolved)
         return data, [_plain(d) for d in found], ok, model
 
 
@@ -345,12 +346,14 @@ def _check_features(doc: YamlDocument, tree: CapabilityTree, features: dict[str,
 def _check_replacements(model_docs: dict[str, YamlDocument], provider_docs: dict[str, YamlDocument],
                         broken: set[str], diags: list[Diagnostic]) -> None:
     """Every replacement names a live model, and following replacements never loops."""
+    inherited = {provider: (doc.data.get("defaults") or {}).get("lifecycle") or {}
+                 for provider, doc in provider_docs.items()}
     lifecycles: dict[str, tuple[YamlDocument, dict[str, Any]]] = {}
     for doc in model_docs.values():
-        provider_doc = provider_docs.get(doc.data["provider"])
-        inherited = ((provider_doc.data.get("defaults") or {}).get("lifecycle") or {}) if provider_doc else {}
-        lifecycles[doc.data["name"].lower()] = (doc, {**inherited, **(doc.data.get("lifecycle") or {})})
-    known = [doc.data["name"] for doc, _ in lifecycles.values()]
+        defaults = inherited.get(doc.data["provider"], {})
+        own = doc.data.get("lifecycle")
+        # Read-only from here on: a model without a lifecycle of its own shares its provider's.
+        lifecycles[doc.data["name"].lower()] = (doc, {**defaults, **own} if own else defaults)
     for doc, lifecycle in lifecycles.values():
         name = doc.data["name"]
         replacement = lifecycle.get("replacement")
@@ -366,6 +369,7 @@ def _check_replacements(model_docs: dict[str, YamlDocument], provider_docs: dict
         target = lifecycles.get(replacement.lower())
         if target is None:
             if replacement not in broken:  # a file with errors of its own is reported there
+                known = [doc.data["name"] for doc, _ in lifecycles.values()]
                 close = difflib.get_close_matches(replacement, known, n=1)
                 diags.append(_at(doc, where, "unknown-replacement",
                                  f"replacement `{replacement}` is not a model in the catalog{did_you_mean(close)}"))

@@ -24,14 +24,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-import yaml
-from yaml.cyaml import CParser  # type: ignore[attr-defined]
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.resolver import BaseResolver
-
 from compiler.diagnostics import Diagnostic
+
+# PyYAML's nodes (`yaml.nodes.Node`), told apart by their `id` ("scalar", "sequence", "mapping"),
+# which its type stubs do not declare.
+Node = Any
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -58,43 +58,65 @@ _FLOAT_RE = re.compile(
 )
 
 
-class _Core12Resolver(BaseResolver):
-    """Implicit typing of plain scalars by YAML 1.2's core schema.
+def _plain_tag(value: str) -> str:
+    """The tag YAML 1.2's core schema gives a plain scalar.
 
-    Written as one function rather than PyYAML's table of implicit resolvers: it runs for every
-    scalar of every file, and path resolvers are never used.
+    One function rather than PyYAML's table of implicit resolvers: it runs for every scalar of
+    every file.
     """
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-        if kind is ScalarNode:
-            if not implicit[0]:
-                return _STR
-            if value == "":
-                return _NULL
-            first = value[0]
-            if first in "tTfF" and _BOOL_RE.match(value):
-                return _BOOL
-            if first in "~nN" and _NULL_RE.match(value):
-                return _NULL
-            if first in "-+.0123456789":
-                if _INT_RE.match(value):
-                    return _INT
-                if _FLOAT_RE.match(value):
-                    return _FLOAT
-            return _STR
-        return _SEQ if kind is SequenceNode else _MAP
-
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        return None
-
-    def ascend_resolver(self) -> None:
-        return None
+    if value == "":
+        return _NULL
+    first = value[0]
+    if first in "tTfF" and _BOOL_RE.match(value):
+        return _BOOL
+    if first in "~nN" and _NULL_RE.match(value):
+        return _NULL
+    if first in "-+.0123456789":
+        if _INT_RE.match(value):
+            return _INT
+        if _FLOAT_RE.match(value):
+            return _FLOAT
+    return _STR
 
 
-class _Loader(CParser, _Core12Resolver):  # type: ignore[misc]
-    def __init__(self, stream: str) -> None:
-        CParser.__init__(self, stream)
-        _Core12Resolver.__init__(self)
+@cache
+def _loader_class() -> Any:
+    # PyYAML is imported when a file needs the full parser: most never do, and the import is a
+    # noticeable part of a command's start.
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]
+    from yaml.nodes import ScalarNode, SequenceNode
+    from yaml.resolver import BaseResolver
+
+    class Core12Resolver(BaseResolver):  # type: ignore[misc]
+        """Implicit typing by YAML 1.2's core schema; path resolvers are never used."""
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            if kind is ScalarNode:
+                return _plain_tag(value) if implicit[0] else _STR
+            return _SEQ if kind is SequenceNode else _MAP
+
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            return None
+
+        def ascend_resolver(self) -> None:
+            return None
+
+    class Loader(CParser, Core12Resolver):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Core12Resolver.__init__(self)
+
+    return Loader
+
+
+def _compose(text: str) -> Node | None:
+    """The node tree of a single-document text (PyYAML's errors propagate)."""
+    loader = _loader_class()(text)
+    try:
+        root: Node | None = loader.get_single_node()
+    finally:
+        loader.dispose()
+    return root
 
 
 class YamlDocument:
@@ -118,11 +140,7 @@ class YamlDocument:
             text = self._text
             if isinstance(text, bytes):
                 text = text.decode("utf-8").removeprefix("\ufeff")
-            loader = _Loader(text)
-            try:
-                self._root = loader.get_single_node()
-            finally:
-                loader.dispose()
+            self._root = _compose(text)
             self._composed = True
         return self._root
 
@@ -137,16 +155,16 @@ class YamlDocument:
         mark_node: Node = node
         for i, step in enumerate(path):
             last = i == len(path) - 1
-            if isinstance(node, MappingNode):
+            if node.id == "mapping":
                 found = None
                 for k, v in node.value:
-                    if isinstance(k, ScalarNode) and k.value == step:
+                    if k.id == "scalar" and k.value == step:
                         found = (k, v)
                 if found is None:
                     break
                 node = found[1]
                 mark_node = found[0] if (last and key) else found[1]
-            elif isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            elif node.id == "sequence" and isinstance(step, int) and 0 <= step < len(node.value):
                 node = node.value[step]
                 mark_node = node
             else:
@@ -158,13 +176,13 @@ class YamlDocument:
         """The scalar's text as written in the file (`3.10`, not 3.1), or None."""
         node = self.root
         for step in path:
-            if isinstance(node, MappingNode):
+            if node is not None and node.id == "mapping":
                 node = next((v for k, v in reversed(node.value) if k.value == step), None)
-            elif isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            elif node is not None and node.id == "sequence" and isinstance(step, int) and 0 <= step < len(node.value):
                 node = node.value[step]
             else:
                 return None
-        return node.value if isinstance(node, ScalarNode) else None
+        return node.value if node is not None and node.id == "scalar" else None
 
 
 class YamlLoadError(Exception):
@@ -206,9 +224,10 @@ def _full_load(file: str, text: str) -> YamlDocument:
     # Anchors and aliases need '&' or '*'; only then pay for an event scan to find them exactly.
     if "&" in text or "*" in text:
         _refuse_anchors(file, text)
-    loader = _Loader(text)
+    import yaml
+
     try:
-        root = loader.get_single_node()
+        root = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -216,14 +235,14 @@ def _full_load(file: str, text: str) -> YamlDocument:
         raise YamlLoadError(Diagnostic(file, line, column, "yaml-syntax", f"invalid YAML: {problem}")) from None
     except yaml.YAMLError as exc:
         raise YamlLoadError(Diagnostic(file, 1, 1, "yaml-syntax", f"invalid YAML: {exc}")) from None
-    finally:
-        loader.dispose()
     if root is None:
         return YamlDocument(file, None, text)
     return YamlDocument(file, _construct(file, root, 0), text)
 
 
 def _refuse_anchors(file: str, text: str) -> None:
+    import yaml
+
     try:
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
             anchor = getattr(event, "anchor", None)
@@ -248,7 +267,8 @@ def _construct(file: str, node: Node, depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise _error(file, node, "yaml-depth", f"nesting deeper than {MAX_DEPTH} levels")
     tag = node.tag
-    if isinstance(node, ScalarNode):
+    kind = node.id
+    if kind == "scalar":
         value: str = node.value
         if tag == _STR and node.style:  # quoted, or a block scalar: text as written
             return value
@@ -256,17 +276,17 @@ def _construct(file: str, node: Node, depth: int) -> Any:
             return _scalar(tag, value)
         except _ScalarProblem as exc:
             raise _error(file, node, exc.code, str(exc)) from None
-    if isinstance(node, SequenceNode):
+    if kind == "sequence":
         if tag != _SEQ:
             raise _error(file, node, "yaml-tag", f"tag `{tag}` is not allowed; remove it")
         return [_construct(file, item, depth + 1) for item in node.value]
-    if isinstance(node, MappingNode):
+    if kind == "mapping":
         if tag != _MAP:
             raise _error(file, node, "yaml-tag", f"tag `{tag}` is not allowed; remove it")
         result: dict[str, Any] = {}
         key_lines: dict[str, int] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
+            if key_node.id != "scalar":
                 raise _error(file, key_node, "yaml-key", "mapping keys must be plain strings")
             if key_node.tag != _STR:
                 if key_node.value == "<<" or key_node.tag == "tag:yaml.org,2002:merge":
@@ -318,13 +338,10 @@ def _scalar(tag: str, value: str) -> Any:
     raise _ScalarProblem("yaml-tag", f"tag `{tag}` is not allowed; remove it")
 
 
-_PLAIN = _Core12Resolver()
-
-
 def plain_scalar_tag(text: str) -> str:
     """The tag this loader gives `text` written as a plain (unquoted) scalar: `yes` and `2024-05-13`
     stay strings, `3.10` is a float, `~` is null. A writer quotes a string whose tag is not `str`."""
-    return _PLAIN.resolve(ScalarNode, text, (True, False))
+    return _plain_tag(text)
 
 
 # -- The fast path -------------------------------------------------------------------------------
@@ -373,7 +390,7 @@ def _fast_value(text: str) -> Any:
         value: Any = text[1:-1]
     else:
         try:
-            value = _scalar(_PLAIN.resolve(ScalarNode, text, (True, False)), text)
+            value = _scalar(_plain_tag(text), text)
         except _ScalarProblem:
             raise _NotFast from None
     if len(_SCALARS) >= _CACHE_CAP:
@@ -432,7 +449,7 @@ def _fast_block(text: str) -> dict[str, Any]:
         if type(top) is not dict or key in top:
             raise _NotFast
         if key not in _STRING_KEYS:
-            if _PLAIN.resolve(ScalarNode, key, (True, False)) != _STR:
+            if _plain_tag(key) != _STR:
                 raise _NotFast  # `true:`, `1:`, `null:`: the full path says how to quote it
             if len(_STRING_KEYS) >= _CACHE_CAP:
                 _STRING_KEYS.clear()
