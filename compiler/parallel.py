@@ -13,11 +13,12 @@ result never depends on whether the work was split.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -51,26 +52,35 @@ def map_chunks(work: Callable[[Sequence[T]], list[Any]], items: Sequence[T], *,
     """`work(items)`, computed slice by slice over forked processes; the slices' results are
     concatenated in order. `work` must return marshal-able values and have no side effects the
     caller relies on (a child's are lost)."""
+    with contextlib.closing(iter_chunks(work, items, min_per_worker=min_per_worker)) as chunks:
+        return [result for chunk in chunks for result in chunk]
+
+
+def iter_chunks(work: Callable[[Sequence[T]], list[Any]], items: Sequence[T], *,
+                min_per_worker: int | None = None) -> Generator[list[Any], None, None]:
+    """As `map_chunks`, one slice's results at a time, in order: the caller can work on the
+    first slice's while the other processes finish theirs. Close it (`contextlib.closing`) when
+    not running it to the end: that stops the children still at work."""
     workers = worker_count(len(items), min_per_worker)
     if workers <= 1:
-        return work(items)
+        yield work(items)
+        return
     size = -(-len(items) // workers)
     slices = [items[i:i + size] for i in range(0, len(items), size)]
     children: list[tuple[int, int, Sequence[T]] | Sequence[T]] = []
     try:
         for part in slices[1:]:
             children.append(_fork(work, part))
-        results = work(slices[0])
+        yield work(slices[0])
         while children:
             child = children.pop(0)
             if isinstance(child, tuple):
                 pid, fd, part = child
-                results.extend(_collect(pid, fd, work, part))
+                yield _collect(pid, fd, work, part)
             else:  # no process could be had for it
-                results.extend(work(child))
-        return results
+                yield work(child)
     finally:
-        for child in children:  # only when this process was interrupted
+        for child in children:  # only when stopped early
             if isinstance(child, tuple):
                 os.close(child[1])
                 _reap(child[0], kill=True)

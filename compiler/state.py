@@ -221,12 +221,12 @@ class CommitInfo:
 
 def is_hidden_directory(directory: str) -> bool:
     """Whether DirectorySource skips a catalog directory (`a/.b`, `a/.b/`): it or a parent is `.name`."""
-    return any(part.startswith(".") for part in directory.split("/"))
+    return directory.startswith(".") or "/." in directory
 
 
 def in_hidden_directory(rel: str) -> bool:
     """Whether a catalog path lies in a directory that DirectorySource does not walk (`.name`)."""
-    return is_hidden_directory(posixpath.dirname(rel))
+    return is_hidden_directory(rel.rpartition("/")[0])
 
 
 def is_catalog_file(rel: str) -> bool:

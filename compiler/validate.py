@@ -6,6 +6,7 @@ for the files that are valid, the resolved models and pools.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
@@ -18,7 +19,7 @@ from compiler.diagnostics import Diagnostic, Severity, has_errors
 from compiler.errors import UnknownCapability, did_you_mean
 from compiler.gc_pause import collector_paused
 from compiler.models import Model, ModelDefinition
-from compiler.parallel import map_chunks
+from compiler.parallel import iter_chunks
 from compiler.pools import CapabilityPool, build_pools
 from compiler.resolve import resolve_model
 from compiler.schemas import schema_diagnostics
@@ -141,32 +142,35 @@ def _check_catalog(files: CatalogFiles) -> CatalogCheck:
         check.providers[directory] = doc.data
 
     context = _ModelContext(files, tree, check.providers, frozenset(provider_docs), frozenset(broken_providers))
-    outcomes = map_chunks(context.check_all, model_files)
-
     seen: dict[str, YamlDocument] = {}
     valid: dict[str, Model] = {}
-    for rel, (data, found, ok, resolved, raw) in zip(model_files, outcomes, strict=True):
-        if raw is not None:  # read by another process
-            files.contents[rel] = raw
-            files.deferred.pop(rel, None)
-        diags.extend(Diagnostic(d[0], d[1], d[2], d[3], d[4], Severity(d[5])) for d in found)
-        if data is None:
-            broken_models.add(rel.removesuffix(".yaml"))
-            continue
-        doc = YamlDocument(files.display(rel), data, files.contents[rel])
-        check.documents[rel] = doc
-        model_docs[rel] = doc
-        name: str = data["name"]
-        folded = name.lower()
-        if folded in seen:
-            line, _ = seen[folded].locate(["name"])
-            diags.append(_at(doc, ["name"], "duplicate-name",
-                             f"model `{name}` is already defined in {seen[folded].file}:{line}; names are unique "
-                             "(ignoring case)"))
-            continue
-        seen[folded] = doc
-        if ok and resolved is not None:
-            valid[name] = Model(*resolved)
+    # Outcomes come a process's share at a time: this process's own is taken in while the others
+    # finish theirs.
+    rels = iter(model_files)
+    with contextlib.closing(iter_chunks(context.check_all, model_files)) as chunks:
+        for chunk in chunks:
+            for (data, found, ok, resolved, raw), rel in zip(chunk, rels, strict=False):  # rels: all chunks
+                if raw is not None:  # read by another process
+                    files.contents[rel] = raw
+                    files.deferred.pop(rel, None)
+                diags.extend(Diagnostic(d[0], d[1], d[2], d[3], d[4], Severity(d[5])) for d in found)
+                if data is None:
+                    broken_models.add(rel.removesuffix(".yaml"))
+                    continue
+                doc = YamlDocument(files.display(rel), data, files.contents[rel])
+                check.documents[rel] = doc
+                model_docs[rel] = doc
+                name: str = data["name"]
+                folded = name.lower()
+                if folded in seen:
+                    line, _ = seen[folded].locate(["name"])
+                    diags.append(_at(doc, ["name"], "duplicate-name",
+                                     f"model `{name}` is already defined in {seen[folded].file}:{line}; names "
+                                     "are unique (ignoring case)"))
+                    continue
+                seen[folded] = doc
+                if ok and resolved is not None:
+                    valid[name] = Model(*resolved)
 
     _check_replacements(model_docs, provider_docs, broken_models, diags)
 

@@ -381,22 +381,28 @@ class _NotFast(Exception):
     """The file needs the full parser."""
 
 
+_MISSING: Any = object()
+
+
 def _fast_value(text: str) -> Any:
+    # A value's text to its value; remembered in _SCALARS (a list as a tuple, copied on each use).
     first = text[0]
+    items: Any
     if first == "[":
-        return [_fast_value(plain) if plain else (double or single)
-                for plain, double, single in _FLOW_ITEMS.findall(text, 1, len(text) - 1)]
-    if first == '"' or first == "'":
-        value: Any = text[1:-1]
+        items = [_fast_value(plain) if plain else (double or single)
+                 for plain, double, single in _FLOW_ITEMS.findall(text, 1, len(text) - 1)]
+        remembered: Any = tuple(items)
+    elif first == '"' or first == "'":
+        items = remembered = text[1:-1]
     else:
         try:
-            value = _scalar(_plain_tag(text), text)
+            items = remembered = _scalar(_plain_tag(text), text)
         except _ScalarProblem:
             raise _NotFast from None
     if len(_SCALARS) >= _CACHE_CAP:
         _SCALARS.clear()
-    _SCALARS[text] = value
-    return value
+    _SCALARS[text] = remembered
+    return items
 
 
 def _fast_load(text: str) -> dict[str, Any] | None:
@@ -416,15 +422,34 @@ def _fast_block(text: str) -> dict[str, Any]:
     stack: list[tuple[int, Any]] = []
     top: Any = root
     top_indent = 0
+    in_mapping = True
     # A `key:` with nothing after it: a block follows, or its value is null.
     pending: str | None = None
-    scalars = _SCALARS
+    remembered = _SCALARS.get
+    string_keys = _STRING_KEYS
     for spaces, dash, key, value, other in _LINES.findall(text):
+        indent = len(spaces)
+        # Most lines: `key: value` beside the previous one.
+        if key and pending is None and indent == top_indent and in_mapping:
+            if key in top:
+                raise _NotFast
+            if key not in string_keys:
+                _check_key(key)
+            if value:
+                found = remembered(value, _MISSING)
+                if found is _MISSING:
+                    found = _fast_value(value)
+                elif type(found) is tuple:
+                    found = list(found)
+                top[key] = found
+            else:
+                top[key] = None
+                pending = key
+            continue
         if not (dash or key):
             if other:
                 raise _NotFast
             continue  # blank, or a comment
-        indent = len(spaces)
         if pending is not None:
             # Deeper lines open the block; so does `- ` at the key's own indent (a compact list).
             if indent > top_indent or (indent == top_indent and dash):
@@ -441,24 +466,39 @@ def _fast_block(text: str) -> dict[str, Any]:
             top_indent, top = stack.pop()
         if indent != top_indent:
             raise _NotFast
+        in_mapping = type(top) is dict
         if dash:
-            if type(top) is not list or not value:
+            if in_mapping or not value:
                 raise _NotFast
-            top.append(scalars[value] if value in scalars else _fast_value(value))
+            found = remembered(value, _MISSING)
+            if found is _MISSING:
+                found = _fast_value(value)
+            elif type(found) is tuple:
+                found = list(found)
+            top.append(found)
             continue
-        if type(top) is not dict or key in top:
+        if not in_mapping or key in top:
             raise _NotFast
-        if key not in _STRING_KEYS:
-            if _plain_tag(key) != _STR:
-                raise _NotFast  # `true:`, `1:`, `null:`: the full path says how to quote it
-            if len(_STRING_KEYS) >= _CACHE_CAP:
-                _STRING_KEYS.clear()
-            _STRING_KEYS.add(key)
+        if key not in string_keys:
+            _check_key(key)
         if value:
-            top[key] = scalars[value] if value in scalars else _fast_value(value)
+            found = remembered(value, _MISSING)
+            if found is _MISSING:
+                found = _fast_value(value)
+            elif type(found) is tuple:
+                found = list(found)
+            top[key] = found
         else:
             top[key] = None
             pending = key
     if not root:
         raise _NotFast
     return root
+
+
+def _check_key(key: str) -> None:
+    if _plain_tag(key) != _STR:
+        raise _NotFast  # `true:`, `1:`, `null:`: the full path says how to quote it
+    if len(_STRING_KEYS) >= _CACHE_CAP:
+        _STRING_KEYS.clear()
+    _STRING_KEYS.add(key)

@@ -23,7 +23,7 @@ from compiler import parallel, validate
 from compiler.catalog import CatalogFiles, DirectorySource
 from compiler.compile import compile_catalog
 from compiler.errors import StateError
-from compiler.parallel import map_chunks, worker_count
+from compiler.parallel import iter_chunks, map_chunks, worker_count
 from compiler.state import Git, GitRun, GitSource, StateManager
 from compiler.validate import CatalogCheck, check_catalog
 from compiler.yaml_loader import MAX_FILE_BYTES
@@ -59,15 +59,15 @@ def parent_parts(monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
     parts: list[list[Any]] = []
     parent = os.getpid()
 
-    def spying(work: Work, items: Sequence[Any], *, min_per_worker: int | None = None) -> list[Any]:
+    def spying(work: Work, items: Sequence[Any], *, min_per_worker: int | None = None) -> Iterator[list[Any]]:
         def recorded(part: Sequence[Any]) -> list[Any]:
             if os.getpid() == parent:
                 parts.append(list(part))
             return work(part)
 
-        return map_chunks(recorded, items, min_per_worker=min_per_worker)
+        return iter_chunks(recorded, items, min_per_worker=min_per_worker)
 
-    monkeypatch.setattr(validate, "map_chunks", spying)
+    monkeypatch.setattr(validate, "iter_chunks", spying)
     return parts
 
 
@@ -307,6 +307,29 @@ def test_a_failure_here_stops_and_reaps_the_children(workers: Callable[[int], No
     assert open_fds() == before
 
 
+def test_chunks_come_one_share_at_a_time_and_closing_stops_the_rest(workers: Callable[[int], None]) -> None:
+    workers(3)
+    parent = os.getpid()
+
+    def slow_elsewhere(items: Sequence[int]) -> list[Any]:
+        if os.getpid() != parent:
+            time.sleep(60)
+        return squares_with_pid(items)
+
+    before = open_fds()
+    started = time.monotonic()
+    chunks = iter_chunks(slow_elsewhere, list(range(9)))
+    # This process's share first, before any child is done.
+    assert next(chunks) == squares_with_pid([0, 1, 2])
+    chunks.close()
+    assert time.monotonic() - started < 30
+    assert open_fds() == before
+    # One list per share, in order: 5 items over 3 processes are shares of 2, 2 and 1.
+    shares = list(iter_chunks(squares_with_pid, list(range(5))))
+    assert [[square for square, _ in share] for share in shares] == [[0, 1], [4, 9], [16]]
+    assert [share[0][1] == parent for share in shares] == [True, False, False]
+
+
 # -- check_catalog, serial and parallel --------------------------------------------------------
 
 
@@ -494,7 +517,8 @@ def test_a_child_that_fails_after_reading_a_revision_has_its_files_read_here(
     parent = os.getpid()
     done_here: list[int] = []
 
-    def failing_children(work: Work, items: Sequence[Any], *, min_per_worker: int | None = None) -> list[Any]:
+    def failing_children(work: Work, items: Sequence[Any], *,
+                         min_per_worker: int | None = None) -> Iterator[list[Any]]:
         def lost(part: Sequence[Any]) -> list[Any]:
             results = work(part)  # a child reads its files from git, then fails
             if os.getpid() != parent:
@@ -502,9 +526,9 @@ def test_a_child_that_fails_after_reading_a_revision_has_its_files_read_here(
             done_here.append(len(part))
             return results
 
-        return map_chunks(lost, items, min_per_worker=min_per_worker)
+        return iter_chunks(lost, items, min_per_worker=min_per_worker)
 
-    monkeypatch.setattr(validate, "map_chunks", failing_children)
+    monkeypatch.setattr(validate, "iter_chunks", failing_children)
     workers(2)
     lazy = GitSource(state, head).read(defer=True)
     assert outcome(check_catalog(lazy)) == outcome(serial)
