@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from compiler.diagnostics import Diagnostic
-from compiler.yaml_loader import MAX_FILE_BYTES
+from compiler.yaml_loader import MAX_FILE_BYTES, too_large
 
 CAPABILITIES_FILE = "capabilities.yaml"
 PROVIDER_FILE = "provider.yaml"
@@ -33,7 +33,11 @@ class CatalogFiles:
     contents: dict[str, bytes] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     deferred: dict[str, str] = field(default_factory=dict)
-    reader: Callable[[list[str]], Iterator[bytes]] | None = None
+    reader: Callable[[list[str]], Iterator[bytes | int]] | None = None
+    """Reads deferred files by key, in order: each one's bytes, or its size when it is over
+    MAX_FILE_BYTES (then it is not read)."""
+    oversized: dict[str, int] = field(default_factory=dict)
+    """Deferred files found over MAX_FILE_BYTES when taken, with their size."""
 
     def display(self, rel: str) -> str:
         """The path shown to users for a catalog file."""
@@ -41,21 +45,28 @@ class CatalogFiles:
 
     def paths(self) -> list[str]:
         """Every file of the catalog, read or not, sorted."""
-        return sorted({*self.contents, *self.deferred})
+        return sorted({*self.contents, *self.deferred, *self.oversized})
 
-    def take(self, rels: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+    def take(self, rels: Sequence[str]) -> Iterator[tuple[str, bytes | int]]:
         """`(path, content)` of each of `rels`, in order; deferred files are read now, as a
-        stream, and kept in `contents`."""
+        stream, and kept in `contents`. A deferred file over MAX_FILE_BYTES is not read: its
+        size comes instead of its content (and again if it is taken again)."""
         pending = [rel for rel in dict.fromkeys(rels) if rel not in self.contents and rel in self.deferred]
         stream = iter(()) if not pending or self.reader is None else self.reader([self.deferred[r] for r in pending])
         try:
             for rel in rels:
-                raw = self.contents.get(rel)
+                raw: bytes | int | None = self.contents.get(rel)
+                if raw is None:
+                    raw = self.oversized.get(rel)
                 if raw is None:
                     if rel not in self.deferred:
                         raise KeyError(rel)
-                    raw = self.contents[rel] = next(stream)
+                    raw = next(stream)
                     del self.deferred[rel]
+                    if isinstance(raw, int):
+                        self.oversized[rel] = raw
+                    else:
+                        self.contents[rel] = raw
                 yield rel, raw
         finally:
             close = getattr(stream, "close", None)
@@ -123,5 +134,6 @@ class DirectorySource:
         if not stat.S_ISREG(info.st_mode):
             return ("not-a-file", "not a regular file")
         if info.st_size > MAX_FILE_BYTES:
-            return ("file-too-large", f"file is {info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes")
+            refusal = too_large("", info.st_size)
+            return (refusal.code, refusal.message)
         return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import os
 import posixpath
 import re
@@ -32,7 +33,7 @@ from compiler.git_version import VersionInfo, open_repo
 from compiler.snapshot import Snapshot, build_snapshot, snapshot_document
 from compiler.snapshot_format import write_atomic
 from compiler.validate import CatalogCheck, check_catalog
-from compiler.yaml_loader import MAX_FILE_BYTES
+from compiler.yaml_loader import MAX_FILE_BYTES, too_large
 
 SHALLOW_HINT = (
     "registered_at needs the full git history, but this is a shallow clone; run `git fetch --unshallow` "
@@ -89,9 +90,10 @@ class Git:
             raise GitFailed(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
         return proc.stdout
 
-    def stream_blobs(self, shas: Sequence[str]) -> Iterator[bytes]:
+    def stream_blobs(self, shas: Sequence[str], limit: int | None = None) -> Iterator[bytes | int]:
         """The content of each object of `shas`, in order, as `git cat-file --batch` writes it:
-        the caller works on the first while git reads the next. StateError for a missing one."""
+        the caller works on the first while git reads the next. An object over `limit` bytes is
+        not kept: its size comes instead. StateError for a missing one."""
         if not shas:
             return
         command, env = self._command(["cat-file", "--batch"], None)
@@ -110,6 +112,14 @@ class Git:
                         problem = errors.read().decode("utf-8", "replace").strip()
                         raise StateError(f"cannot read git object {sha}: {problem or 'it is missing'}")
                     size = int(header[2])
+                    if limit is not None and size > limit:
+                        left = size + 1  # with the newline after the object
+                        while left > 0 and (skipped := out.read(min(left, 1 << 20))):
+                            left -= len(skipped)
+                        if left:
+                            raise StateError(f"cannot read git object {sha}: git stopped mid-object")
+                        yield size
+                        continue
                     content = out.read(size)
                     out.read(1)  # the newline after each object
                     if len(content) != size:
@@ -195,12 +205,12 @@ def _stop(proc: subprocess.Popen[bytes], *files: IO[bytes]) -> None:
 
 
 class TreeEntry(NamedTuple):
-    """One entry of a commit's catalog tree (a tuple: a catalog's tree has thousands)."""
+    """One entry of a commit's catalog tree (a tuple: a catalog's tree has thousands). Sizes are
+    not listed: finding them costs git as much as the whole listing, and reading tells them."""
 
     mode: str
     kind: str
     sha: str
-    size: int
 
 
 @dataclass(frozen=True)
@@ -284,20 +294,18 @@ class GitSource:
             target = self._follow(rel, entry, tree, files) if entry.mode == _SYMLINK_MODE else (rel, entry)
             if target is None:
                 continue
-            _, real = target
-            if real.size > MAX_FILE_BYTES:
-                files.diagnostics.append(Diagnostic(
-                    files.display(rel), 1, 1, "file-too-large",
-                    f"file is {real.size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes"))
-                continue
-            wanted[rel] = real.sha
+            wanted[rel] = target[1].sha
+        # Sizes come with the objects: one over the cap is refused as it is met, never held.
+        reader = functools.partial(self.git.stream_blobs, limit=MAX_FILE_BYTES)
         if defer:
             files.deferred.update(wanted)
-            files.reader = self.git.stream_blobs
+            files.reader = reader
             return
-        contents = self.git.blobs(wanted.values())
-        for rel, sha in wanted.items():
-            files.contents[rel] = contents[sha]
+        for rel, raw in zip(wanted, reader(list(wanted.values())), strict=True):
+            if isinstance(raw, int):
+                files.diagnostics.append(too_large(files.display(rel), raw))
+            else:
+                files.contents[rel] = raw
 
     def _lookup(self, rel: str, tree: Mapping[str, TreeEntry] | None) -> TreeEntry | None:
         if tree is not None:
@@ -442,12 +450,12 @@ class StateManager:
         git = self.require_git("read a revision")
         tree = f"{commit}:{self.rel}" if self.rel else f"{commit}^{{tree}}"
         if rels is None:
-            args = ["ls-tree", *(["-r"] if recursive else []), "-z", "-l", tree]
+            args = ["ls-tree", *(["-r"] if recursive else []), "-z", tree]
         else:
             wanted = list(rels)
             if not wanted:
                 return {}
-            args = ["ls-tree", "-z", "-l", tree, "--", *wanted]
+            args = ["ls-tree", "-z", tree, "--", *wanted]
         try:
             out = git.run(*args)
         except GitFailed as exc:
@@ -459,8 +467,8 @@ class StateManager:
             if not record:
                 continue
             meta, _, path = record.partition("\t")
-            mode, kind, sha, size = meta.split()
-            entries[path] = TreeEntry(mode, kind, sha, int(size) if size != "-" else 0)
+            mode, kind, sha = meta.split()
+            entries[path] = TreeEntry(mode, kind, sha)
         return entries
 
     def changed_files(self, base: str, commit: str) -> list[tuple[str, str, str, str]]:

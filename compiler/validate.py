@@ -23,7 +23,7 @@ from compiler.parallel import iter_chunks
 from compiler.pools import CapabilityPool, build_pools
 from compiler.resolve import resolve_model
 from compiler.schemas import schema_diagnostics
-from compiler.yaml_loader import YamlDocument, YamlLoadError, load_yaml
+from compiler.yaml_loader import YamlDocument, YamlLoadError, load_yaml, too_large
 
 
 @dataclass
@@ -151,7 +151,10 @@ def _check_catalog(files: CatalogFiles) -> CatalogCheck:
         for chunk in chunks:
             for (data, found, ok, resolved, raw), rel in zip(chunk, rels, strict=False):  # rels: all chunks
                 if raw is not None:  # read by another process
-                    files.contents[rel] = raw
+                    if isinstance(raw, int):
+                        files.oversized[rel] = raw
+                    else:
+                        files.contents[rel] = raw
                     files.deferred.pop(rel, None)
                 diags.extend(Diagnostic(d[0], d[1], d[2], d[3], d[4], Severity(d[5])) for d in found)
                 if data is None:
@@ -191,8 +194,12 @@ def _check_catalog(files: CatalogFiles) -> CatalogCheck:
     return check
 
 
-def _load_valid(kind: str, shown: str, raw: bytes, diags: list[Diagnostic]) -> YamlDocument | None:
-    """A file loaded and valid against its schema, or None with the reasons in `diags`."""
+def _load_valid(kind: str, shown: str, raw: bytes | int, diags: list[Diagnostic]) -> YamlDocument | None:
+    """A file loaded and valid against its schema, or None with the reasons in `diags`. `raw` is
+    the file's bytes, or its size when it was too large to read."""
+    if isinstance(raw, int):
+        diags.append(too_large(shown, raw))
+        return None
     try:
         doc = load_yaml(shown, raw)
     except YamlLoadError as exc:
@@ -214,8 +221,9 @@ def _load_valid(kind: str, shown: str, raw: bytes, diags: list[Diagnostic]) -> Y
 
 # What checking one model file gives, as plain values (it may cross a process boundary):
 # (data or None when the file is unusable, diagnostics as tuples, whether the model is valid on its
-# own, the resolved Model's fields when it is, the file's bytes when the check read them).
-ModelOutcome = tuple[Any, list[tuple[Any, ...]], bool, "tuple[Any, ...] | None", "bytes | None"]
+# own, the resolved Model's fields when it is, and when the check read the file, its bytes, or its
+# size when it was too large to read).
+ModelOutcome = tuple[Any, list[tuple[Any, ...]], bool, "tuple[Any, ...] | None", "bytes | int | None"]
 _model_fields = attrgetter(*(f.name for f in fields(Model)))
 
 
@@ -235,7 +243,7 @@ class _ModelContext:
         unread = set(self.files.deferred)
         return [(*self.check(rel, raw), raw if rel in unread else None) for rel, raw in self.files.take(rels)]
 
-    def check(self, rel: str, raw: bytes) -> tuple[Any, list[tuple[Any, ...]], bool, tuple[Any, ...] | None]:
+    def check(self, rel: str, raw: bytes | int) -> tuple[Any, list[tuple[Any, ...]], bool, tuple[Any, ...] | None]:
         """Everything about one model file that does not need the other model files."""
         found: list[Diagnostic] = []
         doc = _load_valid("model", self.files.display(rel), raw, found)

@@ -193,16 +193,18 @@ class YamlLoadError(Exception):
         self.diagnostic = diagnostic
 
 
+def too_large(file: str, size: int) -> Diagnostic:
+    """The refusal of a file over MAX_FILE_BYTES, wherever its size is found out."""
+    return Diagnostic(file, 1, 1, "file-too-large", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes")
+
+
 def load_yaml(file: str, raw: bytes) -> YamlDocument:
     """Parse `raw` (the bytes of `file`) into a document.
 
     Raises YamlLoadError with a diagnostic naming the file, line and column on any problem.
     """
     if len(raw) > MAX_FILE_BYTES:
-        raise YamlLoadError(
-            Diagnostic(file, 1, 1, "file-too-large",
-                       f"file is {len(raw):,} bytes; the limit is {MAX_FILE_BYTES:,} bytes")
-        )
+        raise YamlLoadError(too_large(file, len(raw)))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

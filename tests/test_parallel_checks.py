@@ -434,11 +434,18 @@ def test_a_deferred_revision_lists_every_file_and_reads_on_take(repo: Path, cata
     lazy = GitSource(state, head).read(defer=True)
 
     assert lazy.contents == {}
-    assert lazy.diagnostics == eager.diagnostics
-    assert [d.code for d in lazy.diagnostics] == ["symlink", "file-too-large"]
-    assert lazy.paths() == eager.paths() == sorted(eager.contents) == [
+    assert [d.code for d in eager.diagnostics] == ["symlink", "file-too-large"]
+    assert eager.paths() == sorted(eager.contents) == [
         "acme/alias.yaml", "acme/chat-large.yaml", "acme/coder.yaml", "acme/embed-small.yaml",
         "acme/provider.yaml", "capabilities.yaml"]
+    # Deferred, a file's size is found out as it is read: the oversized one is listed until taken,
+    # then refused unread, and checking reports it as the eager read did.
+    assert lazy.diagnostics == eager.diagnostics[:1]
+    assert lazy.paths() == sorted([*eager.paths(), "acme/huge.yaml"])
+    assert list(lazy.take(["acme/huge.yaml", "acme/huge.yaml"])) == [("acme/huge.yaml", MAX_FILE_BYTES + 1)] * 2
+    assert lazy.oversized == {"acme/huge.yaml": MAX_FILE_BYTES + 1} and "acme/huge.yaml" not in lazy.deferred
+    assert check_catalog(GitSource(state, head).read(defer=True)).diagnostics == check_catalog(eager).diagnostics
+    assert lazy.paths() == sorted([*eager.paths(), "acme/huge.yaml"])
     assert eager.contents["acme/alias.yaml"] == eager.contents["acme/chat-large.yaml"] == CHAT.encode()
 
     # A few files taken, in the order asked: they move from `deferred` to `contents`.
@@ -446,18 +453,18 @@ def test_a_deferred_revision_lists_every_file_and_reads_on_take(repo: Path, cata
     assert list(lazy.take(wanted)) == [(rel, eager.contents[rel]) for rel in wanted]
     assert lazy.contents == {rel: eager.contents[rel] for rel in wanted}
     assert sorted(lazy.deferred) == ["acme/coder.yaml", "acme/embed-small.yaml", "acme/provider.yaml"]
-    assert lazy.paths() == eager.paths()
+    assert lazy.paths() == sorted([*eager.paths(), "acme/huge.yaml"])
     # Taking the rest, with files already read among them, reads only what is left.
     asked: list[list[str]] = []
     assert lazy.reader is not None
     reader = lazy.reader
 
-    def counting(shas: list[str]) -> Iterator[bytes]:
+    def counting(shas: list[str]) -> Iterator[bytes | int]:
         asked.append(shas)
         return reader(shas)
 
     lazy.reader = counting
-    assert dict(lazy.take(lazy.paths())) == eager.contents
+    assert dict(lazy.take(lazy.paths())) == {**eager.contents, "acme/huge.yaml": MAX_FILE_BYTES + 1}
     assert [len(shas) for shas in asked] == [3]
     assert lazy.deferred == {} and lazy.contents == eager.contents
     assert list(lazy.take(["capabilities.yaml"])) == [("capabilities.yaml", eager.contents["capabilities.yaml"])]

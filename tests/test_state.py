@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -393,7 +394,14 @@ def test_git_source_refuses_what_the_directory_source_refuses(repo: Path, catalo
             batches.append(args)
         return real(self, *args, **kwargs)  # type: ignore[arg-type]
 
+    real_stream = Git.stream_blobs
+
+    def counting_stream(self: Git, shas: Sequence[str], limit: int | None = None) -> Iterator[bytes | int]:
+        batches.append(("cat-file", "--batch"))
+        return real_stream(self, shas, limit)
+
     monkeypatch.setattr(Git, "run", counting)
+    monkeypatch.setattr(Git, "stream_blobs", counting_stream)
     in_git = GitSource(state, head).read()
     # One `cat-file` stream for every symlink's target, one for every file: not one git per link.
     assert len(batches) == 2
