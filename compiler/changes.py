@@ -13,8 +13,9 @@ from __future__ import annotations
 import difflib
 import os
 from bisect import insort
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -211,12 +212,13 @@ def check_change(reader: Reader, focus: Collection[str], overlay: Mapping[str, b
 
 
 def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: str,
-                    commit: str) -> dict[str, Any] | None:
+                    commit: str, *, dates: bool = True) -> dict[str, Any] | None:
     """The snapshot document of `commit`, from the one of `base_commit`, when only model files
     differ; None when anything else changed (the tree, a provider) or when so much changed that a
     full compile is as quick. Raises CatalogInvalid when `commit`'s catalog is invalid.
 
-    The result equals a full compile of `commit` (the tests hold it to that).
+    The result equals a full compile of `commit` (the tests hold it to that). Without `dates`,
+    registration dates are left out (None), as `StateManager.compile_document` leaves them.
     """
     changes = state.changed_files(base_commit, commit)
     records: dict[str, dict[str, Any]] = dict(base["models"])
@@ -239,18 +241,7 @@ def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: s
         else:
             return None
     version = state.version(commit)
-    base_stamps = {rec["source"]: rec["registered_at"] for rec in records.values()}
-    # Registration dates: those of the base hold, but for files added or removed since; that
-    # takes the history after the base only, when the base is on this commit's first-parent line.
-    stamps: dict[str, str | None] | None = None
-    if version.history != "full":
-        stamps = {}
-    else:
-        since = state.registration_changes(base_commit, commit) if base["version"]["history"] == "full" else None
-        if since is None:
-            stamps = {rel: when.isoformat() for rel, when in state.registration_dates(commit).items()}
-        else:
-            base_stamps.update((rel, when.isoformat() if when else None) for rel, when in since.items())
+    stamps = _stamps(state, base, base_commit, commit) if dates and version.history == "full" else {}
     gone = {by_source[rel] for rel in removed | changed if rel in by_source}
     dependents = {rec["source"] for name, rec in records.items()
                   if name not in gone and rec["lifecycle"].get("replacement") in gone}
@@ -270,7 +261,7 @@ def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: s
             entering.setdefault(path, []).append(model.name)
     models: dict[str, dict[str, Any]] = {}
     for name, rec in sorted(records.items()):
-        stamp = stamps.get(rec["source"]) if stamps is not None else base_stamps.get(rec["source"])
+        stamp = stamps.get(rec["source"])
         # Unchanged records are shared with the base document (documents are read-only).
         models[name] = rec if rec["registered_at"] == stamp else {**rec, "registered_at": stamp}
     pools: dict[str, list[str]] = dict(base["pools"])
@@ -284,6 +275,44 @@ def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: s
     document = {key: value for key, value in base.items() if key != "$digest"}
     document.update(version=version.to_snapshot(), models=models, pools=pools)
     return document
+
+
+def _stamps(state: StateManager, base: Mapping[str, Any], base_commit: str, commit: str) -> dict[str, str | None]:
+    # `registered_at` of `commit`'s files. The base's dates hold but for files added or removed
+    # between the two commits, when one is on the other's first-parent line: then only the
+    # history in between is read, and for an older commit, the history of those files alone.
+    # Otherwise, the whole history.
+    between = state.registration_between(base_commit, commit) if base["version"]["history"] == "full" else None
+    if between is None:
+        return {rel: when.isoformat() for rel, when in state.registration_dates(commit).items()}
+    older, changes = between
+    stamps: dict[str, str | None] = {rec["source"]: rec["registered_at"] for rec in base["models"].values()}
+    if older == commit:
+        changes = dict.fromkeys(changes, None) | state.registration_dates(commit, list(changes))
+    stamps.update((rel, when.isoformat() if when else None) for rel, when in changes.items())
+    return stamps
+
+
+def fill_registration_dates(state: StateManager, sides: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Give two documents of commits, compiled or derived without dates, the `registered_at` that
+    can differ between them: those of the files added or removed in between (the others are the
+    same on both sides, so a comparison needs none). Reads only the history in between when one
+    commit is on the other's first-parent line, else each commit's whole history. Replaces the
+    records it dates (documents share records)."""
+    (one, _), (other, _) = sides
+    between = state.registration_between(one, other)
+    for commit, document in sides:
+        if between is None:
+            dated: Mapping[str, datetime | None] = state.registration_dates(commit)
+        else:
+            older, changes = between
+            dated = changes if commit != older else state.registration_dates(commit, list(changes))
+            dated = {rel: dated.get(rel) for rel in changes}
+        models = document["models"]
+        for name, rec in list(models.items()):
+            if rec["source"] in dated:
+                when = dated[rec["source"]]
+                models[name] = {**rec, "registered_at": when.isoformat() if when else None}
 
 
 def _pool_key(record: Mapping[str, Any]) -> tuple[int, int, str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.catalog import DEFAULT_CATALOG
-from compiler.changes import derive_snapshot
+from compiler.changes import derive_snapshot, fill_registration_dates
 from compiler.errors import CatalogInvalid, StateError, UsageError
 from compiler.snapshot import Snapshot
 from compiler.snapshot_cache import SnapshotCache
@@ -347,20 +347,20 @@ def default_base(state: StateManager) -> str:
 
 
 def _revision(state: StateManager, commit: str, loaded: list[tuple[str, dict[str, Any]]],
-              allow_shallow: bool) -> dict[str, Any]:
+              allow_shallow: bool, dates: bool) -> dict[str, Any]:
     # A cached snapshot, else one derived from a snapshot at hand (the other side, or the cached
     # commit closest to this one), else a full compile (its document only: a diff only compares;
-    # `compile --rev` is what fills the cache).
+    # `compile --rev` is what fills the cache). Without `dates`, nothing is cached (see load_sides).
     version = state.version(commit)
     if version.history == "shallow" and not allow_shallow:
         raise StateError(SHALLOW_HINT)
-    store = SnapshotCache.for_state(state) if version.history == "full" else None
+    store = SnapshotCache.for_state(state) if version.history == "full" and dates else None
     if store is not None:
         hit = store.get(commit)
         if hit is not None:
             return hit.document
     for base_commit, document in loaded:
-        derived = derive_snapshot(state, document, base_commit, commit)
+        derived = derive_snapshot(state, document, base_commit, commit, dates=dates)
         if derived is not None:
             return derived
     if store is not None:
@@ -371,7 +371,7 @@ def _revision(state: StateManager, commit: str, loaded: list[tuple[str, dict[str
                 derived = derive_snapshot(state, cached.document, nearest, commit)
                 if derived is not None:
                     return derived
-    return state.compile_document(commit, allow_shallow=allow_shallow)
+    return state.compile_document(commit, allow_shallow=allow_shallow, dates=dates)
 
 
 def _nearest_cached(state: StateManager, store: SnapshotCache, commit: str) -> str | None:
@@ -389,7 +389,12 @@ def _nearest_cached(state: StateManager, store: SnapshotCache, commit: str) -> s
 def load_sides(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, base: str | None = None,
                head: str | None = None, *, allow_shallow: bool = False) -> tuple[Side, Side]:
     """Resolve BASE and HEAD: snapshot files, revisions, or (HEAD omitted) the work tree. BASE
-    omitted is the merge-base with the default branch."""
+    omitted is the merge-base with the default branch.
+
+    When both sides are commits compiled here (no snapshot file, nothing cached), their documents
+    carry only the `registered_at` dates that can differ between them (of files added or removed
+    in between); the others are None on both sides.
+    """
     state = StateManager(catalog)
     specs: list[tuple[str, str, str | None]] = []  # (kind, ref, commit)
     for spec, default in ((base, "base"), (head, "head")):
@@ -410,11 +415,17 @@ def load_sides(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, base: str | No
     store = SnapshotCache.for_state(state) if state.in_git else None
     # Sides that need no compile go first, so the others can be derived from them.
     order = sorted(range(2), key=lambda i: _cost(specs[i], store))
-    # The first side to compile needs the registration dates of its whole history: git walks it
-    # on another core while that side is read and parsed here. A side derived from it reads only
+    # Two commits to compile, and no cached snapshot to derive one from: their dates are needed
+    # only where they differ, which the history between them tells, not the whole of it.
+    commits = [commit for kind, _, commit in specs if kind != "snapshot" and commit is not None]
+    shallow = state.in_git and state.is_shallow()
+    comparable = (len(commits) == 2 and not shallow and all(_cost(spec, store) == 2 for spec in specs)
+                  and not (store is not None and store.commits()))
+    # Otherwise the first side to compile needs the dates of its whole history: git walks it on
+    # another core while that side is read and parsed here. A side derived from it reads only
     # the history in between.
     first = specs[order[0]]
-    if _cost(first, store) == 2 and first[2] is not None and not state.is_shallow():
+    if not comparable and _cost(first, store) == 2 and first[2] is not None and not shallow:
         state.prefetch_registration_dates([first[2]])
     for i in order:
         kind, ref, commit = specs[i]
@@ -427,12 +438,14 @@ def load_sides(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, base: str | No
             if commit is None:  # a work tree with uncommitted changes
                 documents[i] = Side(kind, ref, state.compile(allow_shallow=allow_shallow, cache=False).document)
                 continue
-            document = _revision(state, commit, loaded, allow_shallow)
+            document = _revision(state, commit, loaded, allow_shallow, dates=not comparable)
         except CatalogInvalid as exc:
             where = f"{ref} ({commit[:12]})" if commit is not None and kind == "revision" else ref
             raise CatalogInvalid(exc.diagnostics, f"{where}: the catalog is invalid there; no diff") from None
         loaded.append((commit, document))
         documents[i] = Side(kind, ref, document)
+    if comparable:
+        fill_registration_dates(state, loaded)
     return documents[0], documents[1]
 
 

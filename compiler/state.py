@@ -541,6 +541,15 @@ class StateManager:
             return None
         return self._latest_events(git.run(*self._history_args(f"{base}..{commit}")))
 
+    def registration_between(self, one: str, other: str) -> tuple[str, dict[str, datetime | None]] | None:
+        """When one commit is on the other's first-parent line: the older of the two, and
+        `registration_changes` from it to the newer. None when neither is."""
+        for older, newer in ((one, other), (other, one)):
+            changes = self.registration_changes(older, newer)
+            if changes is not None:
+                return older, changes
+        return None
+
     def _latest_events(self, log: bytes) -> dict[str, datetime | None]:
         # A history pass's output, newest first: per path, the time of its latest addition, or
         # None when its latest event is a deletion.
@@ -552,8 +561,8 @@ class StateManager:
                 when = datetime.fromtimestamp(int(line[1:]), UTC)
                 continue
             status, _, path = line.partition("\t")
-            if not path.startswith(prefix) or when is None:
-                continue
+            if not path or not path.startswith(prefix) or when is None:
+                continue  # the blank line after each commit's header
             rel = path[len(prefix):]
             if rel not in found:
                 found[rel] = when if status == "A" else None
@@ -671,10 +680,11 @@ class StateManager:
             store.put(commit, snapshot)
         return snapshot
 
-    def compile_document(self, rev: str, *, allow_shallow: bool = False) -> dict[str, Any]:
+    def compile_document(self, rev: str, *, allow_shallow: bool = False, dates: bool = True) -> dict[str, Any]:
         """The snapshot document of a revision (no `$digest`), as `compile` would seal it, for
         comparing rather than publishing: it is not serialised, hashed nor cached. A cached
-        snapshot of the revision is used when there is one."""
+        snapshot of the revision is used when there is one. Without `dates`, every model's
+        `registered_at` is left None (no pass over the history)."""
         from compiler.snapshot_cache import SnapshotCache
 
         self.require_git(f"compile revision `{rev}`")
@@ -686,12 +696,13 @@ class StateManager:
         hit = store.get(commit) if store is not None else None
         if hit is not None:
             return {key: value for key, value in hit.document.items() if key != "$digest"}
-        return snapshot_document(self._check(commit, version), version)
+        return snapshot_document(self._check(commit, version, dates=dates), version)
 
-    def _check(self, commit: str | None, version: VersionInfo, *, strict: bool = False) -> CatalogCheck:
-        # The checked catalog of the work tree or a commit, with registration dates; CatalogInvalid
-        # when it has errors (or warnings, under `strict`).
-        dated = version.commit if version.history == "full" else None
+    def _check(self, commit: str | None, version: VersionInfo, *, strict: bool = False,
+               dates: bool = True) -> CatalogCheck:
+        # The checked catalog of the work tree or a commit, with registration dates (unless not
+        # `dates`); CatalogInvalid when it has errors (or warnings, under `strict`).
+        dated = version.commit if version.history == "full" and dates else None
         if dated is not None:
             self.prefetch_registration_dates([dated])
         # A revision's files are read as they are checked: git inflates the next while this
@@ -701,9 +712,9 @@ class StateManager:
         check = check_catalog(files)
         if not check.ok(strict=strict):
             raise CatalogInvalid(check.diagnostics)
-        dates = self.registration_dates(dated) if dated is not None else {}
+        found = self.registration_dates(dated) if dated is not None else {}
         for model in check.models.values():
-            model.registered_at = dates.get(model.source)
+            model.registered_at = found.get(model.source)
         return check
 
     # -- writing ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any
@@ -23,7 +23,7 @@ from compiler.parallel import iter_chunks
 from compiler.pools import CapabilityPool, build_pools
 from compiler.resolve import resolve_model
 from compiler.schemas import schema_diagnostics
-from compiler.yaml_loader import YamlDocument, YamlLoadError, load_yaml, too_large
+from compiler.yaml_loader import UNLOADED, YamlDocument, YamlLoadError, load_yaml, too_large
 
 
 @dataclass
@@ -82,7 +82,6 @@ def _check_catalog(files: CatalogFiles) -> CatalogCheck:
     diags = check.diagnostics
     capabilities_doc: YamlDocument | None = None
     provider_docs: dict[str, YamlDocument] = {}
-    model_docs: dict[str, YamlDocument] = {}
 
     # Files that exist but failed to load: others naming them get no second, misleading error.
     broken_providers: set[str] = set()
@@ -146,10 +145,13 @@ def _check_catalog(files: CatalogFiles) -> CatalogCheck:
     valid: dict[str, Model] = {}
     # Outcomes come a process's share at a time: this process's own is taken in while the others
     # finish theirs.
+    inherited = {provider: (doc.data.get("defaults") or {}).get("lifecycle") or {}
+                 for provider, doc in provider_docs.items()}
+    lifecycles: list[tuple[YamlDocument, str, Mapping[str, Any]]] = []
     rels = iter(model_files)
     with contextlib.closing(iter_chunks(context.check_all, model_files)) as chunks:
         for chunk in chunks:
-            for (data, found, ok, resolved, raw), rel in zip(chunk, rels, strict=False):  # rels: all chunks
+            for (state, payload, found, raw), rel in zip(chunk, rels, strict=False):  # rels: all chunks
                 if raw is not None:  # read by another process
                     if isinstance(raw, int):
                         files.oversized[rel] = raw
@@ -157,13 +159,24 @@ def _check_catalog(files: CatalogFiles) -> CatalogCheck:
                         files.contents[rel] = raw
                     files.deferred.pop(rel, None)
                 diags.extend(Diagnostic(d[0], d[1], d[2], d[3], d[4], Severity(d[5])) for d in found)
-                if data is None:
+                if state == _BROKEN:
                     broken_models.add(rel.removesuffix(".yaml"))
                     continue
-                doc = YamlDocument(files.display(rel), data, files.contents[rel])
+                model: Model | None = None
+                if state == _RESOLVED:
+                    # Its data is not sent back: the model holds what is needed of it.
+                    model = Model(*payload)
+                    doc = YamlDocument(files.display(rel), UNLOADED, files.contents[rel])
+                    name, lifecycle = model.name, model.lifecycle
+                else:
+                    doc = YamlDocument(files.display(rel), payload, files.contents[rel])
+                    name = payload["name"]
+                    own = payload.get("lifecycle")
+                    defaults = inherited.get(payload["provider"], {})
+                    # Read-only: a model without a lifecycle of its own shares its provider's.
+                    lifecycle = {**defaults, **own} if own else defaults
                 check.documents[rel] = doc
-                model_docs[rel] = doc
-                name: str = data["name"]
+                lifecycles.append((doc, name, lifecycle))
                 folded = name.lower()
                 if folded in seen:
                     line, _ = seen[folded].locate(["name"])
@@ -172,10 +185,10 @@ def _check_catalog(files: CatalogFiles) -> CatalogCheck:
                                      "are unique (ignoring case)"))
                     continue
                 seen[folded] = doc
-                if ok and resolved is not None:
-                    valid[name] = Model(*resolved)
+                if model is not None:
+                    valid[name] = model
 
-    _check_replacements(model_docs, provider_docs, broken_models, diags)
+    _check_replacements(lifecycles, broken_models, diags)
 
     if tree is not None and not has_errors(diags):
         check.models = dict(sorted(valid.items()))
@@ -220,10 +233,12 @@ def _load_valid(kind: str, shown: str, raw: bytes | int, diags: list[Diagnostic]
 
 
 # What checking one model file gives, as plain values (it may cross a process boundary):
-# (data or None when the file is unusable, diagnostics as tuples, whether the model is valid on its
-# own, the resolved Model's fields when it is, and when the check read the file, its bytes, or its
-# size when it was too large to read).
-ModelOutcome = tuple[Any, list[tuple[Any, ...]], bool, "tuple[Any, ...] | None", "bytes | int | None"]
+# (_BROKEN, None, ...): the file is unusable; (_LOADED, its data, ...): loaded, but not a valid
+# model on its own; (_RESOLVED, the resolved Model's fields, ...): a valid model. Then its
+# diagnostics as tuples and, when the check read the file, its bytes, or its size when it was too
+# large to read.
+_BROKEN, _LOADED, _RESOLVED = 0, 1, 2
+ModelOutcome = tuple[int, Any, list[tuple[Any, ...]], "bytes | int | None"]
 _model_fields = attrgetter(*(f.name for f in fields(Model)))
 
 
@@ -243,12 +258,12 @@ class _ModelContext:
         unread = set(self.files.deferred)
         return [(*self.check(rel, raw), raw if rel in unread else None) for rel, raw in self.files.take(rels)]
 
-    def check(self, rel: str, raw: bytes | int) -> tuple[Any, list[tuple[Any, ...]], bool, tuple[Any, ...] | None]:
+    def check(self, rel: str, raw: bytes | int) -> tuple[int, Any, list[tuple[Any, ...]]]:
         """Everything about one model file that does not need the other model files."""
         found: list[Diagnostic] = []
         doc = _load_valid("model", self.files.display(rel), raw, found)
         if doc is None:
-            return None, [_plain(d) for d in found], False, None
+            return _BROKEN, None, [_plain(d) for d in found]
         data = doc.data
         name: str = data["name"]
         expected = rel.removesuffix(".yaml")
@@ -278,11 +293,10 @@ class _ModelContext:
             ok = ok and not any(d.is_error for d in local)
         else:
             ok = False
-        model = None
         if ok and self.tree is not None and provider in self.providers:
             resolved = resolve_model(ModelDefinition.from_document(data), self.providers[provider], self.tree, rel)
-            model = _model_fields(resolved)
-        return data, [_plain(d) for d in found], ok, model
+            return _RESOLVED, _model_fields(resolved), [_plain(d) for d in found]
+        return _LOADED, data, [_plain(d) for d in found]
 
 
 def _plain(d: Diagnostic) -> tuple[Any, ...]:
@@ -355,19 +369,14 @@ def _check_features(doc: YamlDocument, tree: CapabilityTree, features: dict[str,
     return found
 
 
-def _check_replacements(model_docs: dict[str, YamlDocument], provider_docs: dict[str, YamlDocument],
-                        broken: set[str], diags: list[Diagnostic]) -> None:
-    """Every replacement names a live model, and following replacements never loops."""
-    inherited = {provider: (doc.data.get("defaults") or {}).get("lifecycle") or {}
-                 for provider, doc in provider_docs.items()}
-    lifecycles: dict[str, tuple[YamlDocument, dict[str, Any]]] = {}
-    for doc in model_docs.values():
-        defaults = inherited.get(doc.data["provider"], {})
-        own = doc.data.get("lifecycle")
-        # Read-only from here on: a model without a lifecycle of its own shares its provider's.
-        lifecycles[doc.data["name"].lower()] = (doc, {**defaults, **own} if own else defaults)
-    for doc, lifecycle in lifecycles.values():
-        name = doc.data["name"]
+def _check_replacements(models: list[tuple[YamlDocument, str, Mapping[str, Any]]], broken: set[str],
+                        diags: list[Diagnostic]) -> None:
+    """Every replacement names a live model, and following replacements never loops. `models`:
+    each model file's document, name and lifecycle (its provider's defaults applied)."""
+    lifecycles: dict[str, tuple[YamlDocument, str, Mapping[str, Any]]] = {}
+    for doc, name, lifecycle in models:
+        lifecycles[name.lower()] = (doc, name, lifecycle)
+    for doc, name, lifecycle in lifecycles.values():
         replacement = lifecycle.get("replacement")
         where: list[str | int] = ["lifecycle", "replacement"]
         if replacement is None:
@@ -381,19 +390,19 @@ def _check_replacements(model_docs: dict[str, YamlDocument], provider_docs: dict
         target = lifecycles.get(replacement.lower())
         if target is None:
             if replacement not in broken:  # a file with errors of its own is reported there
-                known = [doc.data["name"] for doc, _ in lifecycles.values()]
+                known = [known_name for _, known_name, _ in lifecycles.values()]
                 close = difflib.get_close_matches(replacement, known, n=1)
                 diags.append(_at(doc, where, "unknown-replacement",
                                  f"replacement `{replacement}` is not a model in the catalog{did_you_mean(close)}"))
             continue
-        status = target[1].get("status", "active")
+        status = target[2].get("status", "active")
         if status == "retired":
             diags.append(_at(doc, where, "bad-replacement",
                              f"replacement `{replacement}` is itself retired; name the model that replaces it"))
             continue
         chain = [name, replacement]
         current = target
-        while (following := current[1].get("replacement")) is not None and following.lower() in lifecycles:
+        while (following := current[2].get("replacement")) is not None and following.lower() in lifecycles:
             if following in chain:
                 loop = " -> ".join([*chain[chain.index(following):], following])
                 diags.append(_at(doc, where, "bad-replacement", f"replacements loop: {loop}"))

@@ -119,6 +119,10 @@ def _compose(text: str) -> Node | None:
     return root
 
 
+UNLOADED: Any = object()
+"""The data of a YamlDocument not loaded yet: a file checked elsewhere, whose data is rarely needed."""
+
+
 class YamlDocument:
     """A loaded YAML file: its data, and the node tree it came from for positions.
 
@@ -127,12 +131,21 @@ class YamlDocument:
     """
 
     def __init__(self, file: str, data: Any, text: str | bytes) -> None:
-        """`text` is the file's text, or the bytes `data` was loaded from (decoded when needed)."""
+        """`text` is the file's text, or the bytes `data` was loaded from (decoded when needed).
+        `data` may be UNLOADED: it is then loaded from `text` when first asked for."""
         self.file = file
-        self.data = data
+        self._data = data
         self._text = text
         self._root: Node | None = None
         self._composed = False
+
+    @property
+    def data(self) -> Any:
+        """What the file holds: mappings, lists and scalars."""
+        if self._data is UNLOADED:
+            text = self._text
+            self._data = load_yaml(self.file, text if isinstance(text, bytes) else text.encode()).data
+        return self._data
 
     @property
     def root(self) -> Node | None:

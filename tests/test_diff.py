@@ -300,6 +300,38 @@ def test_a_cold_diff_reads_the_whole_catalog_once(repo: Path, catalog: Path, mon
     assert commands.count("log") == 1
 
 
+def test_a_cold_diff_dates_only_what_differs_and_agrees_with_full_snapshots(
+        repo: Path, catalog: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # More history: a model removed and added back unchanged, another file touched, and a merged
+    # branch, so that some pairs of commits are on one first-parent line and some are not.
+    coder = (catalog / "acme/coder.yaml").read_bytes()
+    (catalog / "acme/coder.yaml").unlink()
+    commit_all(repo, "coder out", date="2024-05-01T00:00:00+00:00")
+    (catalog / "acme/coder.yaml").write_bytes(coder)
+    commit_all(repo, "coder back", date="2024-06-01T00:00:00+00:00")
+    git(repo, "checkout", "-q", "-b", "side", "HEAD~2")
+    write(catalog, "acme/side.yaml", NEW.replace("acme/new", "acme/side"))
+    commit_all(repo, "side model", date="2024-07-01T00:00:00+00:00")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side", date="2024-08-01T00:00:00+00:00")
+    revs = [git(repo, "rev-parse", rev) for rev in ("HEAD", "HEAD^1", "HEAD^2", "HEAD~2", "HEAD~4", "HEAD~5")]
+    out = tmp_path_factory.mktemp("snapshots")
+    for rev in revs:  # full snapshots: every date known
+        assert run_cli("compile", str(catalog), "--rev", rev, "-o", str(out / f"{rev}.json")).code == 0
+    monkeypatch.setenv("MODELREG_CACHE", "0")
+    for base in revs:
+        for head in revs:
+            cold = json.loads(run_cli("diff", base, head, "--catalog", str(catalog), "--format", "json").out)
+            full = json.loads(run_cli("diff", str(out / f"{base}.json"), str(out / f"{head}.json"),
+                                      "--format", "json").out)
+            for key in ("models", "pools", "summary", "providers", "capabilities"):
+                assert cold[key] == full[key], (base, head, key)
+    # The model added back shows its new registration date, from either side.
+    back = json.loads(run_cli("diff", "HEAD~3", "HEAD~1", "--catalog", str(catalog), "--format", "json").out)
+    assert back["models"]["changed"] == [{"name": "acme/coder", "changes": [
+        {"field": "registered_at", "old": "2024-01-01T00:00:00+00:00", "new": "2024-06-01T00:00:00+00:00"}]}]
+
+
 def test_snapshot_files_as_sides(repo: Path, catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     out = tmp_path_factory.mktemp("out")
     assert run_cli("compile", str(catalog), "--rev", "HEAD~3", "-o", str(out / "old.json")).code == 0
