@@ -185,7 +185,7 @@ def check_change(reader: Reader, focus: Collection[str], overlay: Mapping[str, b
         files.diagnostics.extend(base.diagnostics)
         files.contents.update({rel: content for rel, content in overlay.items()
                                if rel in wanted and content is not None})
-        check = check_catalog(files)
+        check = check_catalog(files, pool_warnings=False)  # they need the whole catalog
         extra: set[str] = set()
         for rel, doc in check.documents.items():
             target = _replacement(rel, doc.data)
@@ -207,7 +207,6 @@ def check_change(reader: Reader, focus: Collection[str], overlay: Mapping[str, b
         if not extra:
             break
         wanted |= extra
-    check.diagnostics = [d for d in check.diagnostics if d.code != "empty-pool"]
     return check
 
 

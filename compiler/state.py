@@ -696,12 +696,13 @@ class StateManager:
         hit = store.get(commit) if store is not None else None
         if hit is not None:
             return {key: value for key, value in hit.document.items() if key != "$digest"}
-        return snapshot_document(self._check(commit, version, dates=dates), version)
+        return snapshot_document(self._check(commit, version, dates=dates, warnings=False), version)
 
     def _check(self, commit: str | None, version: VersionInfo, *, strict: bool = False,
-               dates: bool = True) -> CatalogCheck:
+               dates: bool = True, warnings: bool = True) -> CatalogCheck:
         # The checked catalog of the work tree or a commit, with registration dates (unless not
-        # `dates`); CatalogInvalid when it has errors (or warnings, under `strict`).
+        # `dates`) and warnings about empty pools (unless not `warnings`); CatalogInvalid when it
+        # has errors (or warnings, under `strict`).
         dated = version.commit if version.history == "full" and dates else None
         if dated is not None:
             self.prefetch_registration_dates([dated])
@@ -709,7 +710,7 @@ class StateManager:
         # process parses the last.
         files = DirectorySource(self.catalog, self.display).read() if commit is None else \
             GitSource(self, commit).read(defer=True)
-        check = check_catalog(files)
+        check = check_catalog(files, pool_warnings=warnings)
         if not check.ok(strict=strict):
             raise CatalogInvalid(check.diagnostics)
         found = self.registration_dates(dated) if dated is not None else {}

@@ -67,17 +67,19 @@ def _kind(rel: str) -> str:
     return "model"
 
 
-def check_catalog(files: CatalogFiles) -> CatalogCheck:
+def check_catalog(files: CatalogFiles, *, pool_warnings: bool = True) -> CatalogCheck:
     """Check every file of a catalog and resolve what is valid.
 
     Model files are checked one by one (over several processes for a large catalog, see
-    `compiler.parallel`), then the checks that span files run here.
+    `compiler.parallel`), then the checks that span files run here. Without `pool_warnings`, the
+    warnings about empty pools are left out (for a part of a catalog, or a check that only
+    compares).
     """
     with collector_paused:
-        return _check_catalog(files)
+        return _check_catalog(files, pool_warnings)
 
 
-def _check_catalog(files: CatalogFiles) -> CatalogCheck:
+def _check_catalog(files: CatalogFiles, pool_warnings: bool) -> CatalogCheck:
     check = CatalogCheck(diagnostics=list(files.diagnostics))
     diags = check.diagnostics
     capabilities_doc: YamlDocument | None = None
@@ -194,7 +196,7 @@ def _check_catalog(files: CatalogFiles) -> CatalogCheck:
         check.models = dict(sorted(valid.items()))
         check.pools = build_pools(tree, check.models.values())
         assert capabilities_doc is not None
-        for path, pool in check.pools.items():
+        for path, pool in check.pools.items() if pool_warnings else ():
             node = tree.nodes[path]
             # Name only the topmost empty node: everything below an empty node is empty too.
             parent_empty = node.parent is not None and not check.pools[node.parent]

@@ -258,9 +258,10 @@ def test_a_cold_diff_reads_the_whole_catalog_once(repo: Path, catalog: Path, mon
     checks: list[tuple[str, list[str]]] = []
     commands: list[str] = []
     for module in (compiler.state, compiler.changes):
-        def counting_check(files: CatalogFiles, real: Any = module.check_catalog, name: str = module.__name__) -> Any:
+        def counting_check(files: CatalogFiles, real: Any = module.check_catalog, name: str = module.__name__,
+                           **options: Any) -> Any:
             checks.append((name, files.paths()))
-            return real(files)
+            return real(files, **options)
         monkeypatch.setattr(module, "check_catalog", counting_check)
     real_run = Git.run
 
