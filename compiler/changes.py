@@ -24,6 +24,7 @@ from compiler.errors import CatalogInvalid
 from compiler.models import Model
 from compiler.state import GitSource, StateManager, TreeEntry, in_hidden_directory, is_catalog_file
 from compiler.validate import CatalogCheck, check_catalog
+from compiler.yaml_loader import YamlLoadError, load_yaml
 
 _REGULAR = ("100644", "100755")
 
@@ -174,21 +175,23 @@ def check_change(reader: Reader, focus: Collection[str], overlay: Mapping[str, b
     overlay = dict(overlay or {})
     wanted = {CAPABILITIES_FILE, *reader.providers(), *focus}
     names: list[str] | None = None
+    files = _SubsetFiles(reader.display_root, shown=dict(shown or {}))
 
     def exists(rel: str) -> bool:
         return overlay[rel] is not None if rel in overlay else reader.exists(rel)
 
-    while True:
-        files = _SubsetFiles(reader.display_root, shown=dict(shown or {}))
-        base = reader.read([rel for rel in wanted if rel not in overlay])
+    # The closure first, from the files' data alone: one check of it then, not one per round.
+    pending = set(wanted)
+    while pending:
+        base = reader.read([rel for rel in pending if rel not in overlay])
         files.contents.update(base.contents)
         files.diagnostics.extend(base.diagnostics)
         files.contents.update({rel: content for rel, content in overlay.items()
-                               if rel in wanted and content is not None})
-        check = check_catalog(files, pool_warnings=False)  # they need the whole catalog
+                               if rel in pending and content is not None})
         extra: set[str] = set()
-        for rel, doc in check.documents.items():
-            target = _replacement(rel, doc.data)
+        for rel in sorted(pending):
+            raw = files.contents.get(rel)
+            target = _replacement(rel, _peek(raw)) if raw is not None else None
             if target is None or f"{target}.yaml" in wanted:
                 continue
             if exists(f"{target}.yaml"):
@@ -204,10 +207,17 @@ def check_change(reader: Reader, focus: Collection[str], overlay: Mapping[str, b
             close = difflib.get_close_matches(target, names, n=1)
             if close and f"{close[0]}.yaml" not in wanted:
                 extra.add(f"{close[0]}.yaml")
-        if not extra:
-            break
+        pending = extra - wanted
         wanted |= extra
-    return check
+    return check_catalog(files, pool_warnings=False)  # they need the whole catalog
+
+
+def _peek(raw: bytes) -> Any:
+    # A file's data, to follow what it names; None when it does not load (its check says why).
+    try:
+        return load_yaml("", raw).data
+    except YamlLoadError:
+        return None
 
 
 def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: str,
