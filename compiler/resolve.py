@@ -17,26 +17,43 @@ def resolve_model(
 
     The definition must already have passed validation: unknown capabilities raise.
     """
+    return _resolve(vars(definition), definition.extensions, provider, tree, source)
+
+
+def resolve_document(doc: Mapping[str, Any], provider: Mapping[str, Any], tree: CapabilityTree,
+                     source: str) -> Model:
+    """`resolve_model` of a model file's (schema-valid) content, without building its
+    ModelDefinition first: the same Model, for less work when thousands are resolved."""
+    extensions = {key: value for key, value in doc.items() if key.startswith("x-")}
+    return _resolve(doc, extensions, provider, tree, source)
+
+
+def _resolve(values: Mapping[str, Any], extensions: Mapping[str, Any], provider: Mapping[str, Any],
+             tree: CapabilityTree, source: str) -> Model:
+    # `values`: a definition's fields by name (a missing or None one is unset).
     defaults: Mapping[str, Any] = provider.get("defaults") or {}
     merged: dict[str, dict[str, Any]] = {}
-    for name in MERGED_FIELDS:
-        value = dict(defaults.get(name) or {})
-        value.update(getattr(definition, name))
-        merged[name] = value
+    for field_name in MERGED_FIELDS:
+        value = dict(defaults.get(field_name) or {})
+        own = values.get(field_name)
+        if own:
+            value.update(own)
+        merged[field_name] = value
     merged["lifecycle"].setdefault("status", "active")
-    capabilities = sorted({tree.resolve(c) for c in definition.capabilities})
-    prefix = definition.provider + "/"
+    capabilities = sorted({tree.resolve(c) for c in values["capabilities"]})
+    name: str = values["name"]
+    provider_name: str = values["provider"]
     return Model(
-        name=definition.name,
-        provider=definition.provider,
+        name=name,
+        provider=provider_name,
         capabilities=capabilities,
-        delivery=_pick(definition.delivery, defaults.get("delivery"), "sync"),
-        batch=_pick(definition.batch, defaults.get("batch"), False),
-        model_id=definition.model_id or definition.name.removeprefix(prefix),
-        display_name=definition.display_name,
-        description=definition.description,
-        priority=_pick(definition.priority, defaults.get("priority"), DEFAULT_PRIORITY),
-        extensions=dict(definition.extensions),
+        delivery=_pick(values.get("delivery"), defaults.get("delivery"), "sync"),
+        batch=_pick(values.get("batch"), defaults.get("batch"), False),
+        model_id=values.get("model_id") or name.removeprefix(provider_name + "/"),
+        display_name=values.get("display_name"),
+        description=values.get("description"),
+        priority=_pick(values.get("priority"), defaults.get("priority"), DEFAULT_PRIORITY),
+        extensions=dict(extensions),
         source=source,
         features=merged["features"],
         constraints=merged["constraints"],

@@ -436,8 +436,10 @@ class StateManager:
         raise UsageError(f"unknown revision `{rev}`: no such commit, branch or tag")
 
     def is_shallow(self) -> bool:
+        """Whether the repository is a shallow clone: git's own test, the `shallow` file that lists
+        its cut-off commits (a look at the disk, not a git process)."""
         git = self.require_git("read history")
-        return git.text("rev-parse", "--is-shallow-repository") == "true"
+        return (git.common_dir / "shallow").is_file()
 
     def path(self, rel: str) -> str:
         """A catalog-relative path as a path from the repository root."""

@@ -18,10 +18,10 @@ from compiler.catalog import CAPABILITIES_FILE, PROVIDER_FILE, CatalogFiles
 from compiler.diagnostics import Diagnostic, Severity, has_errors
 from compiler.errors import UnknownCapability, did_you_mean
 from compiler.gc_pause import collector_paused
-from compiler.models import Model, ModelDefinition
+from compiler.models import Model
 from compiler.parallel import iter_chunks
 from compiler.pools import CapabilityPool, build_pools
-from compiler.resolve import resolve_model
+from compiler.resolve import resolve_document
 from compiler.schemas import schema_diagnostics
 from compiler.yaml_loader import UNLOADED, YamlDocument, YamlLoadError, load_yaml, too_large
 
@@ -296,7 +296,7 @@ class _ModelContext:
         else:
             ok = False
         if ok and self.tree is not None and provider in self.providers:
-            resolved = resolve_model(ModelDefinition.from_document(data), self.providers[provider], self.tree, rel)
+            resolved = resolve_document(data, self.providers[provider], self.tree, rel)
             return _RESOLVED, _model_fields(resolved), [_plain(d) for d in found]
         return _LOADED, data, [_plain(d) for d in found]
 

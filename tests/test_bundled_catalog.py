@@ -7,7 +7,10 @@ from pathlib import Path
 
 from compiler import compile_catalog
 from compiler.catalog import DirectorySource
+from compiler.models import ModelDefinition
+from compiler.resolve import resolve_document, resolve_model
 from compiler.schemas import is_valid, validator
+from compiler.validate import check_catalog
 from compiler.yaml_loader import load_yaml
 from tests.conftest import BUNDLED, run_cli
 
@@ -87,3 +90,22 @@ def test_fast_validator_agrees_with_jsonschema() -> None:
             assert is_valid(kind, candidate) == validator(kind).is_valid(candidate), (rel, candidate)
             checked += 1
     assert checked > 300
+
+
+def test_resolving_a_document_equals_resolving_its_definition() -> None:
+    """`resolve_document` (used for thousands of files) builds the Model `resolve_model` builds."""
+    check = check_catalog(DirectorySource(BUNDLED).read())
+    assert check.tree is not None and len(check.documents) > 150
+    compared = 0
+    for rel, doc in check.documents.items():
+        if rel.count("/") != 1 or rel.endswith("/provider.yaml"):
+            continue
+        data = doc.data
+        # The file as written, and with an extension key and defaults-overriding fields added.
+        for candidate in (data, {**data, "x-team": {"owner": "ml"}, "delivery": "async", "batch": True,
+                                 "priority": 3, "lifecycle": {"status": "preview"}}):
+            provider = check.providers[candidate["provider"]]
+            expected = resolve_model(ModelDefinition.from_document(candidate), provider, check.tree, rel)
+            assert resolve_document(candidate, provider, check.tree, rel) == expected, rel
+            compared += 1
+    assert compared > 300
