@@ -21,6 +21,7 @@ from typing import Any
 from compiler.catalog import DEFAULT_CATALOG
 from compiler.changes import derive_snapshot, fill_registration_dates
 from compiler.errors import CatalogInvalid, StateError, UsageError
+from compiler.gc_pause import collector_paused
 from compiler.snapshot import Snapshot
 from compiler.snapshot_cache import SnapshotCache
 from compiler.state import SHALLOW_HINT, StateManager
@@ -461,7 +462,8 @@ def _cost(spec: tuple[str, str, str | None], store: SnapshotCache | None) -> int
 def diff_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, base: str | None = None,
                  head: str | None = None, *, allow_shallow: bool = False) -> Diff:
     """The diff between two states of a catalog (see `load_sides`)."""
-    return compare(*load_sides(catalog, base, head, allow_shallow=allow_shallow))
+    with collector_paused:  # two whole catalogs are built; the collector would only walk them
+        return compare(*load_sides(catalog, base, head, allow_shallow=allow_shallow))
 
 
 # -- rendering -------------------------------------------------------------------------------

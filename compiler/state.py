@@ -29,6 +29,7 @@ from typing import IO, Any, NamedTuple
 from compiler.catalog import CatalogFiles, CatalogSource, DirectorySource
 from compiler.diagnostics import Diagnostic
 from compiler.errors import BusyError, CatalogInvalid, StateError, UsageError
+from compiler.gc_pause import collector_paused
 from compiler.git_version import VersionInfo, open_repo
 from compiler.snapshot import Snapshot, build_snapshot, snapshot_document
 from compiler.snapshot_format import write_atomic
@@ -677,7 +678,8 @@ class StateManager:
             # Under --strict, warnings fail the compile: compile again to report them.
             if hit is not None and not (strict and hit.warnings):
                 return hit
-        snapshot = build_snapshot(self._check(commit, version, strict=strict), version)
+        with collector_paused:
+            snapshot = build_snapshot(self._check(commit, version, strict=strict), version)
         if commit is not None and store is not None:
             store.put(commit, snapshot)
         return snapshot
@@ -698,7 +700,8 @@ class StateManager:
         hit = store.get(commit) if store is not None else None
         if hit is not None:
             return {key: value for key, value in hit.document.items() if key != "$digest"}
-        return snapshot_document(self._check(commit, version, dates=dates, warnings=False), version)
+        with collector_paused:
+            return snapshot_document(self._check(commit, version, dates=dates, warnings=False), version)
 
     def _check(self, commit: str | None, version: VersionInfo, *, strict: bool = False,
                dates: bool = True, warnings: bool = True) -> CatalogCheck:
