@@ -93,20 +93,22 @@ class DirectorySource:
 
     def read(self) -> CatalogFiles:
         files = CatalogFiles(self.display_root)
-        real_root = self.root.resolve()
-        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+        real_root = os.fspath(self.root.resolve())
+        root = os.fspath(self.root)
+        # os.walk and plain strings: pathlib's objects cost more than reading a small file.
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            inside = os.path.relpath(dirpath, root)
+            prefix = "" if inside == "." else inside.replace(os.sep, "/") + "/"
             for name in sorted(filenames):
                 if not name.lower().endswith((".yaml", ".yml")):
                     continue  # README.md and the like; `.yml`/`.YAML` are read, to be told to rename
-                full = Path(dirpath) / name
-                self.read_file(files, full, full.relative_to(self.root).as_posix(), real_root)
+                self._read(files, os.path.join(dirpath, name), prefix + name, real_root)
             # Symlinked directories are not walked; say so instead of silently skipping them.
             for d in list(dirnames):
-                if (Path(dirpath) / d).is_symlink():
-                    rel = (Path(dirpath) / d).relative_to(self.root).as_posix()
+                if os.path.islink(os.path.join(dirpath, d)):
                     files.diagnostics.append(Diagnostic(
-                        files.display(rel), 1, 1, "symlink",
+                        files.display(prefix + d), 1, 1, "symlink",
                         "symlinked directories are not read; move the files into the catalog"))
                     dirnames.remove(d)
         return files
@@ -114,26 +116,41 @@ class DirectorySource:
     @classmethod
     def read_file(cls, files: CatalogFiles, full: Path, rel: str, real_root: Path) -> None:
         """Read one catalog file into `files`, or record why it was refused."""
-        problem = cls._problem(full, real_root)
-        if problem is not None:
-            files.diagnostics.append(Diagnostic(files.display(rel), 1, 1, *problem))
-            return
-        with open(full, "rb") as fh:
-            files.contents[rel] = fh.read(MAX_FILE_BYTES + 1)
+        cls._read(files, os.fspath(full), rel, os.fspath(real_root))
 
     @staticmethod
-    def _problem(full: Path, real_root: Path) -> tuple[str, str] | None:
-        if full.is_symlink():
-            target = full.resolve()
-            if not target.is_relative_to(real_root):
-                return ("symlink", f"symlink points outside the catalog (to {target}); replace it with the file itself")
+    def _read(files: CatalogFiles, full: str, rel: str, real_root: str) -> None:
         try:
-            info = full.stat()
+            info = os.lstat(full)
+            if stat.S_ISLNK(info.st_mode):
+                target = os.path.realpath(full)
+                if target != real_root and not target.startswith(real_root.rstrip(os.sep) + os.sep):
+                    files.diagnostics.append(Diagnostic(
+                        files.display(rel), 1, 1, "symlink",
+                        f"symlink points outside the catalog (to {target}); replace it with the file itself"))
+                    return
+                info = os.stat(full)
         except OSError as exc:
-            return ("unreadable", f"cannot read the file: {exc.strerror}")
+            files.diagnostics.append(Diagnostic(files.display(rel), 1, 1, "unreadable",
+                                                f"cannot read the file: {exc.strerror}"))
+            return
         if not stat.S_ISREG(info.st_mode):
-            return ("not-a-file", "not a regular file")
+            files.diagnostics.append(Diagnostic(files.display(rel), 1, 1, "not-a-file", "not a regular file"))
+            return
         if info.st_size > MAX_FILE_BYTES:
-            refusal = too_large("", info.st_size)
-            return (refusal.code, refusal.message)
-        return None
+            files.diagnostics.append(too_large(files.display(rel), info.st_size))
+            return
+        fd = os.open(full, os.O_RDONLY)
+        try:
+            # Asked for its size (and one byte more, should it have grown): a read of the cap
+            # would allocate a megabyte for every small file.
+            chunks = []
+            left = MAX_FILE_BYTES + 1
+            want = min(info.st_size + 1, left)
+            while left > 0 and (chunk := os.read(fd, want)):
+                chunks.append(chunk)
+                left -= len(chunk)
+                want = min(left, 65536)
+        finally:
+            os.close(fd)
+        files.contents[rel] = chunks[0] if len(chunks) == 1 else b"".join(chunks)
