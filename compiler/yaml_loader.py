@@ -444,55 +444,40 @@ def _fast_block(text: str) -> dict[str, Any]:
     string_keys = _STRING_KEYS
     for spaces, dash, key, value, other in _LINES.findall(text):
         indent = len(spaces)
-        # Most lines: `key: value` beside the previous one.
-        if key and pending is None and indent == top_indent and in_mapping:
-            if key in top:
-                raise _NotFast
-            if key not in string_keys:
-                _check_key(key)
-            if value:
-                found = remembered(value, _MISSING)
-                if found is _MISSING:
-                    found = _fast_value(value)
-                elif type(found) is tuple:
-                    found = list(found)
-                top[key] = found
-            else:
-                top[key] = None
-                pending = key
-            continue
-        if not (dash or key):
-            if other:
-                raise _NotFast
-            continue  # blank, or a comment
-        if pending is not None:
-            # Deeper lines open the block; so does `- ` at the key's own indent (a compact list).
-            if indent > top_indent or (indent == top_indent and dash):
-                block: Any = [] if dash else {}
-                top[pending] = block
-                stack.append((top_indent, top))
-                if len(stack) > _FAST_DEPTH:
+        # Most lines are `key: value` beside the previous one, and skip all of this.
+        if not (key and pending is None and indent == top_indent and in_mapping):
+            if not (dash or key):
+                if other:
                     raise _NotFast
-                top, top_indent = block, indent
-            pending = None
-        while indent < top_indent or (indent == top_indent and not dash and type(top) is list):
-            if not stack:
+                continue  # blank, or a comment
+            if pending is not None:
+                # Deeper lines open the block; so does `- ` at the key's own indent (a compact list).
+                if indent > top_indent or (indent == top_indent and dash):
+                    block: Any = [] if dash else {}
+                    top[pending] = block
+                    stack.append((top_indent, top))
+                    if len(stack) > _FAST_DEPTH:
+                        raise _NotFast
+                    top, top_indent = block, indent
+                pending = None
+            while indent < top_indent or (indent == top_indent and not dash and type(top) is list):
+                if not stack:
+                    raise _NotFast
+                top_indent, top = stack.pop()
+            if indent != top_indent:
                 raise _NotFast
-            top_indent, top = stack.pop()
-        if indent != top_indent:
-            raise _NotFast
-        in_mapping = type(top) is dict
-        if dash:
-            if in_mapping or not value:
+            in_mapping = type(top) is dict
+            if dash:
+                if in_mapping or not value:
+                    raise _NotFast
+                found = remembered(value, _MISSING)
+                top.append(_fast_value(value) if found is _MISSING else list(found) if type(found) is tuple
+                           else found)
+                continue
+            if not in_mapping:
                 raise _NotFast
-            found = remembered(value, _MISSING)
-            if found is _MISSING:
-                found = _fast_value(value)
-            elif type(found) is tuple:
-                found = list(found)
-            top.append(found)
-            continue
-        if not in_mapping or key in top:
+        # `key:` in the mapping at hand.
+        if key in top:
             raise _NotFast
         if key not in string_keys:
             _check_key(key)
