@@ -428,7 +428,7 @@ def test_answers_equal_model_registry_on_the_bundled_catalog() -> None:
 
 ISOLATED = r'''
 import importlib.abc, os, sys, sysconfig
-BLOCKED = {"pydantic", "yaml", "jsonschema", "jsonschema_rs", "fastjsonschema", "git"}
+BLOCKED = {"pydantic", "yaml", "jsonschema", "jsonschema_rs", "git"}
 
 class Blocker(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
