@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from compiler.catalog import CAPABILITIES_FILE, PROVIDER_FILE, CatalogFiles, DirectorySource
 from compiler.errors import CatalogInvalid
 from compiler.models import Model
+from compiler.schemas import is_valid
 from compiler.state import GitSource, StateManager, TreeEntry, in_hidden_directory, is_catalog_file
 from compiler.validate import CatalogCheck, check_catalog
 from compiler.yaml_loader import YamlLoadError, load_yaml
@@ -191,7 +192,7 @@ def check_change(reader: Reader, focus: Collection[str], overlay: Mapping[str, b
         extra: set[str] = set()
         for rel in sorted(pending):
             raw = files.contents.get(rel)
-            target = _replacement(rel, _peek(raw)) if raw is not None else None
+            target = _replacement(rel, _peek(rel, raw)) if raw is not None else None
             if target is None or f"{target}.yaml" in wanted:
                 continue
             if exists(f"{target}.yaml"):
@@ -212,12 +213,20 @@ def check_change(reader: Reader, focus: Collection[str], overlay: Mapping[str, b
     return check_catalog(files, pool_warnings=False)  # they need the whole catalog
 
 
-def _peek(raw: bytes) -> Any:
-    # A file's data, to follow what it names; None when it does not load (its check says why).
+def _peek(rel: str, raw: bytes) -> Any:
+    # A file's data, to follow what it names; None unless it loads and its schema accepts it (its
+    # check says why): a name the schema refuses is never taken for a path.
+    if rel.count("/") == 1 and rel.endswith("/" + PROVIDER_FILE):
+        kind = "provider"
+    elif is_model_path(rel):
+        kind = "model"
+    else:
+        return None  # names no replacement
     try:
-        return load_yaml("", raw).data
+        data = load_yaml("", raw).data
     except YamlLoadError:
         return None
+    return data if is_valid(kind, data) else None
 
 
 def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: str,
@@ -250,7 +259,6 @@ def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: s
         else:
             return None
     version = state.version(commit)
-    stamps = _stamps(state, base, base_commit, commit) if dates and version.history == "full" else {}
     gone = {by_source[rel] for rel in removed | changed if rel in by_source}
     dependents = {rec["source"] for name, rec in records.items()
                   if name not in gone and rec["lifecycle"].get("replacement") in gone}
@@ -268,6 +276,8 @@ def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: s
         affected.update(model.pools)
         for path in model.pools:
             entering.setdefault(path, []).append(model.name)
+    present = {rec["source"] for rec in records.values()}
+    stamps = _stamps(state, base, base_commit, commit, present) if dates and version.history == "full" else {}
     models: dict[str, dict[str, Any]] = {}
     for name, rec in sorted(records.items()):
         stamp = stamps.get(rec["source"])
@@ -286,18 +296,20 @@ def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: s
     return document
 
 
-def _stamps(state: StateManager, base: Mapping[str, Any], base_commit: str, commit: str) -> dict[str, str | None]:
-    # `registered_at` of `commit`'s files. The base's dates hold but for files added or removed
-    # between the two commits, when one is on the other's first-parent line: then only the
-    # history in between is read, and for an older commit, the history of those files alone.
-    # Otherwise, the whole history.
+def _stamps(state: StateManager, base: Mapping[str, Any], base_commit: str, commit: str,
+            present: Collection[str]) -> dict[str, str | None]:
+    # `registered_at` of `commit`'s files (`present`). The base's dates hold but for files added
+    # or removed between the two commits, when one is on the other's first-parent line: then only
+    # the history in between is read, and for an older commit, the history of those of its files
+    # alone. Otherwise, the whole history.
     between = state.registration_between(base_commit, commit) if base["version"]["history"] == "full" else None
     if between is None:
         return {rel: when.isoformat() for rel, when in state.registration_dates(commit).items()}
     older, changes = between
     stamps: dict[str, str | None] = {rec["source"]: rec["registered_at"] for rec in base["models"].values()}
     if older == commit:
-        changes = dict.fromkeys(changes, None) | state.registration_dates(commit, list(changes))
+        changes = dict.fromkeys(changes, None) | state.registration_dates(
+            commit, [rel for rel in changes if rel in present])
     stamps.update((rel, when.isoformat() if when else None) for rel, when in changes.items())
     return stamps
 
@@ -315,7 +327,11 @@ def fill_registration_dates(state: StateManager, sides: Sequence[tuple[str, dict
             dated: Mapping[str, datetime | None] = state.registration_dates(commit)
         else:
             older, changes = between
-            dated = changes if commit != older else state.registration_dates(commit, list(changes))
+            if commit == older:  # only its own files have a date there
+                present = {rec["source"] for rec in document["models"].values()}
+                dated = state.registration_dates(commit, [rel for rel in changes if rel in present])
+            else:
+                dated = changes
             dated = {rel: dated.get(rel) for rel in changes}
         models = document["models"]
         for name, rec in list(models.items()):

@@ -420,13 +420,13 @@ def load_sides(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, base: str | No
     # only where they differ, which the history between them tells, not the whole of it.
     commits = [commit for kind, _, commit in specs if kind != "snapshot" and commit is not None]
     shallow = state.in_git and state.is_shallow()
-    comparable = (len(commits) == 2 and not shallow and all(_cost(spec, store) == 2 for spec in specs)
-                  and not (store is not None and store.commits()))
-    # Otherwise the first side to compile needs the dates of its whole history: git walks it on
-    # another core while that side is read and parsed here. A side derived from it reads only
-    # the history in between.
+    cached = store is not None and bool(store.commits())
+    comparable = len(commits) == 2 and not shallow and all(_cost(spec, store) == 2 for spec in specs) and not cached
+    # Otherwise a first side compiled in full needs the dates of its whole history: git walks it on
+    # another core while that side is read and parsed here. A side derived from another (the
+    # other side, or a cached commit nearby) reads only the history in between.
     first = specs[order[0]]
-    if not comparable and _cost(first, store) == 2 and first[2] is not None and not shallow:
+    if not comparable and not cached and _cost(first, store) == 2 and first[2] is not None and not shallow:
         state.prefetch_registration_dates([first[2]])
     for i in order:
         kind, ref, commit = specs[i]

@@ -55,6 +55,8 @@ HISTORY_LOG_OPTIONS = ("--first-parent", "--diff-merges=first-parent", "--topo-o
 _MAX_SYMLINK_HOPS = 40
 _PRIVATE_INDEX = "modelreg-index"
 _LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
+# Above this many paths, `registration_dates` reads the whole history once instead.
+_PATHSPECS_PER_LOG = 8
 
 
 class GitFailed(StateError):
@@ -524,6 +526,11 @@ class StateManager:
         if rels is not None:
             if not rels:
                 return {}
+            if len(rels) > _PATHSPECS_PER_LOG:
+                # git's walk costs more with every path it is given: past a few, one pass over
+                # everything is quicker.
+                every = self.registration_dates(commit)
+                return {rel: every[rel] for rel in rels if rel in every}
             out = git.run(*self._history_args(commit, [self.path(rel) for rel in rels]))
         else:
             pending = self._history.pop(commit, None)

@@ -90,31 +90,40 @@ def _check_catalog(files: CatalogFiles, pool_warnings: bool) -> CatalogCheck:
     broken_models: set[str] = set()
     shared_files: list[tuple[str, str]] = []
     model_files: list[str] = []
-    present = files.paths()
-    for rel in present:
+    misplaced: list[tuple[str, Diagnostic]] = []
+    for rel in files.paths():
         shown = files.display(rel)
         if not rel.endswith(".yaml"):
-            diags.append(Diagnostic(shown, 1, 1, "file-name", "catalog files end in `.yaml`; rename it"))
+            misplaced.append((rel, Diagnostic(shown, 1, 1, "file-name", "catalog files end in `.yaml`; rename it")))
             continue
         kind = _kind(rel)
         if kind == "unexpected":
-            diags.append(Diagnostic(shown, 1, 1, "unexpected-file",
-                                    f"only `{CAPABILITIES_FILE}` and provider directories belong at the top "
-                                    "of the catalog; move this file into a provider's directory"))
+            misplaced.append((rel, Diagnostic(
+                shown, 1, 1, "unexpected-file", f"only `{CAPABILITIES_FILE}` and provider directories belong at the "
+                "top of the catalog; move this file into a provider's directory")))
             continue
         if kind == "model" and rel.rsplit("/", 1)[-1] == PROVIDER_FILE:
-            diags.append(Diagnostic(shown, 1, 1, "unexpected-file",
-                                    f"`{PROVIDER_FILE}` belongs directly in the provider's directory: "
-                                    f"move it to `{rel.split('/', 1)[0]}/{PROVIDER_FILE}`"))
+            misplaced.append((rel, Diagnostic(
+                shown, 1, 1, "unexpected-file", f"`{PROVIDER_FILE}` belongs directly in the provider's directory: "
+                f"move it to `{rel.split('/', 1)[0]}/{PROVIDER_FILE}`")))
             continue
         if kind == "model":
             model_files.append(rel)
         else:
             shared_files.append((rel, kind))
 
-    shared = dict(files.take([rel for rel, _ in shared_files]))
+    # A file over the size cap is refused whatever else is wrong with it, and is not a catalog
+    # file after that (a source that knows sizes up front never lists it): the rule either way.
+    shared = dict(files.take([rel for rel, _ in misplaced] + [rel for rel, _ in shared_files]))
+    for rel, problem in misplaced:
+        raw = shared[rel]
+        diags.append(too_large(problem.file, raw) if isinstance(raw, int) else problem)
     for rel, kind in shared_files:
-        doc = _load_valid(kind, files.display(rel), shared[rel], diags)
+        raw = shared[rel]
+        if isinstance(raw, int):
+            diags.append(too_large(files.display(rel), raw))
+            continue
+        doc = _load_valid(kind, files.display(rel), raw, diags)
         if doc is None:
             if kind == "provider":
                 broken_providers.add(rel.split("/")[0])
@@ -125,7 +134,7 @@ def _check_catalog(files: CatalogFiles, pool_warnings: bool) -> CatalogCheck:
         else:
             provider_docs[rel.split("/")[0]] = doc
 
-    if CAPABILITIES_FILE not in present:
+    if CAPABILITIES_FILE not in files.contents:
         diags.append(Diagnostic(files.display(CAPABILITIES_FILE), 1, 1, "missing-file",
                                 "the catalog has no capabilities.yaml; the capability tree is required"))
     tree = _check_tree(capabilities_doc, diags) if capabilities_doc is not None else None
@@ -163,6 +172,8 @@ def _check_catalog(files: CatalogFiles, pool_warnings: bool) -> CatalogCheck:
                 diags.extend(Diagnostic(d[0], d[1], d[2], d[3], d[4], Severity(d[5])) for d in found)
                 if state == _BROKEN:
                     broken_models.add(rel.removesuffix(".yaml"))
+                    continue
+                if state == _OVERSIZED:
                     continue
                 model: Model | None = None
                 if state == _RESOLVED:
@@ -235,11 +246,11 @@ def _load_valid(kind: str, shown: str, raw: bytes | int, diags: list[Diagnostic]
 
 
 # What checking one model file gives, as plain values (it may cross a process boundary):
-# (_BROKEN, None, ...): the file is unusable; (_LOADED, its data, ...): loaded, but not a valid
-# model on its own; (_RESOLVED, the resolved Model's fields, ...): a valid model. Then its
-# diagnostics as tuples and, when the check read the file, its bytes, or its size when it was too
-# large to read.
-_BROKEN, _LOADED, _RESOLVED = 0, 1, 2
+# (_OVERSIZED, None, ...): over the size cap, not read; (_BROKEN, None, ...): the file is unusable;
+# (_LOADED, its data, ...): loaded, but not a valid model on its own; (_RESOLVED, the resolved
+# Model's fields, ...): a valid model. Then its diagnostics as tuples and, when the check read the
+# file, its bytes, or its size when it was too large to read.
+_OVERSIZED, _BROKEN, _LOADED, _RESOLVED = 0, 1, 2, 3
 ModelOutcome = tuple[int, Any, list[tuple[Any, ...]], "bytes | int | None"]
 _model_fields = attrgetter(*(f.name for f in fields(Model)))
 
@@ -262,6 +273,8 @@ class _ModelContext:
 
     def check(self, rel: str, raw: bytes | int) -> tuple[int, Any, list[tuple[Any, ...]]]:
         """Everything about one model file that does not need the other model files."""
+        if isinstance(raw, int):
+            return _OVERSIZED, None, [_plain(too_large(self.files.display(rel), raw))]
         found: list[Diagnostic] = []
         doc = _load_valid("model", self.files.display(rel), raw, found)
         if doc is None:

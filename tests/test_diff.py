@@ -15,12 +15,12 @@ import compiler.changes
 import compiler.state
 from compiler import CatalogInvalid
 from compiler.catalog import CatalogFiles
-from compiler.changes import derive_snapshot
+from compiler.changes import WorktreeReader, check_change, derive_snapshot
 from compiler.compile import compile_catalog
 from compiler.diff import MARKDOWN_LIMIT, Side, compare, pool_change, render_json, render_markdown
 from compiler.schemas import validator
 from compiler.state import Git, StateManager
-from tests.conftest import run_cli, write
+from tests.conftest import CHAT, run_cli, write
 from tests.git_helpers import commit_all, git, init_repo
 
 NEW = "name: acme/new\nprovider: acme\ncapabilities: [embedding.text-embedding]\npriority: 1\n"
@@ -603,3 +603,26 @@ def test_markdown_of_a_hostile_field_name_in_a_real_repository(repo: Path, catal
 </details>
 
 """)
+
+
+def test_a_schema_invalid_replacement_in_a_revision_is_a_diagnostic_not_a_git_failure(catalog: Path) -> None:
+    # A replacement the schema refuses is reported, never followed as a path into git.
+    root = init_repo(catalog.parent)
+    commit_all(root, "catalog", date="2024-01-01T00:00:00+00:00")
+    write(catalog, "acme/chat-large.yaml", CHAT + "lifecycle:\n  replacement: ../../x\n")
+    commit_all(root, "bad replacement", date="2024-02-01T00:00:00+00:00")
+    result = run_cli("diff", "--catalog", str(catalog), "HEAD~1", "HEAD")
+    assert result.code == 1
+    assert "error[pattern]" in result.out + result.err, result.out + result.err
+    assert "git ls-tree" not in result.err
+
+
+def test_check_change_reads_no_file_outside_the_catalog(tmp_path: Path, catalog: Path) -> None:
+    # Nor on disk: an absolute "replacement" in a file the schema refuses pulls nothing in.
+    outside = tmp_path / "elsewhere" / "secret.yaml"
+    write(outside.parent, "secret.yaml", "token: hunter2\n")
+    bad = CHAT + f"lifecycle:\n  replacement: {outside.with_suffix('')}\n"
+    check = check_change(WorktreeReader(catalog), ["acme/chat-large.yaml"],
+                         overlay={"acme/chat-large.yaml": bad.encode()})
+    touched = [d for d in check.diagnostics if "secret" in d.file]
+    assert touched == [], touched

@@ -22,6 +22,7 @@ import pytest
 from compiler import parallel, validate
 from compiler.catalog import CatalogFiles, DirectorySource
 from compiler.compile import compile_catalog
+from compiler.diagnostics import Diagnostic
 from compiler.errors import StateError
 from compiler.parallel import iter_chunks, map_chunks, worker_count
 from compiler.state import Git, GitRun, GitSource, StateManager
@@ -701,3 +702,25 @@ def test_registration_changes_bring_a_base_up_to_date(repo: Path, catalog: Path)
     assert state.registration_changes(head, head) == {}
     assert state.registration_changes(head, base) is None
 
+
+def test_an_oversized_file_gets_the_same_diagnostics_in_a_revision_as_in_the_work_tree(catalog: Path) -> None:
+    # A revision read as it is checked learns a file's size only then; the file still gets what
+    # the work tree gives it: refused for its size, and then as absent (`missing-file` for the
+    # tree, `unknown-replacement` for a model naming it).
+    root = init_repo(catalog.parent)
+    write(catalog, "acme/coder.yaml", (catalog / "acme/coder.yaml").read_text()
+          + "lifecycle:\n  status: deprecated\n  replacement: acme/chat-large\n")
+    padding = "".join(f"# {i:08d} {'x' * 60}\n" for i in range(MAX_FILE_BYTES // 60))
+    write(catalog, "acme/chat-large.yaml", CHAT + padding)
+    write(catalog, "capabilities.yaml", (catalog / "capabilities.yaml").read_text() + padding)
+    commit = commit_all(root, "oversized", date=JAN)
+
+    def codes(diagnostics: list[Diagnostic]) -> list[tuple[str, str]]:
+        return sorted((d.file, d.code) for d in diagnostics)
+
+    worktree = check_catalog(DirectorySource(catalog, "models.d").read())
+    state = StateManager(catalog)
+    source = GitSource(state, commit)
+    source.display_root = "models.d"
+    revision = check_catalog(source.read(defer=True))
+    assert codes(revision.diagnostics) == codes(worktree.diagnostics)

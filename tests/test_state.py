@@ -254,6 +254,33 @@ def test_registration_dates_take_one_pass_over_history(repo: Path, catalog: Path
     assert [args[0] for args in calls if args[0] == "log"] == ["log"]
 
 
+def test_registration_dates_of_many_files_take_one_pass_not_one_path_each(
+        repo: Path, catalog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(12):
+        write(catalog, f"acme/extra-{i}.yaml", NEW_MODEL.replace("acme/new", f"acme/extra-{i}"))
+        commit_all(repo, f"add {i}", date=FEB)
+    state = StateManager(catalog)
+    head = git(repo, "rev-parse", "HEAD")
+    every = state.registration_dates(head)
+    logs: list[tuple[str, ...]] = []
+    real = Git.run
+
+    def counting(self: Git, *args: str, **kwargs: object) -> bytes:
+        if args[0] == "log":
+            logs.append(args)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Git, "run", counting)
+    few = ["acme/extra-0.yaml", "acme/extra-5.yaml", "acme/gone.yaml"]
+    assert state.registration_dates(head, few) == {rel: every[rel] for rel in few[:2]}
+    assert logs[-1][-4:] == ("--", "models.d/acme/extra-0.yaml", "models.d/acme/extra-5.yaml",
+                             "models.d/acme/gone.yaml")
+    # Past a few paths, git's walk slows with every pathspec: one pass over the catalog instead.
+    many = [f"acme/extra-{i}.yaml" for i in range(12)] + ["acme/gone.yaml"]
+    assert state.registration_dates(head, many) == {rel: every[rel] for rel in many[:12]}
+    assert logs[-1][-2:] == ("--", "models.d")
+
+
 def test_registration_dates_fetched_in_the_background_are_the_same(repo: Path, catalog: Path) -> None:
     write(catalog, "acme/new.yaml", NEW_MODEL)
     head = commit_all(repo, "add new", date=FEB)
