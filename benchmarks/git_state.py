@@ -105,7 +105,7 @@ def main_() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("-n", "--models", type=int, default=10_000)
     parser.add_argument("--commits", type=int, default=1_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     # A fresh process imports modelreg's modules from their bytecode, as an installed package
     # has it; a checkout run with PYTHONDONTWRITEBYTECODE would recompile every module each time.

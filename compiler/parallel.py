@@ -41,10 +41,21 @@ def worker_count(items: int, min_per_worker: int | None = None) -> int:
     configured = os.environ.get(WORKERS_ENV, "").strip()
     # An explicit setting wins (1 turns splitting off); by default, up to 8 of the usable cores.
     limit = int(configured) if configured.isdigit() and int(configured) > 0 else min(usable_cores(), 8)
-    if limit <= 1 or not hasattr(os, "fork") or threading.active_count() > 1:
+    if limit <= 1 or not hasattr(os, "fork") or not _single_threaded():
         return 1
     least = MIN_PER_WORKER if min_per_worker is None else min_per_worker
     return max(1, min(limit, items // max(1, least)))
+
+
+def _single_threaded() -> bool:
+    # Python's threads, and where the OS lists them (Linux), any other: a thread started by a C
+    # library holds its locks as much as one of ours.
+    if threading.active_count() > 1:
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) <= 1
+    except OSError:
+        return True
 
 
 def map_chunks(work: Callable[[Sequence[T]], list[Any]], items: Sequence[T], *,

@@ -217,6 +217,22 @@ def test_one_worker_or_another_thread_means_no_fork(workers: Callable[[int], Non
     assert worker_count(len(items)) == 3
 
 
+def test_a_thread_python_does_not_know_of_means_no_fork(workers: Callable[[int], None],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # A C library's thread is not in `threading`'s count; the OS lists it in /proc/self/task.
+    workers(3)
+    listdir = os.listdir
+
+    def with_a_native_thread(path: str) -> list[str]:
+        found = listdir(path)
+        return [*found, "999999"] if path == "/proc/self/task" else found
+
+    monkeypatch.setattr(os, "listdir", with_a_native_thread)
+    if os.path.isdir("/proc/self/task"):
+        assert worker_count(6) == 1
+        assert map_chunks(squares_with_pid, list(range(6))) == squares_with_pid(list(range(6)))
+
+
 def test_a_child_that_fails_has_its_slice_redone_here(workers: Callable[[int], None]) -> None:
     workers(3)
     parent = os.getpid()
