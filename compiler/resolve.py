@@ -1,4 +1,4 @@
-"""Resolution: a model definition plus its provider's defaults becomes a `Model`."""
+"""Resolution: a model file's content plus its provider's defaults becomes a `Model`."""
 
 from __future__ import annotations
 
@@ -6,31 +6,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from compiler.capability_tree import CapabilityTree
-from compiler.models import DEFAULT_PRIORITY, MERGED_FIELDS, Model, ModelDefinition
+from compiler.models import DEFAULT_PRIORITY, MERGED_FIELDS, Model
 
 
-def resolve_model(
-    definition: ModelDefinition, provider: Mapping[str, Any], tree: CapabilityTree, source: str
-) -> Model:
-    """Merge provider defaults into a definition (the model's values win, key by key for
-    mapping fields) and turn capability aliases into canonical paths.
+def resolve_model(doc: Mapping[str, Any], provider: Mapping[str, Any], tree: CapabilityTree, source: str) -> Model:
+    """The Model of a model file's content: provider defaults merged in (the model's values win,
+    key by key for mapping fields), capability aliases turned into canonical paths.
 
-    The definition must already have passed validation: unknown capabilities raise.
+    The content must already have passed validation: unknown capabilities raise.
     """
-    return _resolve(vars(definition), definition.extensions, provider, tree, source)
-
-
-def resolve_document(doc: Mapping[str, Any], provider: Mapping[str, Any], tree: CapabilityTree,
-                     source: str) -> Model:
-    """`resolve_model` of a model file's (schema-valid) content, without building its
-    ModelDefinition first: the same Model, for less work when thousands are resolved."""
     extensions = {key: value for key, value in doc.items() if key.startswith("x-")}
     return _resolve(doc, extensions, provider, tree, source)
 
 
 def _resolve(values: Mapping[str, Any], extensions: Mapping[str, Any], provider: Mapping[str, Any],
              tree: CapabilityTree, source: str) -> Model:
-    # `values`: a definition's fields by name (a missing or None one is unset).
+    # `values`: the file's fields by name (a missing or None one is unset).
     defaults: Mapping[str, Any] = provider.get("defaults") or {}
     merged: dict[str, dict[str, Any]] = {}
     for field_name in MERGED_FIELDS:

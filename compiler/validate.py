@@ -21,7 +21,7 @@ from compiler.gc_pause import collector_paused
 from compiler.models import Model
 from compiler.parallel import iter_chunks
 from compiler.pools import CapabilityPool, build_pools
-from compiler.resolve import resolve_document
+from compiler.resolve import resolve_model
 from compiler.schemas import schema_diagnostics
 from compiler.yaml_loader import UNLOADED, YamlDocument, YamlLoadError, load_yaml, too_large
 
@@ -309,7 +309,7 @@ class _ModelContext:
         else:
             ok = False
         if ok and self.tree is not None and provider in self.providers:
-            resolved = resolve_document(data, self.providers[provider], self.tree, rel)
+            resolved = resolve_model(data, self.providers[provider], self.tree, rel)
             return _RESOLVED, _model_fields(resolved), [_plain(d) for d in found]
         return _LOADED, data, [_plain(d) for d in found]
 
