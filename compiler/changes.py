@@ -152,16 +152,26 @@ class _SubsetFiles(CatalogFiles):
         return self.shown.get(rel) or super().display(rel)
 
 
-def _replacement(rel: str, data: Any) -> str | None:
-    if not isinstance(data, dict):
-        return None
+def _replacement(rel: str, raw: bytes) -> str | None:
+    # The model a file names as its replacement (a provider's by default), to bring it into the
+    # check; None unless the file loads and its schema accepts it (its check says why): a name
+    # the schema refuses is never taken for a path.
     if rel.count("/") == 1 and rel.endswith("/" + PROVIDER_FILE):
-        data = data.get("defaults") or {}
-    elif not is_model_path(rel):
+        kind = "provider"
+    elif is_model_path(rel):
+        kind = "model"
+    else:
         return None
-    lifecycle = data.get("lifecycle") or {}
-    target = lifecycle.get("replacement") if isinstance(lifecycle, dict) else None
-    return target if isinstance(target, str) else None
+    try:
+        data = load_yaml("", raw).data
+    except YamlLoadError:
+        return None
+    if not is_valid(kind, data):
+        return None
+    if kind == "provider":
+        data = data.get("defaults") or {}
+    target: str | None = (data.get("lifecycle") or {}).get("replacement")
+    return target
 
 
 def check_change(reader: Reader, focus: Collection[str], overlay: Mapping[str, bytes | None] | None = None,
@@ -192,7 +202,7 @@ def check_change(reader: Reader, focus: Collection[str], overlay: Mapping[str, b
         extra: set[str] = set()
         for rel in sorted(pending):
             raw = files.contents.get(rel)
-            target = _replacement(rel, _peek(rel, raw)) if raw is not None else None
+            target = _replacement(rel, raw) if raw is not None else None
             if target is None or f"{target}.yaml" in wanted:
                 continue
             if exists(f"{target}.yaml"):
@@ -211,22 +221,6 @@ def check_change(reader: Reader, focus: Collection[str], overlay: Mapping[str, b
         pending = extra - wanted
         wanted |= extra
     return check_catalog(files, pool_warnings=False)  # they need the whole catalog
-
-
-def _peek(rel: str, raw: bytes) -> Any:
-    # A file's data, to follow what it names; None unless it loads and its schema accepts it (its
-    # check says why): a name the schema refuses is never taken for a path.
-    if rel.count("/") == 1 and rel.endswith("/" + PROVIDER_FILE):
-        kind = "provider"
-    elif is_model_path(rel):
-        kind = "model"
-    else:
-        return None  # names no replacement
-    try:
-        data = load_yaml("", raw).data
-    except YamlLoadError:
-        return None
-    return data if is_valid(kind, data) else None
 
 
 def derive_snapshot(state: StateManager, base: Mapping[str, Any], base_commit: str,

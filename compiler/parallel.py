@@ -1,7 +1,7 @@
 """Spreading per-file work of a large catalog over the machine's cores.
 
 Parsing and checking 10,000 model files is pure Python and holds the GIL, so threads do not help;
-forked processes do. `map_chunks` runs a function over slices of a list, one slice in this
+forked processes do. `iter_chunks` runs a function over slices of a list, one slice in this
 process and the others in forked children that send their results back as `marshal` data (plain
 values only: a fraction of pickle's cost, and nothing but our own child writes to the pipe).
 
@@ -13,7 +13,6 @@ result never depends on whether the work was split.
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import os
 import signal
@@ -58,20 +57,13 @@ def _single_threaded() -> bool:
         return True
 
 
-def map_chunks(work: Callable[[Sequence[T]], list[Any]], items: Sequence[T], *,
-               min_per_worker: int | None = None) -> list[Any]:
-    """`work(items)`, computed slice by slice over forked processes; the slices' results are
-    concatenated in order. `work` must return marshal-able values and have no side effects the
-    caller relies on (a child's are lost)."""
-    with contextlib.closing(iter_chunks(work, items, min_per_worker=min_per_worker)) as chunks:
-        return [result for chunk in chunks for result in chunk]
-
-
 def iter_chunks(work: Callable[[Sequence[T]], list[Any]], items: Sequence[T], *,
                 min_per_worker: int | None = None) -> Generator[list[Any], None, None]:
-    """As `map_chunks`, one slice's results at a time, in order: the caller can work on the
-    first slice's while the other processes finish theirs. Close it (`contextlib.closing`) when
-    not running it to the end: that stops the children still at work."""
+    """`work(items)`, computed slice by slice over forked processes, each slice's results
+    yielded in order: the caller works on the first slice's while the other processes finish
+    theirs. `work` must return marshal-able values and have no side effects the caller relies on
+    (a child's are lost). Close it (`contextlib.closing`) when not running it to the end: that
+    stops the children still at work."""
     workers = worker_count(len(items), min_per_worker)
     if workers <= 1:
         yield work(items)

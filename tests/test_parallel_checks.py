@@ -1,9 +1,10 @@
-"""Per-file checks over forked workers: `map_chunks` itself, and a catalog checked, validated and
+"""Per-file checks over forked workers: `iter_chunks` itself, and a catalog checked, validated and
 compiled with and without it; revisions read as a stream (`GitSource.read(defer=True)`), and git
 run in the background (`GitRun`)."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
@@ -24,7 +25,7 @@ from compiler.catalog import CatalogFiles, DirectorySource
 from compiler.compile import compile_catalog
 from compiler.diagnostics import Diagnostic
 from compiler.errors import StateError
-from compiler.parallel import iter_chunks, map_chunks, worker_count
+from compiler.parallel import iter_chunks, worker_count
 from compiler.state import Git, GitRun, GitSource, StateManager
 from compiler.validate import CatalogCheck, check_catalog
 from compiler.yaml_loader import MAX_FILE_BYTES
@@ -76,6 +77,12 @@ def parent_parts(monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
 def no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every revision compiled afresh: a cache hit would make serial and parallel trivially agree."""
     monkeypatch.setenv("MODELREG_CACHE", "0")
+
+
+def map_chunks(work: Work, items: Sequence[Any], *, min_per_worker: int | None = None) -> list[Any]:
+    """Every slice's results of `iter_chunks`, in one list."""
+    with contextlib.closing(iter_chunks(work, items, min_per_worker=min_per_worker)) as chunks:
+        return [result for chunk in chunks for result in chunk]
 
 
 def squares_with_pid(items: Sequence[int]) -> list[Any]:
@@ -160,7 +167,7 @@ def check_dir(root: Path) -> CatalogCheck:
     return check_catalog(DirectorySource(root, "models.d").read())
 
 
-# -- map_chunks ------------------------------------------------------------------------------
+# -- iter_chunks -----------------------------------------------------------------------------
 
 
 def test_worker_count_follows_the_setting_the_list_size_and_the_platform(monkeypatch: pytest.MonkeyPatch) -> None:
