@@ -11,9 +11,9 @@ import random
 import shutil
 from pathlib import Path
 
-from compiler.capability_tree import CapabilityTree
-from compiler.catalog import CAPABILITIES_FILE
-from compiler.yaml_loader import load_yaml
+from modelreg.capability_tree import CapabilityTree
+from modelreg.catalog.paths import CAPABILITIES_FILE
+from modelreg.catalog.yaml_loader import load_yaml
 
 BUNDLED = Path(__file__).resolve().parent.parent / "models.d"
 PROVIDERS = 20

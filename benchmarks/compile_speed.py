@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.catalog_gen import generate_catalog
-from compiler.compile import compile_catalog
+from modelreg.build.compile import compile_catalog
 
 
 def parse_only(root: Path) -> int:

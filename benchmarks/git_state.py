@@ -29,12 +29,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import compiler
+import modelreg
 from benchmarks.catalog_gen import generate_catalog
-from compiler.cli import main
-from compiler.models import ModelDefinition
-from compiler.registry import ModelRegistry
-from compiler.state import StateManager
+from modelreg.cli.main import main
+from modelreg.git.registration_dates import RegistrationDates
+from modelreg.git.repository import CatalogRepository
+from modelreg.models import ModelDefinition
+from modelreg.registry import ModelRegistry
 
 START = 1_700_000_000
 
@@ -93,7 +94,7 @@ def cli(*argv: str) -> str:
 
 def process(*argv: str, cwd: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "compiler", *argv], cwd=cwd, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "modelreg", *argv], cwd=cwd, check=True, capture_output=True)
     return time.perf_counter() - start
 
 
@@ -109,7 +110,7 @@ def main_() -> None:
     args = parser.parse_args()
     # A fresh process imports modelreg's modules from their bytecode, as an installed package
     # has it; a checkout run with PYTHONDONTWRITEBYTECODE would recompile every module each time.
-    compileall.compile_dir(Path(compiler.__file__).parent, quiet=1)
+    compileall.compile_dir(Path(modelreg.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         setup, _ = timed(lambda: build_history(root, args.models, args.commits))
@@ -117,10 +118,12 @@ def main_() -> None:
         catalog = repo / "models.d"
         print(f"setup: {args.models} models, {args.commits} commits in {setup:.1f} s (git fast-import)")
 
-        state = StateManager(catalog)
-        head = state.resolve("HEAD")
-        runs = [timed(lambda: state.registration_dates(head)) for _ in range(args.repeat)]
-        dated = len(state.registration_dates(head))
+        found = CatalogRepository.find(catalog)
+        assert found is not None
+        state = RegistrationDates(found)
+        head = found.resolve("HEAD")
+        runs = [timed(lambda: state.dates(head)) for _ in range(args.repeat)]
+        dated = len(state.dates(head))
         assert dated >= args.models, dated
         print(f"registered_at, every model (one git log):     {statistics.median(t for t, _ in runs):.3f} s "
               f"({dated} files dated)")

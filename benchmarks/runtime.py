@@ -4,7 +4,7 @@ Generates a catalog with `benchmarks.catalog_gen` and compiles it; then reassign
 (with the compiler's own pool builder) so that `generation.text-generation` holds exactly `--pool`
 models, and times, medians over repeated runs:
 
-- load: `Registry.from_bytes` (parse, digest check, every index) against `json.loads` of the
+- load: `SnapshotRegistry.from_bytes` (parse, digest check, every index) against `json.loads` of the
   same bytes (target: at most 1.5x);
 - `find_by_capability` (target: under 2 µs);
 - the first candidate of the pool with two feature filters (target: under 20 µs);
@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.catalog_gen import generate_catalog
-from compiler.compile import compile_catalog
-from compiler.models import Model as CompilerModel
-from compiler.pools import build_pools
-from compiler.runtime import Registry, Router
-from compiler.snapshot import Snapshot
+from modelreg.build.compile import compile_catalog
+from modelreg.build.snapshot import Snapshot
+from modelreg.models import Model as CompilerModel
+from modelreg.resolve.pools import build_pools
+from modelreg.runtime import Router, SnapshotRegistry
 
 POOL = "generation.text-generation"
 FEATURES = ("tool_calling", "streaming")
@@ -94,7 +94,7 @@ def verdict(value: float, limit: float) -> str:
     return "ok" if value <= limit else "OVER TARGET"
 
 
-def bench_runtime(raw: bytes, repeat: int) -> tuple[Registry, dict[str, float]]:
+def bench_runtime(raw: bytes, repeat: int) -> tuple[SnapshotRegistry, dict[str, float]]:
     # Nothing big is alive while loads are timed, as in a service starting up: a large live heap
     # would slow json.loads (whose collector passes scan it) more than the loader (which pauses them).
     gc.collect()
@@ -104,13 +104,13 @@ def bench_runtime(raw: bytes, repeat: int) -> tuple[Registry, dict[str, float]]:
         gc.disable()
         paused.append(timed(lambda: json.loads(raw)))
         gc.enable()
-        load.append(timed(lambda: Registry.from_bytes(raw)))
+        load.append(timed(lambda: SnapshotRegistry.from_bytes(raw)))
         # The loader pauses the collector; the young-generation pass it defers runs at the caller's
         # next allocation. Count it too, for the whole cost of a load.
-        settled.append(timed(lambda: (Registry.from_bytes(raw), gc.collect(0))))
+        settled.append(timed(lambda: (SnapshotRegistry.from_bytes(raw), gc.collect(0))))
     results = {"json.loads": statistics.median(parse), "json.loads paused": statistics.median(paused),
                "load": statistics.median(load), "load settled": statistics.median(settled)}
-    registry = Registry.from_bytes(raw)
+    registry = SnapshotRegistry.from_bytes(raw)
 
     paths = [*registry.tree.paths(), *registry.tree.aliases]
     cycle = iter(paths * 100_000)
@@ -127,7 +127,7 @@ def bench_runtime(raw: bytes, repeat: int) -> tuple[Registry, dict[str, float]]:
     return registry, results
 
 
-def bench_litellm(registry: Registry, repeat: int) -> dict[str, float] | None:
+def bench_litellm(registry: SnapshotRegistry, repeat: int) -> dict[str, float] | None:
     # Read the bundled price map instead of fetching it over the network at import.
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.cli import main
+from modelreg.cli.main import main
 from tests.git_helpers import isolate_git
 
 REPO = Path(__file__).resolve().parent.parent

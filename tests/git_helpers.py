@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from modelreg.git.registration_dates import RegistrationDates
+from modelreg.git.repository import CatalogRepository
+
 AUTHOR = "Test Author <test@example.com>"
 
 
@@ -50,3 +53,15 @@ def commit_all(root: Path, message: str, *, date: str | None = None) -> str:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", message, date=date)
     return git(root, "rev-parse", "HEAD")
+
+
+def catalog_repo(catalog: Path) -> CatalogRepository:
+    """The repository of a catalog that a test put in git."""
+    repo = CatalogRepository.find(catalog)
+    assert repo is not None, f"{catalog} is not in a git repository"
+    return repo
+
+
+def dates_of(catalog: Path) -> RegistrationDates:
+    """Registration dates of a catalog that a test put in git."""
+    return RegistrationDates(catalog_repo(catalog))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from compiler import compile_catalog
-from compiler.catalog import DirectorySource
-from compiler.models import ModelDefinition
-from compiler.resolve import resolve_model
-from compiler.schemas import is_valid, validator
-from compiler.validate import check_catalog
-from compiler.yaml_loader import load_yaml
+from modelreg import compile_catalog
+from modelreg.catalog.directory import DirectorySource
+from modelreg.catalog.yaml_loader import load_yaml
+from modelreg.check.catalog_check import check_catalog
+from modelreg.models import ModelDefinition
+from modelreg.resolve.resolver import resolve_model
+from modelreg.schemas import is_valid, validator
 from tests.conftest import BUNDLED, run_cli
 
 

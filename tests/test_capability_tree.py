@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from compiler import CapabilityPool, CapabilityTree, Model, UnknownCapability
-from compiler.yaml_loader import load_yaml
+from modelreg import CapabilityPool, CapabilityTree, Model, UnknownCapability
+from modelreg.catalog.yaml_loader import load_yaml
 from tests.conftest import BUNDLED, CAPABILITIES
 
 

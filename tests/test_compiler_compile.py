@@ -10,8 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from compiler import CatalogInvalid, Snapshot, SnapshotError, compile_catalog
-from compiler.schemas import validator
+from modelreg import CatalogInvalid, Snapshot, SnapshotError, compile_catalog
+from modelreg.schemas import validator
 from tests.conftest import CHAT, run_cli, write
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler import Snapshot, SnapshotError, UnknownCapability, compile_catalog
-from compiler.snapshot_format import encode
+from modelreg import Snapshot, SnapshotError, UnknownCapability, compile_catalog
+from modelreg.snapshot_format import encode
 from tests.conftest import CAPABILITIES, CHAT, run_cli, write
 
 

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from compiler import BusyError, ModelDefinition, ModelRegistry
-from compiler.state import Git, GitFailed
+from modelreg import BusyError, ModelDefinition, ModelRegistry
+from modelreg.git.runner import Git, GitFailed
 from tests.git_helpers import commit_all, git, init_repo
 
 # Imports first, then wait for the starting signal, so that the registrations really overlap.
 WORKER = """\
 import os, sys, time
-from compiler.cli import main
+from modelreg.cli.main import main
 while not os.path.exists(sys.argv[1]):
     time.sleep(0.002)
 sys.exit(main(sys.argv[2:]))
@@ -36,8 +36,8 @@ time.sleep(60)
 # argv[2] command runs (argv[3]).
 CRASHER = """\
 import os, sys
-from compiler import ModelDefinition, ModelRegistry
-from compiler.state import Git
+from modelreg import ModelDefinition, ModelRegistry
+from modelreg.git.runner import Git
 real = Git.run
 def run(self, *args, **kwargs):
     if args[0] == sys.argv[2] and sys.argv[3] == "before":

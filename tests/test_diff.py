@@ -11,17 +11,22 @@ from typing import Any
 
 import pytest
 
-import compiler.changes
-import compiler.state
-from compiler import CatalogInvalid
-from compiler.catalog import CatalogFiles
-from compiler.changes import WorktreeReader, check_change, derive_snapshot
-from compiler.compile import compile_catalog
-from compiler.diff import MARKDOWN_LIMIT, Side, compare, pool_change, render_json, render_markdown
-from compiler.schemas import validator
-from compiler.state import Git, StateManager
+import modelreg.build.pipeline
+import modelreg.check.change_check
+from modelreg import CatalogInvalid
+from modelreg.build.compile import compile_catalog
+from modelreg.build.derive import derive_snapshot
+from modelreg.build.version import version_at
+from modelreg.catalog.directory import WorktreeReader
+from modelreg.catalog.files import CatalogFiles
+from modelreg.check.change_check import check_change
+from modelreg.diff.render import MARKDOWN_LIMIT, render_json, render_markdown
+from modelreg.diff.report import Side, compare, pool_change
+from modelreg.git.registration_dates import RegistrationDates
+from modelreg.git.runner import Git
+from modelreg.schemas import validator
 from tests.conftest import CHAT, run_cli, write
-from tests.git_helpers import commit_all, git, init_repo
+from tests.git_helpers import catalog_repo, commit_all, git, init_repo
 
 NEW = "name: acme/new\nprovider: acme\ncapabilities: [embedding.text-embedding]\npriority: 1\n"
 
@@ -257,7 +262,7 @@ def test_a_clean_work_tree_is_its_commit(repo: Path, catalog: Path) -> None:
 def test_a_cold_diff_reads_the_whole_catalog_once(repo: Path, catalog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     checks: list[tuple[str, list[str]]] = []
     commands: list[str] = []
-    for module in (compiler.state, compiler.changes):
+    for module in (modelreg.build.pipeline, modelreg.check.change_check):
         def counting_check(files: CatalogFiles, real: Any = module.check_catalog, name: str = module.__name__,
                            **options: Any) -> Any:
             checks.append((name, files.paths()))
@@ -283,21 +288,22 @@ def test_a_cold_diff_reads_the_whole_catalog_once(repo: Path, catalog: Path, mon
     # BASE is compiled from one full read; HEAD is derived from it by checking only what changed
     # (with the tree and providers it resolves against); history is walked once for each side.
     assert checks == [
-        ("compiler.state", ["acme/chat-large.yaml", "acme/coder.yaml", "acme/embed-small.yaml", "acme/provider.yaml",
-                            "capabilities.yaml"]),
-        ("compiler.changes", ["acme/chat-large.yaml", "acme/new.yaml", "acme/provider.yaml", "capabilities.yaml"]),
+        ("modelreg.build.pipeline", ["acme/chat-large.yaml", "acme/coder.yaml", "acme/embed-small.yaml",
+                                      "acme/provider.yaml", "capabilities.yaml"]),
+        ("modelreg.check.change_check", ["acme/chat-large.yaml", "acme/new.yaml", "acme/provider.yaml",
+                                         "capabilities.yaml"]),
     ]
     assert commands.count("log") == 2
     # A diff only compares: it leaves no cached snapshot behind, so the next one is as cold.
     checks.clear()
     assert run_cli("diff", "HEAD~3", "HEAD", "--catalog", str(catalog), "--format", "json").out == run.out
-    assert [name for name, _ in checks] == ["compiler.state", "compiler.changes"]
+    assert [name for name, _ in checks] == ["modelreg.build.pipeline", "modelreg.check.change_check"]
     # `compile --rev` caches BASE's snapshot: then the diff reads nothing in full.
     assert run_cli("compile", str(catalog), "--rev", "HEAD~3", "-o", str(repo / "out.json")).code == 0
     checks.clear()
     commands.clear()
     assert run_cli("diff", "HEAD~3", "HEAD", "--catalog", str(catalog), "--format", "json").out == run.out
-    assert [name for name, _ in checks] == ["compiler.changes"]
+    assert [name for name, _ in checks] == ["modelreg.check.change_check"]
     assert commands.count("log") == 1
 
 
@@ -383,6 +389,12 @@ def _full(catalog: Path, rev: str) -> dict[str, Any]:
     return document
 
 
+def derive_from(catalog: Path, base: dict[str, Any], base_commit: str, commit: str) -> dict[str, Any] | None:
+    """The document of `commit` derived from `base`, the one of `base_commit`, with dates."""
+    repo = catalog_repo(catalog)
+    return derive_snapshot(repo, RegistrationDates(repo), base, base_commit, commit, version_at(repo, commit))
+
+
 def test_a_derived_snapshot_equals_a_full_compile(repo: Path, catalog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELREG_CACHE", "0")
     # More history: a deprecated model pointing at another, that target re-added after removal.
@@ -400,20 +412,19 @@ def test_a_derived_snapshot_equals_a_full_compile(repo: Path, catalog: Path, mon
     embed.write_text(embed.read_text() + "lifecycle: {status: retired, replacement: acme/new}\n")
     commit_all(repo, "chat-large deprecated, new moves to chat, embed-small retired",
                date="2024-07-01T00:00:00+00:00")
-    state = StateManager(catalog)
     revs = [git(repo, "rev-parse", f"HEAD~{i}") for i in range(7)]
     full = {rev: _full(catalog, rev) for rev in revs}
     for base in revs:
         for target in revs:
             if base != target or base == revs[0]:
-                derived = derive_snapshot(state, full[base], base, target)
+                derived = derive_from(catalog, full[base], base, target)
                 assert derived == full[target], (base, target)
 
 
 def test_derived_registration_dates_read_only_the_history_in_between(
         repo: Path, catalog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELREG_CACHE", "0")
-    state = StateManager(catalog)
+    dates = RegistrationDates(catalog_repo(catalog))
     base = git(repo, "rev-parse", "HEAD")
     # A file removed and added back unchanged: the same bytes at both ends, a new date.
     coder = (catalog / "acme/coder.yaml").read_bytes()
@@ -422,10 +433,10 @@ def test_derived_registration_dates_read_only_the_history_in_between(
     commit_all(repo, "coder out, fresh in", date="2024-08-01T00:00:00+00:00")
     (catalog / "acme/coder.yaml").write_bytes(coder)
     head = commit_all(repo, "coder back", date="2024-09-01T00:00:00+00:00")
-    assert state.registration_changes(base, head) == {
+    assert dates.changes(base, head) == {
         "acme/coder.yaml": datetime(2024, 9, 1, tzinfo=UTC), "acme/fresh.yaml": datetime(2024, 8, 1, tzinfo=UTC)}
-    assert state.registration_changes(head, base) is None  # not an earlier commit of its line
-    derived = derive_snapshot(state, _full(catalog, base), base, head)
+    assert dates.changes(head, base) is None  # not an earlier commit of its line
+    derived = derive_from(catalog, _full(catalog, base), base, head)
     assert derived is not None
     assert derived["models"]["acme/coder"]["registered_at"] == "2024-09-01T00:00:00+00:00"
     assert derived == _full(catalog, head)
@@ -438,31 +449,30 @@ def test_derived_registration_dates_read_only_the_history_in_between(
     commit_all(repo, "main model", date="2024-10-02T00:00:00+00:00")
     git(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side", date="2024-11-01T00:00:00+00:00")
     merged = git(repo, "rev-parse", "HEAD")
-    assert state.registration_changes(side, merged) is None
-    derived = derive_snapshot(state, _full(catalog, side), side, merged)
+    assert dates.changes(side, merged) is None
+    derived = derive_from(catalog, _full(catalog, side), side, merged)
     assert derived == _full(catalog, merged)
     # Counted from the merge that brought it onto main, not from its commit on the branch.
     assert derived is not None and derived["models"]["acme/side"]["registered_at"] == "2024-11-01T00:00:00+00:00"
-    assert state.registration_changes(head, merged) == {
+    assert dates.changes(head, merged) == {
         "acme/main.yaml": datetime(2024, 10, 2, tzinfo=UTC), "acme/side.yaml": datetime(2024, 11, 1, tzinfo=UTC)}
 
 
 def test_derivation_declines_tree_and_provider_changes_and_reports_invalid_targets(
         repo: Path, catalog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELREG_CACHE", "0")
-    state = StateManager(catalog)
     head = git(repo, "rev-parse", "HEAD")
     provider = catalog / "acme/provider.yaml"
     provider.write_text(provider.read_text().replace("priority: 50", "priority: 60"))
     changed = commit_all(repo, "provider")
-    assert derive_snapshot(state, _full(catalog, head), head, changed) is None
+    assert derive_from(catalog, _full(catalog, head), head, changed) is None
     write(catalog, "acme/legacy.yaml", "name: acme/legacy\nprovider: acme\ncapabilities: [chat]\n"
                                        "lifecycle: {status: deprecated, replacement: acme/coder}\n")
     valid = commit_all(repo, "legacy")
     (catalog / "acme/coder.yaml").unlink()
     broken = commit_all(repo, "coder gone, legacy still names it")
     with pytest.raises(CatalogInvalid) as caught:
-        derive_snapshot(state, _full(catalog, valid), valid, broken)
+        derive_from(catalog, _full(catalog, valid), valid, broken)
     with pytest.raises(CatalogInvalid) as full:
         compile_catalog(catalog, rev=broken)
     assert caught.value.diagnostics == [d for d in full.value.diagnostics if d.code != "empty-pool"]

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks.catalog_gen import generate_catalog
-from compiler.compile import compile_catalog
-from compiler.models import Model
-from compiler.pools import build_pools
-from compiler.snapshot import Snapshot
+from modelreg.build.compile import compile_catalog
+from modelreg.build.snapshot import Snapshot
+from modelreg.models import Model
+from modelreg.resolve.pools import build_pools
 from tests.conftest import run_cli
 
 GITHUB_SUMMARY_CAP = 1024 * 1024

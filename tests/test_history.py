@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler import ModelDefinition, ModelRegistry
-from compiler.state import SHALLOW_HINT
+from modelreg import ModelDefinition, ModelRegistry
+from modelreg.git.registration_dates import SHALLOW_HINT
 from tests.conftest import run_cli
 from tests.git_helpers import commit_all, git, init_repo
 

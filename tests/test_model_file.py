@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler.catalog import CAPABILITIES_FILE, PROVIDER_FILE
-from compiler.model_file import dump_model_file, dump_yaml, schema_comment
-from compiler.models import ModelDefinition
-from compiler.yaml_loader import load_yaml, plain_scalar_tag
+from modelreg.catalog.model_file import dump_model_file, dump_yaml, schema_comment
+from modelreg.catalog.paths import CAPABILITIES_FILE, PROVIDER_FILE
+from modelreg.catalog.yaml_loader import load_yaml, plain_scalar_tag
+from modelreg.models import ModelDefinition
 from tests.conftest import BUNDLED, REPO
 
 BUNDLED_FILES = sorted(BUNDLED.rglob("*.yaml"))

@@ -20,17 +20,19 @@ from typing import Any
 
 import pytest
 
-from compiler import parallel, validate
-from compiler.catalog import CatalogFiles, DirectorySource
-from compiler.compile import compile_catalog
-from compiler.diagnostics import Diagnostic
-from compiler.errors import StateError
-from compiler.parallel import iter_chunks, worker_count
-from compiler.state import Git, GitRun, GitSource, StateManager
-from compiler.validate import CatalogCheck, check_catalog
-from compiler.yaml_loader import MAX_FILE_BYTES
+from modelreg.build.compile import compile_catalog
+from modelreg.catalog.directory import DirectorySource
+from modelreg.catalog.files import CatalogFiles
+from modelreg.catalog.revision import GitSource
+from modelreg.catalog.yaml_loader import MAX_FILE_BYTES
+from modelreg.check import catalog_check, parallel
+from modelreg.check.catalog_check import CatalogCheck, check_catalog
+from modelreg.check.parallel import iter_chunks, worker_count
+from modelreg.diagnostics import Diagnostic
+from modelreg.errors import StateError
+from modelreg.git.runner import Git, GitRun
 from tests.conftest import CAPABILITIES, CHAT, PROVIDER, Run, run_cli, write
-from tests.git_helpers import commit_all, git, init_repo
+from tests.git_helpers import catalog_repo, commit_all, dates_of, git, init_repo
 
 JAN = "2024-01-01T00:00:00+00:00"
 FEB = "2024-02-01T00:00:00+00:00"
@@ -69,7 +71,7 @@ def parent_parts(monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
 
         return iter_chunks(recorded, items, min_per_worker=min_per_worker)
 
-    monkeypatch.setattr(validate, "iter_chunks", spying)
+    monkeypatch.setattr(catalog_check, "iter_chunks", spying)
     return parts
 
 
@@ -453,7 +455,7 @@ def test_a_deferred_revision_lists_every_file_and_reads_on_take(repo: Path, cata
     write(catalog, "acme/huge.yaml", "x" * (MAX_FILE_BYTES + 1))
     write(catalog, "acme/NOTES.txt", "not read")
     head = commit_all(repo, "more files", date=FEB)
-    state = StateManager(catalog)
+    state = catalog_repo(catalog)
     eager = GitSource(state, head).read()
     lazy = GitSource(state, head).read(defer=True)
 
@@ -504,7 +506,7 @@ def test_a_deferred_revision_checks_and_compiles_as_the_eager_one(
     first = commit_all(repo, "catalog", date=JAN)
     write(catalog, "acme/m30.yaml", model_text("acme/m30", 30))
     head = commit_all(repo, "one more", date=FEB)
-    state = StateManager(catalog)
+    state = catalog_repo(catalog)
 
     workers(1)
     eager = GitSource(state, head).read()
@@ -541,7 +543,7 @@ def test_a_child_that_fails_after_reading_a_revision_has_its_files_read_here(
         tmp_path: Path, workers: Callable[[int], None], monkeypatch: pytest.MonkeyPatch) -> None:
     catalog = big_catalog(tmp_path / "models.d", broken=True)
     head = commit_all(init_repo(tmp_path), "catalog", date=JAN)
-    state = StateManager(catalog)
+    state = catalog_repo(catalog)
     workers(1)
     eager = GitSource(state, head).read()
     serial = check_catalog(eager)
@@ -559,7 +561,7 @@ def test_a_child_that_fails_after_reading_a_revision_has_its_files_read_here(
 
         return iter_chunks(lost, items, min_per_worker=min_per_worker)
 
-    monkeypatch.setattr(validate, "iter_chunks", failing_children)
+    monkeypatch.setattr(catalog_check, "iter_chunks", failing_children)
     workers(2)
     lazy = GitSource(state, head).read(defer=True)
     assert outcome(check_catalog(lazy)) == outcome(serial)
@@ -589,8 +591,8 @@ def test_an_invalid_revision_reports_the_same_over_two_processes(
 
 
 def test_streamed_blobs_come_in_order_and_a_missing_one_is_named(repo: Path, catalog: Path) -> None:
-    state = StateManager(catalog)
-    git_runner = state.require_git("read")
+    state = catalog_repo(catalog)
+    git_runner = state.git
     entries = state.tree_entries(git(repo, "rev-parse", "HEAD"))
     chat, coder = entries["acme/chat-large.yaml"].sha, entries["acme/coder.yaml"].sha
     chat_bytes = (catalog / "acme/chat-large.yaml").read_bytes()
@@ -660,8 +662,8 @@ def test_prefetched_dates_never_asked_for_are_cleaned_up(repo: Path, catalog: Pa
         return started[-1]
 
     monkeypatch.setattr(Git, "start", recording_start)
-    held = [StateManager(catalog)]
-    held[0].prefetch_registration_dates([git(repo, "rev-parse", "HEAD")])
+    held = [dates_of(catalog)]
+    held[0].prefetch([git(repo, "rev-parse", "HEAD")])
     (run,) = started
     assert run.args[0] == "log"
     proc, files, gone = run._proc, (run._out, run._err), weakref.ref(run)
@@ -678,7 +680,7 @@ def test_prefetched_dates_never_asked_for_are_cleaned_up(repo: Path, catalog: Pa
 
 def test_a_background_git_still_running_when_dropped_is_killed(repo: Path, catalog: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    git_runner = StateManager(catalog).require_git("run")
+    git_runner = catalog_repo(catalog).git
     command = git_runner._command
 
     def slow(args: Any, env: Mapping[str, str] | None) -> tuple[list[str], dict[str, str]]:
@@ -699,7 +701,7 @@ def test_a_background_git_still_running_when_dropped_is_killed(repo: Path, catal
 
 def test_a_collected_background_git_is_closed_at_once(repo: Path, catalog: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    held = [StateManager(catalog).require_git("run").start("rev-parse", "HEAD")]
+    held = [catalog_repo(catalog).git.start("rev-parse", "HEAD")]
     run = held[0]
     assert run.result().decode().strip() == git(repo, "rev-parse", "HEAD")
     assert run._out.closed and run._err.closed and run._proc.returncode == 0
@@ -711,19 +713,19 @@ def test_a_collected_background_git_is_closed_at_once(repo: Path, catalog: Path,
 
 
 def test_registration_changes_bring_a_base_up_to_date(repo: Path, catalog: Path) -> None:
-    state = StateManager(catalog)
+    state = dates_of(catalog)
     base = git(repo, "rev-parse", "HEAD")
     write(catalog, "acme/new.yaml", model_text("acme/new", 3))
     commit_all(repo, "add new", date=FEB)
     (catalog / "acme/embed-small.yaml").unlink()
     head = commit_all(repo, "remove embed", date=MAR)
 
-    changes = state.registration_changes(base, head)
+    changes = state.changes(base, head)
     assert changes == {"acme/new.yaml": datetime(2024, 2, 1, tzinfo=UTC), "acme/embed-small.yaml": None}
-    brought = {**state.registration_dates(base), **changes}
-    assert {rel: when for rel, when in brought.items() if when is not None} == state.registration_dates(head)
-    assert state.registration_changes(head, head) == {}
-    assert state.registration_changes(head, base) is None
+    brought = {**state.dates(base), **changes}
+    assert {rel: when for rel, when in brought.items() if when is not None} == state.dates(head)
+    assert state.changes(head, head) == {}
+    assert state.changes(head, base) is None
 
 
 def test_an_oversized_file_gets_the_same_diagnostics_in_a_revision_as_in_the_work_tree(catalog: Path) -> None:
@@ -742,8 +744,7 @@ def test_an_oversized_file_gets_the_same_diagnostics_in_a_revision_as_in_the_wor
         return sorted((d.file, d.code) for d in diagnostics)
 
     worktree = check_catalog(DirectorySource(catalog, "models.d").read())
-    state = StateManager(catalog)
-    source = GitSource(state, commit)
+    source = GitSource(catalog_repo(catalog), commit)
     source.display_root = "models.d"
     revision = check_catalog(source.read(defer=True))
     assert codes(revision.diagnostics) == codes(worktree.diagnostics)

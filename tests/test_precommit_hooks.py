@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from compiler.cli import build_parser
+from modelreg.cli.parser import build_parser
 from tests.conftest import CHAT, REPO, write
 
 MANIFEST = REPO / ".pre-commit-hooks.yaml"
@@ -63,7 +63,7 @@ def test_the_hook_runs_in_a_catalog_repository(catalog: Path, tmp_path: Path) ->
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "config", "user.name", "Test")
     _git(repo, "config", "user.email", "test@example.com")
-    entry = hook["entry"].replace("modelreg", f"{shlex.quote(sys.executable)} -m compiler", 1)
+    entry = hook["entry"].replace("modelreg", f"{shlex.quote(sys.executable)} -m modelreg", 1)
     local = {key: hook[key] for key in ("id", "name", "args", "files", "pass_filenames", "require_serial")}
     config = {"repos": [{"repo": "local", "hooks": [{**local, "entry": entry, "language": "system"}]}]}
     (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler import BusyError, CatalogInvalid, ModelDefinition, ModelRegistry, StateError, UnknownCapability
-from compiler.compile import validate_catalog
-from compiler.errors import UsageError
-from compiler.model_file import dump_model_file
+from modelreg import BusyError, CatalogInvalid, ModelDefinition, ModelRegistry, StateError, UnknownCapability
+from modelreg.build.compile import validate_catalog
+from modelreg.catalog.model_file import dump_model_file
+from modelreg.errors import UsageError
 from tests.conftest import run_cli, write
 from tests.git_helpers import commit_all, git, init_repo
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from compiler import reporters
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.schemas import load_schema
+from modelreg.check import reporters
+from modelreg.diagnostics import Diagnostic, Severity
+from modelreg.schemas import load_schema
 from tests.conftest import CHAT, run_cli, write
 
 TRICKY = "100% sure: a, b\nsecond line\r\nthird"

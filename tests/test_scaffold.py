@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.catalog import PROVIDER_FILE
-from compiler.errors import UsageError
-from compiler.model_file import model_path
-from compiler.scaffold import new_model
+from modelreg.catalog.paths import PROVIDER_FILE, model_path
+from modelreg.errors import UsageError
+from modelreg.scaffold import new_model
 from tests.conftest import CAPABILITIES, PROVIDER, run_cli
 
 SCAFFOLD = """\
@@ -122,7 +121,7 @@ def test_new_refuses_names_that_are_not_model_names(catalog: Path, name: str, re
     message = REFUSALS[refusal].format(name)
     before = _tree(catalog.parent)
     result = run_cli("new", name, "--catalog", str(catalog))
-    # The same check, word for word, as `register` and `unregister` make (compiler.model_file.model_path).
+    # The same check, word for word, as `register` and `unregister` make (modelreg.catalog.model_file.model_path).
     assert (result.code, result.err) == (2, f"modelreg: error: {message}\n")
     with pytest.raises(UsageError) as caught:
         model_path(name)

@@ -11,15 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from compiler.catalog import DirectorySource
-from compiler.compile import compile_catalog
-from compiler.errors import StateError
-from compiler.history import model_history
-from compiler.snapshot import Snapshot
-from compiler.state import Git, GitFailed, GitSource, StateManager
-from compiler.validate import check_catalog
+from modelreg.build.compile import compile_catalog
+from modelreg.build.snapshot import Snapshot
+from modelreg.catalog.directory import DirectorySource
+from modelreg.catalog.revision import GitSource
+from modelreg.check.catalog_check import check_catalog
+from modelreg.errors import StateError
+from modelreg.git.runner import Git, GitFailed
+from modelreg.git.transaction import CatalogWriter
+from modelreg.history import model_history
 from tests.conftest import EMBED, run_cli, write
-from tests.git_helpers import commit_all, git, init_repo
+from tests.git_helpers import catalog_repo, commit_all, dates_of, git, init_repo
 
 JAN = "2024-01-01T00:00:00+00:00"
 FEB = "2024-02-01T10:00:00+02:00"  # 08:00 UTC
@@ -166,7 +168,7 @@ def test_a_model_from_a_merged_branch_counts_from_the_merge(repo: Path, catalog:
     write(catalog, "acme/in-merge.yaml", NEW_MODEL.replace("acme/new", "acme/in-merge"))
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "merge side", date=MAR)
-    dated = StateManager(catalog).registration_dates(git(repo, "rev-parse", "HEAD"))
+    dated = dates_of(catalog).dates(git(repo, "rev-parse", "HEAD"))
     assert dated["acme/new.yaml"] == datetime(2024, 3, 1, tzinfo=UTC)
     assert dated["acme/in-merge.yaml"] == datetime(2024, 3, 1, tzinfo=UTC)
     assert dated["acme/coder.yaml"] == datetime(2024, 1, 1, tzinfo=UTC)
@@ -206,7 +208,7 @@ def test_registration_dates_follow_history_not_commit_dates(repo: Path, catalog:
     write(catalog, "acme/new.yaml", NEW_MODEL)
     commit_all(repo, "add new on main", date="2024-01-15T00:00:00+00:00")
     merge(repo, "side", date=MAR)
-    dated = StateManager(catalog).registration_dates(git(repo, "rev-parse", "HEAD"))
+    dated = dates_of(catalog).dates(git(repo, "rev-parse", "HEAD"))
     assert dated["acme/new.yaml"] == datetime(2024, 1, 15, tzinfo=UTC)
     assert dated["acme/other.yaml"] == datetime(2024, 3, 1, tzinfo=UTC)
 
@@ -259,9 +261,9 @@ def test_registration_dates_of_many_files_take_one_pass_not_one_path_each(
     for i in range(12):
         write(catalog, f"acme/extra-{i}.yaml", NEW_MODEL.replace("acme/new", f"acme/extra-{i}"))
         commit_all(repo, f"add {i}", date=FEB)
-    state = StateManager(catalog)
+    state = dates_of(catalog)
     head = git(repo, "rev-parse", "HEAD")
-    every = state.registration_dates(head)
+    every = state.dates(head)
     logs: list[tuple[str, ...]] = []
     real = Git.run
 
@@ -272,12 +274,12 @@ def test_registration_dates_of_many_files_take_one_pass_not_one_path_each(
 
     monkeypatch.setattr(Git, "run", counting)
     few = ["acme/extra-0.yaml", "acme/extra-5.yaml", "acme/gone.yaml"]
-    assert state.registration_dates(head, few) == {rel: every[rel] for rel in few[:2]}
+    assert state.dates(head, few) == {rel: every[rel] for rel in few[:2]}
     assert logs[-1][-4:] == ("--", "models.d/acme/extra-0.yaml", "models.d/acme/extra-5.yaml",
                              "models.d/acme/gone.yaml")
     # Past a few paths, git's walk slows with every pathspec: one pass over the catalog instead.
     many = [f"acme/extra-{i}.yaml" for i in range(12)] + ["acme/gone.yaml"]
-    assert state.registration_dates(head, many) == {rel: every[rel] for rel in many[:12]}
+    assert state.dates(head, many) == {rel: every[rel] for rel in many[:12]}
     assert logs[-1][-2:] == ("--", "models.d")
 
 
@@ -285,17 +287,17 @@ def test_registration_dates_fetched_in_the_background_are_the_same(repo: Path, c
     write(catalog, "acme/new.yaml", NEW_MODEL)
     head = commit_all(repo, "add new", date=FEB)
     first = git(repo, "rev-parse", "HEAD~1")
-    direct = StateManager(catalog).registration_dates(head)
-    state = StateManager(catalog)
-    state.prefetch_registration_dates([head, first, head])
-    assert state.registration_dates(head) == direct
-    assert state.registration_dates(first) == StateManager(catalog).registration_dates(first)
+    direct = dates_of(catalog).dates(head)
+    state = dates_of(catalog)
+    state.prefetch([head, first, head])
+    assert state.dates(head) == direct
+    assert state.dates(first) == dates_of(catalog).dates(first)
     assert direct["acme/new.yaml"] == datetime(2024, 2, 1, 8, tzinfo=UTC)
     # git's failure surfaces where the dates are asked for, as if git had run there.
     missing = "0" * 40
-    state.prefetch_registration_dates([missing])
+    state.prefetch([missing])
     with pytest.raises(GitFailed, match=r"^`git log --first-parent` failed: fatal: bad object 0{40}$"):
-        state.registration_dates(missing)
+        state.dates(missing)
 
 
 def test_the_version_number_counts_commits(repo: Path, catalog: Path) -> None:
@@ -410,7 +412,6 @@ def test_git_source_refuses_what_the_directory_source_refuses(repo: Path, catalo
     write(catalog, ".hidden/x.yaml", "not: read\n")
     write(catalog, "acme/old.yml", NEW_MODEL)
     commit_all(repo, "hostile files", date=FEB)
-    state = StateManager(catalog)
     head = git(repo, "rev-parse", "HEAD")
     on_disk = DirectorySource(catalog, str(catalog)).read()
     batches: list[tuple[str, ...]] = []
@@ -429,7 +430,7 @@ def test_git_source_refuses_what_the_directory_source_refuses(repo: Path, catalo
 
     monkeypatch.setattr(Git, "run", counting)
     monkeypatch.setattr(Git, "stream_blobs", counting_stream)
-    in_git = GitSource(state, head).read()
+    in_git = GitSource(catalog_repo(catalog), head).read()
     # One `cat-file` stream for every symlink's target, one for every file: not one git per link.
     assert len(batches) == 2
     assert sorted(in_git.diagnostics) == sorted(on_disk.diagnostics)
@@ -454,7 +455,7 @@ def test_writes_never_follow_a_symlinked_directory(repo: Path, catalog: Path,
                                                    tmp_path_factory: pytest.TempPathFactory) -> None:
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     (catalog / "evil").symlink_to(elsewhere)
-    state = StateManager(catalog)
-    with state.write_lock() as head, pytest.raises(StateError, match="evil is a symlink; modelreg writes only"):
-        state.commit(head, {"evil/x.yaml": b"name: evil/x\n"}, "sneak out")
+    writer = CatalogWriter(catalog_repo(catalog))
+    with writer.lock() as head, pytest.raises(StateError, match="evil is a symlink; modelreg writes only"):
+        writer.commit(head, {"evil/x.yaml": b"name: evil/x\n"}, "sneak out")
     assert list(elsewhere.iterdir()) == []

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from compiler.cli import build_parser
+from modelreg.cli.parser import build_parser
 from tests.conftest import REPO
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler import yaml_loader
-from compiler.yaml_loader import YamlLoadError, load_yaml
+from modelreg.catalog import yaml_loader
+from modelreg.catalog.yaml_loader import YamlLoadError, load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 

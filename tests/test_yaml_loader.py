@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.yaml_loader import MAX_DEPTH, YamlLoadError, load_yaml
+from modelreg.catalog.yaml_loader import MAX_DEPTH, YamlLoadError, load_yaml
 
 
 def load(text: str) -> object:

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from compiler import snapshot_format
-from compiler.capability_tree import CapabilityTree
-from compiler.models import Model as CompilerModel
-from compiler.pools import build_pools
-from compiler.runtime import Registry
-from compiler.snapshot import Snapshot
+from modelreg import snapshot_format
+from modelreg.build.snapshot import Snapshot
+from modelreg.capability_tree import CapabilityTree
+from modelreg.models import Model as CompilerModel
+from modelreg.resolve.pools import build_pools
+from modelreg.runtime import SnapshotRegistry
 from tests.runtime.fake_provider import FakeProvider
 
 TREE: dict[str, Any] = {
@@ -66,8 +66,8 @@ def snapshot_bytes(models: Sequence[CompilerModel], *, base_url: str = "https://
     return Snapshot.from_document(document).raw
 
 
-def registry(models: Sequence[CompilerModel], **kwargs: Any) -> Registry:
-    return Registry.from_bytes(snapshot_bytes(models, **kwargs))
+def registry(models: Sequence[CompilerModel], **kwargs: Any) -> SnapshotRegistry:
+    return SnapshotRegistry.from_bytes(snapshot_bytes(models, **kwargs))
 
 
 class FakeClock:

@@ -14,19 +14,19 @@ from typing import Any
 
 import pytest
 
-from compiler.runtime import (
+from modelreg.runtime import (
     AllCandidatesFailed,
     BreakerPolicy,
     BreakerState,
     DeadlineExceeded,
     EventKind,
     FailureKind,
-    Model,
     ProviderError,
     RequestRejected,
     RetryPolicy,
     Router,
     RouterEvent,
+    SnapshotModel,
     StreamInterrupted,
     classify_error,
     classify_status,
@@ -65,7 +65,7 @@ class Script:
         self.calls: list[str] = []
         self.remaining: list[float | None] = []
 
-    def _next(self, m: Model) -> Any:
+    def _next(self, m: SnapshotModel) -> Any:
         self.calls.append(m.name)
         self.remaining.append(remaining_time())
         self.clock.advance(self.cost)
@@ -75,10 +75,10 @@ class Script:
             raise outcome
         return outcome
 
-    def __call__(self, m: Model) -> Any:
+    def __call__(self, m: SnapshotModel) -> Any:
         return self._next(m)
 
-    async def coroutine(self, m: Model) -> Any:
+    async def coroutine(self, m: SnapshotModel) -> Any:
         await asyncio.sleep(0)
         return self._next(m)
 
@@ -250,10 +250,10 @@ def test_events_are_logged_and_a_broken_callback_does_not_fail_the_call(
         raise RuntimeError("metrics backend down")
 
     router = Router(registry(MODELS), clock=clock, sleep=clock.sleep, random=lambda: 0.0, on_event=broken)
-    caplog.set_level(logging.DEBUG, logger="compiler.runtime")
+    caplog.set_level(logging.DEBUG, logger="modelreg.runtime")
     script = Script(clock, acme_a=[failover("HTTP 403")])
     assert router.call("chat", script) == "acme/b"
-    messages = [r.getMessage() for r in caplog.records if r.name == "compiler.runtime"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "modelreg.runtime"]
     assert "chat: failure acme/a [failover] HTTP 403 attempt 1, 0.000s" in messages
     assert "chat: success acme/b attempt 2, 0.000s" in messages
     assert messages.count("router event callback failed") == 5
@@ -309,7 +309,7 @@ def test_half_open_lets_exactly_one_probe_through(clock: FakeClock) -> None:
     clock.advance(10.0)
     inner: list[list[str]] = []
 
-    def probe(m: Model) -> str:
+    def probe(m: SnapshotModel) -> str:
         # A second request while the probe is in flight: acme/a is skipped, acme/b serves it.
         nested = Script(clock)
         assert router.call("chat", nested, providers=["acme"]) == "acme/b"
@@ -374,7 +374,7 @@ def test_acall_cancels_an_attempt_at_the_deadline() -> None:
     router = Router(registry(MODELS), policy=RetryPolicy(deadline=0.05), random=lambda: 0.0)
     calls: list[str] = []
 
-    async def hang(m: Model) -> str:
+    async def hang(m: SnapshotModel) -> str:
         calls.append(m.name)
         await asyncio.sleep(30)
         return m.name
@@ -390,7 +390,7 @@ def test_stream_fails_over_only_before_the_first_chunk(clock: FakeClock) -> None
     router = make_router(clock)
     opened: list[str] = []
 
-    def open_stream(m: Model) -> Iterator[str]:
+    def open_stream(m: SnapshotModel) -> Iterator[str]:
         opened.append(m.name)
         if m.name == "acme/a":
             raise failover("HTTP 404")
@@ -415,7 +415,7 @@ def test_stream_fails_over_only_before_the_first_chunk(clock: FakeClock) -> None
 def test_a_stream_closed_early_closes_its_source(clock: FakeClock) -> None:
     closed: list[bool] = []
 
-    def open_stream(m: Model) -> Iterator[str]:
+    def open_stream(m: SnapshotModel) -> Iterator[str]:
         try:
             yield "one"
             yield "two"

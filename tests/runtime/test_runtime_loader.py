@@ -17,18 +17,18 @@ from typing import Any
 
 import pytest
 
-from compiler import snapshot_format
-from compiler.compile import compile_catalog
-from compiler.runtime import (
-    Model,
-    Registry,
+from modelreg import snapshot_format
+from modelreg.build.compile import compile_catalog
+from modelreg.build.snapshot import Snapshot
+from modelreg.runtime import (
     SnapshotError,
+    SnapshotModel,
+    SnapshotRegistry,
     UnknownCapability,
     UnknownFeature,
     UnknownProvider,
     load_snapshot,
 )
-from compiler.snapshot import Snapshot
 from tests.conftest import BUNDLED, REPO
 from tests.runtime.conftest import model, snapshot_bytes
 from tests.runtime.fake_provider import FakeProvider
@@ -49,7 +49,7 @@ def snapshot_file(tmp_path: Path) -> Path:
     return path
 
 
-def names(models: tuple[Model, ...]) -> list[str]:
+def names(models: tuple[SnapshotModel, ...]) -> list[str]:
     return [m.name for m in models]
 
 
@@ -114,7 +114,7 @@ def test_everything_is_read_only(snapshot_file: Path) -> None:
     with pytest.raises(TypeError):
         registry.providers["acme"] = None  # type: ignore[index]
     assert not hasattr(chat, "__dict__")
-    assert type(chat) is Model and dataclasses.replace(chat) == chat  # the fast loader builds true Models
+    assert type(chat) is SnapshotModel and dataclasses.replace(chat) == chat  # the fast loader builds true Models
     # Equal records make equal, hashable models, across loads.
     again = load_snapshot(snapshot_file).get_model("acme/chat-large")
     assert again == chat and hash(again) == hash(chat) and again is not chat
@@ -209,7 +209,7 @@ def test_refuses_a_sealed_snapshot_that_contradicts_itself(change: Callable[[dic
 def test_a_long_value_is_shortened_in_the_message() -> None:
     raw = sealed(lambda d: d["models"]["acme/coder"]["limits"].update(context_window="9" * 100))
     with pytest.raises(SnapshotError) as caught:
-        Registry.from_bytes(raw)
+        SnapshotRegistry.from_bytes(raw)
     assert str(caught.value) == ("snapshot: not a valid snapshot: model `acme/coder`: `limits.context_window` must be "
                                  f'an integer or null, not "{"9" * 58}…')
 
@@ -236,7 +236,7 @@ def deep_but_sealed() -> bytes:
 ])
 def test_refuses_garbage_without_escaping_the_error_handling(raw: bytes, problem: str) -> None:
     with pytest.raises(SnapshotError) as caught:
-        Registry.from_bytes(raw)
+        SnapshotRegistry.from_bytes(raw)
     assert str(caught.value) == f"snapshot: {problem}"
 
 
@@ -244,7 +244,7 @@ def test_refuses_garbage_without_escaping_the_error_handling(raw: bytes, problem
 def test_refuses_a_major_version_it_does_not_read(major: object, shown: str) -> None:
     raw = sealed(lambda d: d["format"].update(major=major))
     with pytest.raises(SnapshotError) as caught:
-        Registry.from_bytes(raw)
+        SnapshotRegistry.from_bytes(raw)
     assert str(caught.value) == (f"snapshot: snapshot format major version {shown} is not supported; this version of "
                                  "modelreg reads major version 1")
 
@@ -254,7 +254,7 @@ def test_names_a_future_major_version_even_when_it_seals_itself_differently() ->
     raw = json.dumps({"format": {"major": 2, "minor": 0, "name": "modelreg-registry"},
                       "signature": "ed25519:c2lnbmVk", "models": {}}, indent=2).encode()
     with pytest.raises(SnapshotError) as caught:
-        Registry.from_bytes(raw)
+        SnapshotRegistry.from_bytes(raw)
     assert str(caught.value) == ("snapshot: snapshot format major version 2 is not supported; this version of "
                                  "modelreg reads major version 1")
 
@@ -269,7 +269,7 @@ def test_a_good_snapshot_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None
 
     monkeypatch.setattr(json, "loads", counting)
     raw = snapshot_bytes(MODELS)
-    Registry.from_bytes(raw)
+    SnapshotRegistry.from_bytes(raw)
     assert parsed == [len(raw)]
 
 
@@ -279,16 +279,16 @@ def test_a_large_snapshot_is_hashed_beside_the_parse_with_the_same_verdicts(
     monkeypatch.setattr(snapshot_format, "_HASH_IN_THREAD_FROM", 0)
     started = threading.active_count()
     raw = snapshot_bytes(MODELS)
-    assert names(Registry.from_bytes(raw).list_models())[0] == "acme/chat-large"
+    assert names(SnapshotRegistry.from_bytes(raw).list_models())[0] == "acme/chat-large"
     with pytest.raises(SnapshotError, match=r"^snapshot: digest mismatch .*it was modified or truncated$"):
-        Registry.from_bytes(raw.replace(b'"priority":10', b'"priority":99', 1))
+        SnapshotRegistry.from_bytes(raw.replace(b'"priority":10', b'"priority":99', 1))
     with pytest.raises(SnapshotError, match=r"^snapshot: not a JSON snapshot \(truncated or corrupt\?\)"):
-        Registry.from_bytes(raw[: len(raw) // 2])
+        SnapshotRegistry.from_bytes(raw[: len(raw) // 2])
     future = json.loads(raw)
     future["format"]["major"] = 2
     with pytest.raises(SnapshotError, match="major version 2 is not supported"):
         # Still sealed with the old digest: the version is named before the broken seal.
-        Registry.from_bytes(raw[:snapshot_format._BODY_START] + json.dumps(
+        SnapshotRegistry.from_bytes(raw[:snapshot_format._BODY_START] + json.dumps(
             {k: v for k, v in future.items() if k != "$digest"}, sort_keys=True,
             separators=(",", ":")).encode()[1:])
     for thread in threading.enumerate():
@@ -310,7 +310,7 @@ def test_a_snapshot_cut_short_over_http_is_refused(provider: FakeProvider) -> No
 
 def test_record_views_are_made_once_and_are_read_only_throughout() -> None:
     raw = sealed(lambda d: d["models"]["acme/chat-large"].update({"x-team": {"owner": "ml", "tags": ["a"]}}))
-    chat = Registry.from_bytes(raw).get_model("acme/chat-large")
+    chat = SnapshotRegistry.from_bytes(raw).get_model("acme/chat-large")
     assert chat is not None
     assert chat.record is chat.record
     assert chat.limits is chat.limits is chat.record["limits"]
@@ -333,7 +333,7 @@ def test_overlapping_loads_leave_the_collector_as_it_was(monkeypatch: pytest.Mon
     raw = snapshot_bytes(MODELS)
     entered = {"one": threading.Event(), "two": threading.Event()}
     release = {"one": threading.Event(), "two": threading.Event()}
-    loaded: dict[str, Registry] = {}
+    loaded: dict[str, SnapshotRegistry] = {}
     decode = snapshot_format.decode
 
     def held(data: bytes, *, source: str = "snapshot") -> dict[str, Any]:
@@ -342,7 +342,7 @@ def test_overlapping_loads_leave_the_collector_as_it_was(monkeypatch: pytest.Mon
         return decode(data, source=source)
 
     def load(source: str) -> None:
-        loaded[source] = Registry.from_bytes(raw, source=source)
+        loaded[source] = SnapshotRegistry.from_bytes(raw, source=source)
 
     monkeypatch.setattr(snapshot_format, "decode", held)
     was = gc.isenabled()
@@ -386,7 +386,7 @@ def test_loads_over_http(provider: FakeProvider) -> None:
 
 def test_answers_equal_the_compilers_on_the_bundled_catalog() -> None:
     snapshot = compile_catalog(BUNDLED)
-    registry = Registry.from_bytes(snapshot.raw)
+    registry = SnapshotRegistry.from_bytes(snapshot.raw)
     tree = snapshot.tree
     assert tree.paths(), "the bundled catalog has a capability tree"
     for path in tree.paths():
@@ -412,9 +412,9 @@ def test_answers_equal_the_compilers_on_the_bundled_catalog() -> None:
 
 
 def test_answers_equal_model_registry_on_the_bundled_catalog() -> None:
-    from compiler.registry import ModelRegistry
+    from modelreg.registry import ModelRegistry
 
-    registry = Registry.from_bytes(compile_catalog(BUNDLED).raw)
+    registry = SnapshotRegistry.from_bytes(compile_catalog(BUNDLED).raw)
     compiled = ModelRegistry(BUNDLED, allow_shallow=True)
     assert [m.name for m in compiled.list_models()] == names(registry.list_models())
     for path in [*compiled.tree.paths(), *compiled.tree.aliases]:
@@ -438,11 +438,11 @@ class Blocker(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, Blocker())
 before = set(sys.modules)
-from compiler.runtime import Router, load_snapshot
+from modelreg.runtime import Router, load_snapshot
 registry = load_snapshot(sys.argv[1])
 print(",".join(m.name for m in Router(registry).candidates("chat", features={"vision"})))
 stdlib = tuple(os.path.realpath(sysconfig.get_paths()[k]) + os.sep for k in ("stdlib", "platstdlib"))
-package = os.path.realpath(os.path.dirname(sys.modules["compiler"].__file__)) + os.sep
+package = os.path.realpath(os.path.dirname(sys.modules["modelreg"].__file__)) + os.sep
 for name in sorted(set(sys.modules) - before):
     where = getattr(sys.modules[name], "__file__", None)
     if where is None:
@@ -450,7 +450,7 @@ for name in sorted(set(sys.modules) - before):
     where = os.path.realpath(where)
     if not where.startswith(stdlib + (package,)):
         print("third-party:", name, where)
-print(" ".join(sorted(n for n in sys.modules if n.split(".")[0] == "compiler")))
+print(" ".join(sorted(n for n in sys.modules if n.split(".")[0] == "modelreg")))
 '''
 
 
@@ -462,7 +462,7 @@ def test_the_runtime_imports_nothing_outside_the_standard_library(snapshot_file:
     assert lines[0] == "acme/chat-large"
     assert not [line for line in lines if line.startswith("third-party:")]
     loaded = set(lines[-1].split())
-    assert loaded <= {"compiler", "compiler.errors", "compiler.snapshot_format", "compiler.capability_tree",
-                      "compiler.gc_pause"} | {
-        n for n in loaded if n.startswith("compiler.runtime")}
-    assert "compiler.runtime.router" in loaded
+    assert loaded <= {"modelreg", "modelreg.errors", "modelreg.snapshot_format", "modelreg.capability_tree",
+                      "modelreg.gc_pause"} | {
+        n for n in loaded if n.startswith("modelreg.runtime")}
+    assert "modelreg.runtime.router" in loaded

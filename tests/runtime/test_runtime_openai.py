@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from compiler.runtime import (
+from modelreg.runtime import (
     AllCandidatesFailed,
     BreakerPolicy,
     BreakerState,

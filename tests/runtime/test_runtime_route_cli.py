@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler import snapshot_format
+from modelreg import snapshot_format
 from tests.conftest import run_cli
 from tests.runtime.conftest import model, snapshot_bytes
 

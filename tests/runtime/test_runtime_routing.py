@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from compiler import snapshot_format
-from compiler.runtime import (
+from modelreg import snapshot_format
+from modelreg.runtime import (
     EventKind,
-    Model,
     NoCandidates,
-    Registry,
     Router,
     RouterEvent,
+    SnapshotModel,
+    SnapshotRegistry,
     UnknownCapability,
     UnknownFeature,
     UnknownProvider,
@@ -41,7 +41,7 @@ def router() -> Router:
     return Router(registry(MODELS))
 
 
-def names(models: tuple[Model, ...]) -> list[str]:
+def names(models: tuple[SnapshotModel, ...]) -> list[str]:
     return [m.name for m in models]
 
 
@@ -77,7 +77,7 @@ def test_deprecated_last_and_retired_never_even_when_the_pool_says_otherwise() -
     del document["$digest"]
     document["pools"]["generation.text-generation"] = ["beta/d", "beta/e", "acme/a"]
     raw, _ = snapshot_format.encode(document)
-    router = Router(Registry.from_bytes(raw))
+    router = Router(SnapshotRegistry.from_bytes(raw))
     assert names(router.candidates("chat")) == ["acme/a", "beta/d"]
     route = router.explain("chat")
     assert [(m.name, why) for m, why in route.excluded] == [("beta/e", "retired")]

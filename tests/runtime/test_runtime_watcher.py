@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler import snapshot_format
-from compiler.runtime import Registry, Router, SnapshotError, SnapshotWatcher
-from compiler.snapshot import Snapshot
+from modelreg import snapshot_format
+from modelreg.build.snapshot import Snapshot
+from modelreg.runtime import Router, SnapshotError, SnapshotRegistry, SnapshotWatcher
 from tests.runtime.conftest import model, snapshot_bytes
 from tests.runtime.fake_provider import FakeProvider
 
@@ -22,7 +22,7 @@ V2 = [model("acme/a", priority=3), model("acme/b", priority=2), model("beta/c", 
 V3 = [model("beta/c", priority=1)]
 
 
-def chat(registry: Registry) -> list[str]:
+def chat(registry: SnapshotRegistry) -> list[str]:
     return [m.name for m in registry.find_by_capability("chat")]
 
 
@@ -87,7 +87,7 @@ def test_a_bad_snapshot_is_rejected_and_the_last_good_one_serves(
     assert watcher.current is good
     assert len(errors) == 1 and isinstance(errors[0], SnapshotError) and message in str(errors[0])
     assert watcher.last_error is errors[0]
-    [record] = [r for r in caplog.records if r.name == "compiler.runtime"]
+    [record] = [r for r in caplog.records if r.name == "modelreg.runtime"]
     assert record.levelno == logging.ERROR
     assert record.getMessage().startswith(f"{path}: new snapshot rejected, still serving 1 (sha256:")
     # Reported once, not at every poll; a good file afterwards is taken.
@@ -149,15 +149,15 @@ def test_any_failure_while_loading_is_reported_and_the_watcher_keeps_serving(
     watcher = SnapshotWatcher(path, on_error=errors.append)
     good = watcher.current
 
-    def broken(raw: bytes, *, source: str = "snapshot") -> Registry:
+    def broken(raw: bytes, *, source: str = "snapshot") -> SnapshotRegistry:
         raise RuntimeError("a bug while indexing")
 
-    monkeypatch.setattr(Registry, "from_bytes", broken)
+    monkeypatch.setattr(SnapshotRegistry, "from_bytes", broken)
     snapshot_format.write_atomic(path, snapshot_bytes(V2, label="2"))
     assert watcher.check() is False
     assert watcher.current is good
     assert [type(e) for e in errors] == [RuntimeError]
-    [record] = [r for r in caplog.records if r.name == "compiler.runtime"]
+    [record] = [r for r in caplog.records if r.name == "modelreg.runtime"]
     assert record.getMessage() == f"{path}: new snapshot rejected, still serving {good.version}: a bug while indexing"
     assert record.exc_info is not None and record.exc_info[0] is RuntimeError  # the unexpected gets a traceback
     monkeypatch.undo()
@@ -177,7 +177,7 @@ def test_a_polling_thread_reloads_by_itself(path: Path) -> None:
 def test_readers_never_see_a_half_swapped_snapshot(path: Path) -> None:
     versions = {"1": V1, "2": V2, "3": V3}
     raws = {label: snapshot_bytes(models, label=label) for label, models in versions.items()}
-    expected = {label: chat(Registry.from_bytes(raw)) for label, raw in raws.items()}
+    expected = {label: chat(SnapshotRegistry.from_bytes(raw)) for label, raw in raws.items()}
     watcher = SnapshotWatcher(path)
     router = Router(watcher)
     stop = threading.Event()

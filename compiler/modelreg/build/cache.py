@@ -1,0 +1,107 @@
+"""Compiled snapshots of commits, kept in `.git/modelreg/snapshots/` so a revision compiles once.
+
+A commit's snapshot depends only on the commit, the catalog's place in the repository and the
+compiler itself, so the key is the commit plus a fingerprint of the compiler's code and schemas:
+a new version of modelreg never reads an old entry. Entries are written atomically and verified
+by their digest on reading; the cache is best effort (a read-only `.git` just means no cache).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from functools import cache
+from pathlib import Path
+
+from modelreg.build.snapshot import Snapshot
+from modelreg.diagnostics import Diagnostic, Severity
+from modelreg.errors import SnapshotError
+from modelreg.git.repository import CatalogRepository
+from modelreg.schemas import schema_dir
+from modelreg.snapshot_format import write_atomic
+
+# Snapshots of a 10,000-model catalog are ~8 MB; a handful covers a branch and its base.
+KEEP = 8
+
+
+@cache
+def compiler_fingerprint() -> str:
+    """A digest of everything that shapes a snapshot: every module of the package, in every
+    subpackage, and the schemas."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]
+    files = [(path.relative_to(package).as_posix(), path) for path in package.rglob("*.py")]
+    files += [(f"schemas/{path.name}", path) for path in schema_dir().glob("*.schema.json")]
+    for name, path in sorted(files):
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+class SnapshotCache:
+    """Snapshots by commit for one catalog of one repository."""
+
+    def __init__(self, directory: Path, key: str, display_root: str) -> None:
+        self.directory = directory
+        self.key = key
+        self.display_root = display_root
+
+    @classmethod
+    def for_repository(cls, repo: CatalogRepository) -> SnapshotCache | None:
+        """The cache of a catalog in git (None when MODELREG_CACHE=0)."""
+        if os.environ.get("MODELREG_CACHE") == "0":
+            return None
+        key = hashlib.sha256(f"{repo.rel}\0{compiler_fingerprint()}".encode()).hexdigest()[:16]
+        return cls(repo.git.common_dir / "modelreg" / "snapshots", key, repo.display)
+
+    def _paths(self, commit: str) -> tuple[Path, Path]:
+        stem = self.directory / f"{commit}.{self.key}"
+        return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".warnings.json")
+
+    def has(self, commit: str) -> bool:
+        """Whether `commit` has an entry (without reading it)."""
+        return all(path.is_file() for path in self._paths(commit))
+
+    def get(self, commit: str) -> Snapshot | None:
+        """The cached snapshot of `commit`, with its warnings, or None."""
+        snapshot_path, warnings_path = self._paths(commit)
+        try:
+            raw = snapshot_path.read_bytes()
+            records = json.loads(warnings_path.read_bytes())
+            snapshot = Snapshot.from_bytes(raw, source=str(snapshot_path))
+        except (OSError, ValueError, SnapshotError):
+            return None
+        prefix = self.display_root.rstrip("/") + "/" if self.display_root else ""
+        snapshot.warnings = [Diagnostic(prefix + r["file"], r["line"], r["column"], r["code"], r["message"],
+                                        Severity(r["severity"])) for r in records]
+        with contextlib.suppress(OSError):
+            os.utime(snapshot_path)
+        return snapshot
+
+    def put(self, commit: str, snapshot: Snapshot) -> None:
+        """Keep `snapshot` as the one of `commit`, dropping the least recently used beyond KEEP."""
+        snapshot_path, warnings_path = self._paths(commit)
+        prefix = self.display_root.rstrip("/") + "/" if self.display_root else ""
+        records = [{**d.to_dict(), "file": d.file.removeprefix(prefix)} for d in snapshot.warnings]
+        try:
+            write_atomic(warnings_path, json.dumps(records, sort_keys=True).encode())
+            write_atomic(snapshot_path, snapshot.raw)
+            self._evict()
+        except OSError:
+            pass
+
+    def commits(self) -> list[str]:
+        """Commits with a cached snapshot, most recently used first."""
+        try:
+            entries = list(self.directory.glob(f"*.{self.key}.json"))
+            entries.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        except OSError:
+            return []
+        return [p.name.split(".", 1)[0] for p in entries]
+
+    def _evict(self) -> None:
+        for commit in self.commits()[KEEP:]:
+            for path in self._paths(commit):
+                with contextlib.suppress(OSError):
+                    path.unlink()

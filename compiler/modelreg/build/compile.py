@@ -1,0 +1,69 @@
+"""The compiler's entry points: check a catalog, compile it into a snapshot.
+
+A compile reads a source (the catalog directory, or a revision's objects), checks it and builds
+the snapshot; git is asked only for the version and the registration dates.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from modelreg.build.pipeline import compile_files
+from modelreg.build.revision import RevisionCompiler
+from modelreg.build.snapshot import Snapshot
+from modelreg.build.version import worktree_version
+from modelreg.catalog.directory import DirectorySource
+from modelreg.catalog.paths import DEFAULT_CATALOG
+from modelreg.check.catalog_check import CatalogCheck, check_catalog
+from modelreg.errors import StateError, UsageError
+from modelreg.git.registration_dates import SHALLOW_HINT, RegistrationDates
+from modelreg.git.repository import CatalogRepository, not_in_git
+
+
+def _catalog_dir(catalog: str | os.PathLike[str]) -> Path:
+    root = Path(catalog)
+    if not root.is_dir():
+        raise UsageError(f"catalog directory not found: {os.fspath(catalog)}")
+    return root
+
+
+def validate_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG) -> CatalogCheck:
+    """Check a catalog directory; the result holds every diagnostic (it does not raise on them).
+    Reads the directory alone: no git."""
+    root = _catalog_dir(catalog)
+    return check_catalog(DirectorySource(root, os.fspath(catalog)).read())
+
+
+def compile_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, *, strict: bool = False,
+                    rev: str | None = None, allow_shallow: bool = False) -> Snapshot:
+    """Compile a catalog directory into a snapshot.
+
+    Raises CatalogInvalid (with every diagnostic) when the catalog has errors, or warnings under
+    `strict`. Writing the snapshot is the caller's choice: `snapshot.write(path)`.
+
+    `rev` compiles a git revision (`HEAD~3`, a tag, a sha) from git's objects instead of the work
+    tree, to the bytes the work tree gave when that revision was HEAD. In git, every model's
+    `registered_at` comes from history; a shallow clone raises StateError unless `allow_shallow`.
+    """
+    if rev is not None:
+        repo = CatalogRepository.find(catalog)
+        if repo is None:
+            raise not_in_git(catalog, f"compile revision `{rev}`")
+        compiler = RevisionCompiler(repo, allow_shallow=allow_shallow)
+        return compiler.snapshot(repo.resolve(rev), strict=strict)
+    return compile_worktree(catalog, strict=strict, allow_shallow=allow_shallow)
+
+
+def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
+                     allow_shallow: bool = False) -> Snapshot:
+    """Compile the catalog directory as it is on disk (see `compile_catalog`). Never cached: a
+    work tree that git calls clean may still differ from HEAD (`git update-index
+    --skip-worktree`, `--assume-unchanged`)."""
+    root = _catalog_dir(catalog)
+    repo = CatalogRepository.find(catalog)
+    version = worktree_version(repo)
+    if version.history == "shallow" and not allow_shallow:
+        raise StateError(SHALLOW_HINT)
+    dates = RegistrationDates(repo) if repo is not None else None
+    return compile_files(DirectorySource(root, os.fspath(catalog)).read, version, dates, strict=strict)

@@ -1,0 +1,53 @@
+"""Where a compiled catalog came from in git: the commit, whether the tree was dirty, a monotonic
+number, and whether the history behind its registration dates is whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from modelreg.catalog.paths import status_changes_catalog
+from modelreg.git.repository import CatalogRepository
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """The git identity of a compiled catalog."""
+
+    commit: str | None = None
+    dirty: bool | None = None
+    number: int | None = None
+    history: str = "none"
+
+    @property
+    def label(self) -> str:
+        """`<number>.g<commit12>` (`.dirty` appended), or `unversioned` outside git.
+
+        Without a number (a shallow clone cannot count its commits) it is `g<commit12>`.
+        """
+        if self.commit is None:
+            return "unversioned"
+        number = f"{self.number}." if self.number is not None else ""
+        return f"{number}g{self.commit[:12]}" + (".dirty" if self.dirty else "")
+
+    def to_snapshot(self) -> dict[str, object]:
+        return {"commit": self.commit, "dirty": self.dirty, "number": self.number, "label": self.label,
+                "history": self.history}
+
+
+def version_at(repo: CatalogRepository, commit: str) -> VersionInfo:
+    """The version of the catalog at `commit`."""
+    shallow = repo.is_shallow()
+    # In a shallow clone the commit count is only what was fetched: not a version number.
+    number = None if shallow else repo.commit_number(commit)
+    return VersionInfo(commit=commit, dirty=False, number=number, history="shallow" if shallow else "full")
+
+
+def worktree_version(repo: CatalogRepository | None) -> VersionInfo:
+    """The version of the catalog's work tree: HEAD's, dirty when what the compiler reads differs
+    from HEAD; unversioned outside git or before the first commit."""
+    if repo is None:
+        return VersionInfo()
+    head = repo.head().commit
+    if head is None:
+        return VersionInfo()
+    return replace(version_at(repo, head), dirty=status_changes_catalog(repo.status()))

@@ -1,0 +1,111 @@
+"""Writing a model file in the catalog's own style (where it lives is `paths.model_path`).
+
+`register` and `new` write through `dump_model_file`, so a written file looks like a hand-written
+one: the editor's schema comment first, keys in `models.FILE_KEY_ORDER`, block mappings,
+capabilities as a block list, other short lists of scalars in flow style, and strings
+double-quoted wherever a plain scalar would read as something else.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from pathlib import PurePosixPath
+from typing import Any
+
+import yaml
+from yaml.nodes import ScalarNode
+
+from modelreg.catalog.yaml_loader import plain_scalar_tag
+from modelreg.models import ModelDefinition
+
+MODEL_SCHEMA = "model.schema.json"
+# Lists written in flow style must fit on one line with their key; longer ones are block lists.
+FLOW_LIST_WIDTH = 80
+# Lists that are always block style, one item a line, as reviewers read them in diffs.
+BLOCK_LISTS = frozenset({"capabilities"})
+
+_STR = "tag:yaml.org,2002:str"
+
+
+def schema_comment(rel_path: str, schema: str = MODEL_SCHEMA) -> str:
+    """The `# yaml-language-server: $schema=…` line for a file at `rel_path` in the catalog.
+
+    The catalog sits beside `schemas/` (`models.d/openai/gpt-4o.yaml` -> `../../schemas/…`), so
+    the comment climbs one directory per path component, plus one out of the catalog.
+    """
+    depth = len(PurePosixPath(rel_path).parts)
+    return f"# yaml-language-server: $schema={'../' * depth}schemas/{schema}"
+
+
+def dump_model_file(definition: ModelDefinition, rel_path: str) -> str:
+    """The text of the model file for `definition`, stored at `rel_path` inside the catalog
+    (for instance `openai/gpt-4o.yaml`)."""
+    return schema_comment(rel_path) + "\n" + dump_yaml(definition.to_document())
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    """A mapping as catalog-style YAML (no schema comment); empty text for an empty mapping."""
+    if not data:
+        return ""
+    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 16,
+                          default_flow_style=False)
+    return text
+
+
+class _Dumper(yaml.SafeDumper):
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        # Block lists under a key are indented (`  - item`), as the bundled files are.
+        super().increase_indent(flow, False)
+
+    def choose_scalar_style(self) -> str:
+        # Where a string needs quotes, the catalog uses double quotes (`released: "2024-05-13"`).
+        style: str = super().choose_scalar_style()
+        return '"' if style == "'" else style
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        # Quote a string if either YAML 1.1 (other tools, editors) or the catalog's YAML 1.2 loader
+        # would read it as anything but a string: `yes`, `3.10`, `2024-05-13`, `0o17`.
+        tag: str = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        if kind is ScalarNode and tag == _STR and implicit[0]:
+            return plain_scalar_tag(value)
+        return tag
+
+
+def _represent_str(dumper: _Dumper, data: str) -> yaml.Node:
+    # `gemma3:4b`, `amazon.nova-pro-v1:0`: quoted, since `1:10` reads as 70 in YAML 1.1.
+    return dumper.represent_scalar(_STR, data, style='"' if ":" in data else None)
+
+
+def _represent_float(dumper: _Dumper, data: float) -> yaml.Node:
+    # Prices per second are tiny: write `0.00006` as people do, not `6.0e-05`.
+    if not math.isfinite(data):
+        return dumper.represent_float(data)
+    text = repr(data)
+    if "e" in text or "E" in text:
+        text = format(Decimal(text), "f")
+    if "." not in text:
+        text += ".0"
+    return dumper.represent_scalar("tag:yaml.org,2002:float", text)
+
+
+def _represent_list(dumper: _Dumper, data: list[Any]) -> yaml.Node:
+    node = dumper.represent_sequence("tag:yaml.org,2002:seq", data)
+    scalars = all(isinstance(item, (str, int, float, bool)) or item is None for item in data)
+    node.flow_style = scalars and (not data or len(repr(data)) <= FLOW_LIST_WIDTH)
+    return node
+
+
+def _represent_dict(dumper: _Dumper, data: dict[str, Any]) -> yaml.Node:
+    node = dumper.represent_mapping("tag:yaml.org,2002:map", data)
+    node.flow_style = False
+    for key, value in node.value:
+        if isinstance(key, ScalarNode) and key.value in BLOCK_LISTS and value.value:
+            value.flow_style = False
+    return node
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(float, _represent_float)
+_Dumper.add_representer(list, _represent_list)
+_Dumper.add_representer(dict, _represent_dict)

@@ -1,0 +1,195 @@
+"""Validation of a whole catalog: YAML, schemas, then the checks that span files.
+
+`check_catalog` collects every diagnostic of every file (one bad file never hides the next) and,
+for the files that are valid, the resolved models and pools.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelreg.capability_tree import CapabilityTree
+from modelreg.catalog.files import CatalogFiles
+from modelreg.catalog.paths import CAPABILITIES_FILE, CATALOG_SUFFIX, PROVIDER_FILE, file_kind, model_name
+from modelreg.catalog.yaml_loader import UNLOADED, YamlDocument, too_large
+from modelreg.check.cross_file import check_replacements, check_tree, empty_pool_warnings
+from modelreg.check.file_check import BROKEN, OVERSIZED, RESOLVED, ModelContext, check_features, load_valid
+from modelreg.check.located import at_node
+from modelreg.check.parallel import iter_chunks
+from modelreg.diagnostics import Diagnostic, Severity, has_errors
+from modelreg.gc_pause import collector_paused
+from modelreg.models import Model
+from modelreg.resolve.pools import CapabilityPool, build_pools
+
+
+@dataclass
+class CatalogCheck:
+    """The outcome of checking a catalog: diagnostics, and what could be built."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    tree: CapabilityTree | None = None
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    models: dict[str, Model] = field(default_factory=dict)
+    pools: dict[str, CapabilityPool] = field(default_factory=dict)
+    documents: dict[str, YamlDocument] = field(default_factory=dict)
+
+    def ok(self, *, strict: bool = False) -> bool:
+        """True when there is no error (and, under `strict`, no warning either)."""
+        return not has_errors(self.diagnostics, strict=strict)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+
+def check_catalog(files: CatalogFiles, *, pool_warnings: bool = True) -> CatalogCheck:
+    """Check every file of a catalog and resolve what is valid.
+
+    Model files are checked one by one (over several processes for a large catalog, see
+    `modelreg.check.parallel`), then the checks that span files run here. Without `pool_warnings`, the
+    warnings about empty pools are left out (for a part of a catalog, or a check that only
+    compares).
+    """
+    with collector_paused:
+        return _check_catalog(files, pool_warnings)
+
+
+def _check_catalog(files: CatalogFiles, pool_warnings: bool) -> CatalogCheck:
+    check = CatalogCheck(diagnostics=list(files.diagnostics))
+    diags = check.diagnostics
+    capabilities_doc: YamlDocument | None = None
+    provider_docs: dict[str, YamlDocument] = {}
+
+    # Files that exist but failed to load: others naming them get no second, misleading error.
+    broken_providers: set[str] = set()
+    broken_models: set[str] = set()
+    shared_files: list[tuple[str, str]] = []
+    model_files: list[str] = []
+    misplaced: list[tuple[str, Diagnostic]] = []
+    for rel in files.paths():
+        shown = files.display(rel)
+        if not rel.endswith(CATALOG_SUFFIX):
+            misplaced.append((rel, Diagnostic(shown, 1, 1, "file-name", "catalog files end in `.yaml`; rename it")))
+            continue
+        kind = file_kind(rel)
+        if kind == "unexpected":
+            misplaced.append((rel, Diagnostic(
+                shown, 1, 1, "unexpected-file", f"only `{CAPABILITIES_FILE}` and provider directories belong at the "
+                "top of the catalog; move this file into a provider's directory")))
+            continue
+        if kind == "model" and rel.rsplit("/", 1)[-1] == PROVIDER_FILE:
+            misplaced.append((rel, Diagnostic(
+                shown, 1, 1, "unexpected-file", f"`{PROVIDER_FILE}` belongs directly in the provider's directory: "
+                f"move it to `{rel.split('/', 1)[0]}/{PROVIDER_FILE}`")))
+            continue
+        if kind == "model":
+            model_files.append(rel)
+        else:
+            shared_files.append((rel, kind))
+
+    # A file over the size cap is refused whatever else is wrong with it, and is not a catalog
+    # file after that (a source that knows sizes up front never lists it): the rule either way.
+    shared = dict(files.take([rel for rel, _ in misplaced] + [rel for rel, _ in shared_files]))
+    for rel, problem in misplaced:
+        raw = shared[rel]
+        diags.append(too_large(problem.file, raw) if isinstance(raw, int) else problem)
+    for rel, kind in shared_files:
+        raw = shared[rel]
+        if isinstance(raw, int):
+            diags.append(too_large(files.display(rel), raw))
+            continue
+        doc = load_valid(kind, files.display(rel), raw, diags)
+        if doc is None:
+            if kind == "provider":
+                broken_providers.add(rel.split("/")[0])
+            continue
+        check.documents[rel] = doc
+        if kind == "capabilities":
+            capabilities_doc = doc
+        else:
+            provider_docs[rel.split("/")[0]] = doc
+
+    if CAPABILITIES_FILE not in files.contents:
+        diags.append(Diagnostic(files.display(CAPABILITIES_FILE), 1, 1, "missing-file",
+                                "the catalog has no capabilities.yaml; the capability tree is required"))
+    tree = check_tree(capabilities_doc, diags) if capabilities_doc is not None else None
+    check.tree = tree
+
+    for directory, doc in sorted(provider_docs.items()):
+        if doc.data["name"] != directory:
+            diags.append(at_node(doc, ["name"], "name-path-mismatch",
+                             f"provider name `{doc.data['name']}` does not match its directory `{directory}`; "
+                             f"write `name: {directory}`"))
+            continue
+        if tree is not None:
+            features = (doc.data.get("defaults") or {}).get("features") or {}
+            diags.extend(check_features(doc, tree, features, ["defaults", "features"]))
+        check.providers[directory] = doc.data
+
+    context = ModelContext(files, tree, check.providers, frozenset(provider_docs), frozenset(broken_providers))
+    seen: dict[str, YamlDocument] = {}
+    valid: dict[str, Model] = {}
+    # Outcomes come a process's share at a time: this process's own is taken in while the others
+    # finish theirs.
+    inherited = {provider: (doc.data.get("defaults") or {}).get("lifecycle") or {}
+                 for provider, doc in provider_docs.items()}
+    lifecycles: list[tuple[YamlDocument, str, Mapping[str, Any]]] = []
+    rels = iter(model_files)
+    with contextlib.closing(iter_chunks(context.check_all, model_files)) as chunks:
+        for chunk in chunks:
+            for (state, payload, found, raw), rel in zip(chunk, rels, strict=False):  # rels: all chunks
+                if raw is not None:  # read by another process
+                    if isinstance(raw, int):
+                        files.oversized[rel] = raw
+                    else:
+                        files.contents[rel] = raw
+                    files.deferred.pop(rel, None)
+                diags.extend(Diagnostic(d[0], d[1], d[2], d[3], d[4], Severity(d[5])) for d in found)
+                if state == BROKEN:
+                    broken_models.add(model_name(rel))
+                    continue
+                if state == OVERSIZED:
+                    continue
+                model: Model | None = None
+                if state == RESOLVED:
+                    # Its data is not sent back: the model holds what is needed of it.
+                    model = Model(*payload)
+                    doc = YamlDocument(files.display(rel), UNLOADED, files.contents[rel])
+                    name, lifecycle = model.name, model.lifecycle
+                else:
+                    doc = YamlDocument(files.display(rel), payload, files.contents[rel])
+                    name = payload["name"]
+                    own = payload.get("lifecycle")
+                    defaults = inherited.get(payload["provider"], {})
+                    # Read-only: a model without a lifecycle of its own shares its provider's.
+                    lifecycle = {**defaults, **own} if own else defaults
+                check.documents[rel] = doc
+                lifecycles.append((doc, name, lifecycle))
+                folded = name.lower()
+                if folded in seen:
+                    line, _ = seen[folded].locate(["name"])
+                    diags.append(at_node(doc, ["name"], "duplicate-name",
+                                     f"model `{name}` is already defined in {seen[folded].file}:{line}; names "
+                                     "are unique (ignoring case)"))
+                    continue
+                seen[folded] = doc
+                if model is not None:
+                    valid[name] = model
+
+    check_replacements(lifecycles, broken_models, diags)
+
+    if tree is not None and not has_errors(diags):
+        check.models = dict(sorted(valid.items()))
+        check.pools = build_pools(tree, check.models.values())
+        assert capabilities_doc is not None
+        if pool_warnings:
+            diags.extend(empty_pool_warnings(capabilities_doc, tree, check.pools))
+    check.diagnostics = sorted(diags)
+    return check

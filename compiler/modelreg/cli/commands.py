@@ -1,0 +1,255 @@
+"""One function per verb: call the library, write what it returns, return the exit code.
+
+Every handler takes the parsed arguments and the two streams; only `modelreg.cli.main` exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from modelreg.build.snapshot import DEFAULT_OUTPUT, Snapshot
+from modelreg.catalog.paths import DEFAULT_CATALOG
+from modelreg.check import reporters
+from modelreg.cli.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from modelreg.errors import CatalogInvalid, UsageError
+
+Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
+
+
+def report(diagnostics: Sequence[object], args: argparse.Namespace, out: TextIO, err: TextIO,
+            files: int | None = None) -> None:
+    from modelreg.diagnostics import Diagnostic
+
+    items = [d for d in diagnostics if isinstance(d, Diagnostic)]
+    fmt = args.format
+    text = reporters.render(items, fmt, files_checked=files)
+    # Machine formats go to stdout, where tools read them; text diagnostics go to stderr.
+    (out if fmt in ("json", "github") else err).write(text)
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelreg.build.compile import validate_catalog
+
+    check = validate_catalog(args.catalog)
+    report(check.diagnostics, args, out, err, files=len(check.documents))
+    ok = check.ok(strict=args.strict)
+    # The verdict is for people: in the log beside GitHub annotations too, never inside JSON.
+    if args.format != "json":
+        errors, warnings = len(check.errors), len(check.warnings)
+        verdict = "valid" if ok else "invalid"
+        err.write(f"{args.catalog}: {verdict} ({errors} error(s), {warnings} warning(s))\n")
+    return EXIT_OK if ok else EXIT_INVALID
+
+
+def cmd_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelreg.build.compile import compile_catalog
+
+    try:
+        snapshot = compile_catalog(args.catalog, strict=args.strict, rev=args.rev, allow_shallow=args.allow_shallow)
+    except CatalogInvalid as exc:
+        report(exc.diagnostics, args, out, err)
+        where = f" at {args.rev}" if args.rev else ""
+        err.write(f"{args.catalog}{where}: invalid; nothing written to {args.output}\n")
+        return EXIT_INVALID
+    report(snapshot.warnings, args, out, err)
+    snapshot.write(args.output)
+    # With --format json, stdout holds the JSON report alone.
+    status = err if args.format == "json" else out
+    status.write(f"wrote {args.output}: {snapshot.summary()}\n")
+    return EXIT_OK
+
+
+def cmd_register(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelreg.registry import register_file
+
+    try:
+        result = register_file(args.catalog, args.file, message=args.message, author=args.author)
+    except CatalogInvalid as exc:
+        report(exc.diagnostics, args, out, err)
+        err.write(f"{exc}\n")
+        return EXIT_INVALID
+    report(result.warnings, args, out, err)
+    model = result.model
+    done = f"commit {result.commit.sha[:12]}" if result.commit else "already registered as written, no commit"
+    out.write(f"registered {model.name} ({done}): {result.path}\n")
+    out.write(f"  pools: {', '.join(model.pools) or '(none)'}\n")
+    out.write(f"  registered_at: {model.registered_at.isoformat() if model.registered_at else 'unknown'}\n")
+    if result.commit is not None:
+        _write_replaced(args.catalog, model.name, result.commit.sha, out)
+    return EXIT_OK
+
+
+def _write_replaced(catalog: str, name: str, commit: str, out: TextIO) -> None:
+    from modelreg.diff.render import format_value
+    from modelreg.history import commit_entry
+
+    entry = commit_entry(catalog, name, commit)
+    if entry is None or entry.change != "modified":
+        return
+    if entry.problem:
+        out.write(f"  replaced the previous definition ({entry.problem})\n")
+    elif not entry.fields:
+        out.write("  replaced the previous definition: no field changed (formatting only)\n")
+    else:
+        out.write("  replaced the previous definition:\n")
+        out.writelines(f"    {c.field}: {format_value(c.old)} -> {format_value(c.new)}\n" for c in entry.fields)
+
+
+def cmd_unregister(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelreg.catalog.paths import model_path
+    from modelreg.registry import open_writer, unregister_model
+
+    model_path(args.name)  # a name that is no model's is a usage error, wherever the catalog is
+
+    try:
+        writer = open_writer(args.catalog, "write to the catalog", author=args.author, must_exist=False)
+        commit = unregister_model(writer, args.name, message=args.message)
+    except CatalogInvalid as exc:
+        report(exc.diagnostics, args, out, err)
+        err.write(f"{exc}\n")
+        return EXIT_INVALID
+    if commit is None:
+        err.write(f"modelreg: error: `{args.name}` is not registered in {args.catalog}; nothing to unregister\n")
+        return EXIT_USAGE
+    out.write(f"unregistered {args.name} (commit {commit.sha[:12]})\n")
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import json
+
+    from modelreg.history import history_json, model_history, render_history
+
+    entries = model_history(args.catalog, args.name, rev=args.rev)
+    if args.output_format == "json":
+        out.write(json.dumps(history_json(args.name, entries), indent=2, ensure_ascii=False) + "\n")
+    else:
+        out.write(render_history(args.name, entries))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelreg.diff import render
+    from modelreg.diff.sides import diff_catalog
+
+    try:
+        result = diff_catalog(args.catalog, args.base, args.head, allow_shallow=args.allow_shallow)
+    except CatalogInvalid as exc:
+        report(exc.diagnostics, args, out, err)
+        err.write(f"{exc}\n")
+        return EXIT_INVALID
+    renderers = {"text": render.render_text, "markdown": render.render_markdown, "json": render.render_json}
+    out.write(renderers[args.output_format](result))
+    return EXIT_INVALID if args.exit_code and result.changed else EXIT_OK
+
+
+def _load_for_show(args: argparse.Namespace) -> Snapshot:
+    if args.snapshot:
+        return Snapshot.read(args.snapshot)
+    from modelreg.build.compile import compile_catalog
+
+    # Looking at a catalog needs no registration dates: a shallow clone is fine here.
+    return compile_catalog(args.catalog, allow_shallow=True)
+
+
+def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        snapshot = _load_for_show(args)
+    except CatalogInvalid as exc:
+        report(exc.diagnostics, args, out, err)
+        return EXIT_INVALID
+    if args.capability:
+        path = snapshot.tree.resolve(args.capability)
+        names = snapshot.pools[path]
+        out.write(f"{path}: {len(names)} model(s)\n")
+        _model_table([snapshot.document["models"][n] for n in names], out)
+        return EXIT_OK
+    if args.provider:
+        if args.provider not in snapshot.providers:
+            raise UsageError(f"unknown provider `{args.provider}`; known: {', '.join(sorted(snapshot.providers))}")
+        records = [m for m in snapshot.document["models"].values() if m["provider"] == args.provider]
+        out.write(f"{args.provider} ({snapshot.providers[args.provider].get('display_name', '')}): "
+                  f"{len(records)} model(s)\n")
+        _model_table(records, out)
+        return EXIT_OK
+    tree = snapshot.tree
+    for root in tree.roots():
+        for path in [root.path, *tree.descendants(root.path)]:
+            node = tree.nodes[path]
+            label = "  " * node.depth + node.name
+            extra = f"  aliases: {', '.join(node.aliases)}" if node.aliases else ""
+            if node.deprecated is not None:
+                extra += "  (deprecated)"
+            out.write(f"{label:<44} {len(snapshot.pools[path]):>5}{extra}\n")
+    out.write(f"\n{snapshot.summary()}\n")
+    return EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelreg.scaffold import new_model
+
+    scaffold = new_model(args.catalog, args.name, args.capability)
+    out.write(f"wrote {scaffold.path}\n")
+    if not scaffold.complete:
+        out.write("next: fill in `capabilities` (it is empty, so the catalog is invalid until you do), "
+                  "then run `modelreg validate`\n")
+    return EXIT_OK
+
+
+def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelreg.runtime import Router, SnapshotRegistry, UnknownFeature, UnknownProvider, load_snapshot
+
+    if args.snapshot:
+        registry, origin = load_snapshot(args.snapshot), args.snapshot
+    elif args.catalog is None and DEFAULT_OUTPUT.is_file():
+        registry, origin = load_snapshot(DEFAULT_OUTPUT), str(DEFAULT_OUTPUT)
+    else:
+        from modelreg.build.compile import compile_catalog
+
+        catalog = args.catalog or DEFAULT_CATALOG
+        # Routing needs no registration dates: a shallow clone is fine here.
+        compiled = compile_catalog(catalog, allow_shallow=True)
+        registry, origin = SnapshotRegistry.from_bytes(compiled.raw, source=catalog), f"{catalog} (compiled)"
+    try:
+        route = Router(registry).explain(
+            args.capability, features=args.feature, min_context=args.min_context, input_modalities=args.input,
+            providers=args.provider or None, exclude_providers=args.exclude_provider,
+            include_deprecated=not args.no_deprecated)
+    except (UnknownFeature, UnknownProvider) as exc:
+        raise UsageError(str(exc)) from None
+    alias = f" (alias `{args.capability}`)" if route.capability != args.capability else ""
+    out.write(f"{route.capability}{alias}: {len(route.candidates)} of {route.pool_size} model(s) can serve, "
+              f"in routing order\n")
+    if route.candidates:
+        rows = [("#", "MODEL", "PROVIDER", "STATUS", "PRIORITY", "CONTEXT", "MODEL ID")]
+        rows += [(str(i), m.name, m.provider, m.status, str(m.priority),
+                  f"{m.context_window:,}" if m.context_window is not None else "-", m.model_id)
+                 for i, m in enumerate(route.candidates, 1)]
+        _write_table(rows, out)
+    else:
+        out.write("no model can serve this request\n")
+    if route.excluded:
+        out.write(f"\nexcluded ({len(route.excluded)}):\n")
+        _write_table([("MODEL", "REASON"), *((m.name, why) for m, why in route.excluded)], out)
+    err.write(f"snapshot: {origin}, version {registry.version}\n")
+    return EXIT_OK
+
+
+def _model_table(records: Sequence[dict[str, object]], out: TextIO) -> None:
+    rows = [("MODEL", "STATUS", "PRIORITY", "CONTEXT", "MODEL ID")]
+    for rec in records:
+        lifecycle = rec["lifecycle"]
+        limits = rec["limits"]
+        assert isinstance(lifecycle, dict) and isinstance(limits, dict)
+        context = limits.get("context_window")
+        rows.append((str(rec["name"]), str(lifecycle.get("status", "")), str(rec["priority"]),
+                     f"{context:,}" if isinstance(context, int) else "-", str(rec["model_id"])))
+    _write_table(rows, out)
+
+
+def _write_table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")

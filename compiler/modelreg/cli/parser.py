@@ -1,0 +1,122 @@
+"""The command line's grammar: verbs, arguments and their help."""
+
+from __future__ import annotations
+
+import argparse
+
+from modelreg.build.snapshot import DEFAULT_OUTPUT
+from modelreg.catalog.paths import DEFAULT_CATALOG
+from modelreg.check import reporters
+from modelreg.cli.commands import (
+    cmd_compile,
+    cmd_diff,
+    cmd_history,
+    cmd_new,
+    cmd_register,
+    cmd_route,
+    cmd_show,
+    cmd_unregister,
+    cmd_validate,
+)
+
+
+def _format_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=reporters.FORMATS, default=None,
+                        help="diagnostics format (default: github inside GitHub Actions, else text)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelreg",
+        description="Validate, compile and route a GitOps catalog of AI models (models.d/).",
+        epilog="Exit codes: 0 success, 1 invalid catalog (or changes, with diff --exit-code), 2 wrong usage.")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    p = verbs.add_parser("validate", help="check a catalog and report every problem")
+    p.add_argument("catalog", nargs="?", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    _format_arg(p)
+    p.set_defaults(handler=cmd_validate)
+
+    p = verbs.add_parser("compile", help="compile a catalog into a registry snapshot")
+    p.add_argument("catalog", nargs="?", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    p.add_argument("-o", "--output", default=str(DEFAULT_OUTPUT), help="snapshot file (default: build/registry.json)")
+    p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p.add_argument("--rev", metavar="REV", help="compile a git revision (HEAD~3, a tag, a sha), not the work tree")
+    _shallow_arg(p)
+    _format_arg(p)
+    p.set_defaults(handler=cmd_compile)
+
+    p = verbs.add_parser("show", help="show the capability tree with pool sizes, or one pool or provider")
+    p.add_argument("catalog", nargs="?", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    p.add_argument("--snapshot", metavar="FILE", help="read a compiled snapshot instead of a catalog")
+    p.add_argument("--capability", metavar="PATH", help="list the members of one pool (path or alias)")
+    p.add_argument("--provider", metavar="NAME", help="list the models of one provider")
+    _format_arg(p)
+    p.set_defaults(handler=cmd_show)
+
+    p = verbs.add_parser("new", help="scaffold a model file from its provider's defaults, ready to edit")
+    p.add_argument("name", metavar="PROVIDER/MODEL", help="the new model's name, e.g. openai/gpt-6")
+    p.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    p.add_argument("--capability", action="append", default=[], metavar="PATH",
+                   help="a capability path or alias to list (repeatable); without one, fill them in by hand")
+    p.set_defaults(handler=cmd_new)
+
+    p = verbs.add_parser("route", help="the models that would serve a request, in routing order, "
+                                       "and why the others would not")
+    p.add_argument("capability", metavar="CAPABILITY", help="capability path or alias")
+    p.add_argument("--feature", action="append", default=[], metavar="F", help="required feature (repeatable)")
+    p.add_argument("--min-context", type=int, metavar="N", help="smallest context window, in tokens")
+    p.add_argument("--input", action="append", default=[], metavar="MODALITY",
+                   help="required input modality, e.g. image (repeatable)")
+    p.add_argument("--provider", action="append", default=[], metavar="NAME", help="allow only these providers")
+    p.add_argument("--exclude-provider", action="append", default=[], metavar="NAME", help="never these providers")
+    p.add_argument("--no-deprecated", action="store_true", help="leave deprecated models out")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--snapshot", metavar="FILE",
+                        help="compiled snapshot to route on (default: build/registry.json if present)")
+    source.add_argument("--catalog", metavar="DIR", help="compile this catalog in memory instead (default: models.d "
+                        "when build/registry.json is absent)")
+    p.set_defaults(handler=cmd_route)
+
+    p = verbs.add_parser("register", help="add or replace a model: write its file into the catalog and commit it")
+    p.add_argument("file", metavar="FILE", help="the model's YAML file (anywhere; written to <catalog>/<name>.yaml)")
+    _write_args(p)
+    p.set_defaults(handler=cmd_register)
+
+    p = verbs.add_parser("unregister", help="remove a model: delete its file and commit the removal")
+    p.add_argument("name", metavar="NAME", help="the model's name, e.g. openai/gpt-4o")
+    _write_args(p)
+    p.set_defaults(handler=cmd_unregister)
+
+    p = verbs.add_parser("history", help="the commits that touched a model, and what each changed")
+    p.add_argument("name", metavar="NAME", help="the model's name, e.g. openai/gpt-4o")
+    p.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    p.add_argument("--rev", default="HEAD", help="history reachable from this revision (default: HEAD)")
+    p.add_argument("--format", dest="output_format", choices=("text", "json"), default="text", help="output format")
+    p.set_defaults(handler=cmd_history, format=None)
+
+    p = verbs.add_parser("diff", help="what changes between two states of the catalog, pool by pool")
+    p.add_argument("base", metavar="BASE", nargs="?",
+                   help="revision or snapshot file (default: the merge-base with the default branch)")
+    p.add_argument("head", metavar="HEAD", nargs="?", help="revision or snapshot file (default: the work tree)")
+    p.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    p.add_argument("--format", dest="output_format", choices=("text", "markdown", "json"), default="text",
+                   help="text, markdown (pull-request comments, job summaries) or json (schemas/diff.schema.json)")
+    p.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes, like `git diff`")
+    _shallow_arg(p)
+    p.set_defaults(handler=cmd_diff, format=None)
+    return parser
+
+
+def _shallow_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-shallow", action="store_true",
+                        help="in a shallow clone, accept a snapshot without registered_at dates "
+                             "(recorded as history: shallow)")
+
+
+def _write_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    parser.add_argument("-m", "--message", help="commit message (default: `register NAME` / `unregister NAME`)")
+    parser.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author (default: git's user.name/email)")
+    _format_arg(parser)

@@ -1,0 +1,72 @@
+"""The exception tree of modelreg.
+
+Standard library only: the runtime imports it too. The library raises these; only the CLI turns
+them into exit codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modelreg.diagnostics import Diagnostic
+
+
+class ModelregError(Exception):
+    """Base of every error modelreg raises on purpose."""
+
+
+class UsageError(ModelregError):
+    """The caller asked for something that cannot be done as asked (exit code 2)."""
+
+
+class CatalogInvalid(ModelregError):
+    """The catalog has errors; `diagnostics` holds every one of them (exit code 1)."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], message: str | None = None) -> None:
+        self.diagnostics = list(diagnostics)
+        errors = sum(1 for d in self.diagnostics if d.is_error)
+        super().__init__(message or f"the catalog is invalid: {errors} error(s)")
+
+
+def did_you_mean(suggestions: Sequence[str]) -> str:
+    """`; did you mean `x`?` for the best suggestion, or nothing when there is none."""
+    return f"; did you mean `{suggestions[0]}`?" if suggestions else ""
+
+
+class UnknownName(ModelregError, KeyError):
+    """A name looked up in a vocabulary that does not hold it, with close matches."""
+
+    kind = "name"
+
+    def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
+        self.name = name
+        self.suggestions = list(suggestions)
+        super().__init__(f"unknown {self.kind} `{name}`{did_you_mean(self.suggestions)}")
+
+    def __str__(self) -> str:
+        # KeyError would quote the message; show it as written.
+        return str(self.args[0])
+
+
+class UnknownCapability(UnknownName):
+    """A capability path or alias that the tree does not know."""
+
+    kind = "capability"
+
+    @property
+    def path(self) -> str:
+        return self.name
+
+
+class SnapshotError(ModelregError):
+    """A snapshot that cannot be loaded: unknown format, bad digest, truncated or not JSON."""
+
+
+class StateError(ModelregError):
+    """The git-backed state cannot be read or written as asked."""
+
+
+class BusyError(StateError):
+    """Another process holds the repository; retry shortly."""

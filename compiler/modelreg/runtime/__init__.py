@@ -1,0 +1,86 @@
+"""The modelreg runtime: load a compiled snapshot and route requests with failover.
+
+Standard library only, and importing it imports nothing of the compiler but its stdlib-only
+modules (`snapshot_format`, `capability_tree`, `errors`), so a service can embed it without
+PyYAML, jsonschema or GitPython.
+
+    from modelreg.runtime import load_snapshot, Router
+
+    registry = load_snapshot("build/registry.json")
+    router = Router(registry)
+    router.candidates("chat", features={"tool_calling"}, min_context=100_000)
+    router.call("chat", invoke)          # invoke(model) -> result, with failover
+"""
+
+from __future__ import annotations
+
+from modelreg.errors import ModelregError, SnapshotError, UnknownCapability
+from modelreg.runtime.errors import (
+    AllCandidatesFailed,
+    Attempt,
+    DeadlineExceeded,
+    FailureKind,
+    NoCandidates,
+    ProviderError,
+    RequestRejected,
+    RoutingError,
+    StreamInterrupted,
+    UnknownFeature,
+    UnknownProvider,
+)
+from modelreg.runtime.failover import (
+    BreakerPolicy,
+    BreakerState,
+    CircuitBreaker,
+    EventKind,
+    Failure,
+    RetryPolicy,
+    RouterEvent,
+    classify_error,
+    classify_status,
+    parse_retry_after,
+)
+from modelreg.runtime.openai import OpenAIClient
+from modelreg.runtime.router import Filters, RegistrySource, Route, RoutedStream, Router, remaining_time
+from modelreg.runtime.snapshot_registry import Provider, SnapshotModel, SnapshotRegistry, SnapshotVersion, load_snapshot
+from modelreg.runtime.watcher import SnapshotWatcher
+
+__all__ = [
+    "AllCandidatesFailed",
+    "Attempt",
+    "BreakerPolicy",
+    "BreakerState",
+    "CircuitBreaker",
+    "DeadlineExceeded",
+    "EventKind",
+    "Failure",
+    "FailureKind",
+    "Filters",
+    "ModelregError",
+    "NoCandidates",
+    "OpenAIClient",
+    "Provider",
+    "ProviderError",
+    "RegistrySource",
+    "RequestRejected",
+    "RetryPolicy",
+    "Route",
+    "RoutedStream",
+    "Router",
+    "RouterEvent",
+    "RoutingError",
+    "SnapshotError",
+    "SnapshotModel",
+    "SnapshotRegistry",
+    "SnapshotVersion",
+    "SnapshotWatcher",
+    "StreamInterrupted",
+    "UnknownCapability",
+    "UnknownFeature",
+    "UnknownProvider",
+    "classify_error",
+    "classify_status",
+    "load_snapshot",
+    "parse_retry_after",
+    "remaining_time",
+]

@@ -1,0 +1,114 @@
+"""Errors of the runtime: lookups, provider failures and their classification, routing outcomes.
+
+They extend the project's exception tree (`modelreg.errors`), so one `except ModelregError` at the
+edge catches them all. Standard library only.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from modelreg.errors import ModelregError, UnknownName
+
+
+class UnknownProvider(UnknownName):
+    """A provider name the snapshot does not know."""
+
+    kind = "provider"
+
+
+class UnknownFeature(UnknownName):
+    """A feature name outside the snapshot's feature vocabulary."""
+
+    kind = "feature"
+
+
+class FailureKind(enum.Enum):
+    """What the router does after a failed attempt."""
+
+    RETRY = "retry"
+    """Transient (timeout, rate limit, 5xx, dropped connection): try the same model again, then the next."""
+    FAILOVER = "failover"
+    """This model cannot serve the request (auth, model not found, context too long): next model at once."""
+    STOP = "stop"
+    """The request itself is invalid; every other model would reject it too: give up at once."""
+
+
+class ProviderError(ModelregError):
+    """A failed call to a model, already classified.
+
+    Adapters raise it; `invoke` callables may raise it too to tell the router what to do.
+    `retry_after` is the delay the provider asked for (seconds), `status` the HTTP status if any.
+    `counts_for_breaker` is False for failures that say nothing about the model's health (a
+    missing API key, a protocol the adapter does not speak).
+    """
+
+    def __init__(self, message: str, kind: FailureKind, *, status: int | None = None,
+                 retry_after: float | None = None, counts_for_breaker: bool = True) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+        self.counts_for_breaker = counts_for_breaker
+
+
+class StreamInterrupted(ProviderError):
+    """A stream failed after its first chunk was delivered; the router does not fail over then."""
+
+    def __init__(self, model: str, cause: BaseException) -> None:
+        super().__init__(f"{model}: stream interrupted after the first chunk: {cause}", FailureKind.STOP)
+        self.model = model
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try of one model within a routed call, as the final error reports it."""
+
+    model: str
+    number: int | None
+    """Attempt number within the call, from 1; None for a skipped model."""
+    outcome: str
+    """`retry`, `failover`, `stop` (the failure's kind), or `skipped` (breaker open)."""
+    reason: str
+    elapsed: float
+    """Seconds from the start of the call to the end of this attempt."""
+
+    def __str__(self) -> str:
+        label = f"#{self.number}" if self.number is not None else "-"
+        return f"{label} {self.model}: {self.outcome}: {self.reason}"
+
+
+class RoutingError(ModelregError):
+    """A routed call that did not succeed; `attempts` lists every try and why it failed."""
+
+    def __init__(self, capability: str, message: str, attempts: Sequence[Attempt] = ()) -> None:
+        self.capability = capability
+        self.attempts = tuple(attempts)
+        lines = [f"{capability}: {message}"]
+        lines += [f"  {attempt}" for attempt in self.attempts]
+        super().__init__("\n".join(lines))
+
+
+class NoCandidates(RoutingError):
+    """No model of the pool passes the request's filters; `excluded` says why for each."""
+
+    def __init__(self, capability: str, excluded: Sequence[tuple[str, str]]) -> None:
+        self.excluded = tuple(excluded)
+        detail = "; ".join(f"{name}: {why}" for name, why in self.excluded[:10])
+        more = f"; and {len(self.excluded) - 10} more" if len(self.excluded) > 10 else ""
+        pool = f" ({detail}{more})" if detail else " (the pool is empty)"
+        super().__init__(capability, f"no model can serve this request{pool}")
+
+
+class AllCandidatesFailed(RoutingError):
+    """Every candidate was tried (or skipped) and none succeeded, or the attempt budget ran out."""
+
+
+class DeadlineExceeded(AllCandidatesFailed):
+    """The call's overall deadline expired before a model succeeded."""
+
+
+class RequestRejected(RoutingError):
+    """A model rejected the request as invalid (a 400-class error any model would give): no failover."""

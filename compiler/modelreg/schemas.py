@@ -1,0 +1,113 @@
+"""The JSON Schemas in `schemas/`, the single source of truth for every file format: finding,
+loading and validating against them (`modelreg.check.schema_errors` locates what they refuse).
+
+Validation has two speeds from the same schema: a compiled validator (jsonschema-rs, in Rust)
+accepts a valid document in a couple of microseconds, and only a document it rejects goes through
+`jsonschema`, which reports every error with its exact location.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import sysconfig
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jsonschema_rs
+
+if TYPE_CHECKING:
+    # Imported where used: only a document that fails validation needs them, and they are a
+    # quarter of the command's start-up time.
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
+
+SCHEMA_NAMES = ("model", "provider", "capabilities", "snapshot", "diagnostics", "diff")
+
+
+def schema_dir() -> Path:
+    """Where the schemas live: beside the package in a checkout, or installed as data files."""
+    here = Path(__file__).resolve().parents[2] / "schemas"
+    if here.is_dir():
+        return here
+    # A wheel installs them as data files under the install scheme's data directory.
+    bases = [sys.prefix, sysconfig.get_path("data"), sysconfig.get_path("data", f"{os.name}_user")]
+    for base in bases:
+        candidate = Path(base) / "share" / "modelreg" / "schemas"
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("modelreg's JSON Schemas are not installed (looked beside the package and in "
+                            f"{', '.join(bases)} under share/modelreg/schemas)")
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The parsed schema `schemas/<name>.schema.json`."""
+    with open(schema_dir() / f"{name}.schema.json", encoding="utf-8") as fh:
+        schema: dict[str, Any] = json.load(fh)
+    return schema
+
+
+@cache
+def _registry() -> Registry:
+    from referencing import Registry, Resource
+
+    resources = []
+    for path in sorted(schema_dir().glob("*.schema.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((schema["$id"], Resource.from_contents(schema)))
+    return Registry().with_resources(resources)
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    """A full jsonschema validator for one schema (every error, with its path)."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema(name), registry=_registry())
+
+
+@cache
+def _fast_registry() -> jsonschema_rs.Registry:
+    return jsonschema_rs.Registry([(load_schema(n)["$id"], load_schema(n)) for n in _existing()])
+
+
+@cache
+def fast_validator(name: str) -> jsonschema_rs.Validator:
+    """A compiled validator for one schema: yes or no, in microseconds."""
+    return jsonschema_rs.validator_for(load_schema(name), registry=_fast_registry())
+
+
+def _existing() -> list[str]:
+    return [n for n in SCHEMA_NAMES if (schema_dir() / f"{n}.schema.json").exists()]
+
+
+def is_valid(name: str, instance: Any) -> bool:
+    """Fast yes/no validation against a schema."""
+    try:
+        return fast_validator(name).is_valid(instance)
+    except ValueError:  # a value JSON cannot hold (a key that is not a string): the full validator judges
+        return next(iter(validator(name).iter_errors(instance)), None) is None
+
+
+def first_error(name: str, instance: Any) -> str | None:
+    """The most relevant schema error of a (non-YAML) document, as `where: message`, or None."""
+    if is_valid(name, instance):
+        return None
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator(name).iter_errors(instance))
+    if error is None:
+        return fast_error(name, instance)
+    where = ".".join(str(p) for p in error.absolute_path) or "the top level"
+    return f"{where}: {error.message}"
+
+
+def fast_error(name: str, instance: Any) -> str:
+    # The two validators disagree (their regular expressions differ at the edges: Python's `$`
+    # also matches before a final newline): report what the one that refused saw.
+    error = next(iter(fast_validator(name).iter_errors(instance)))
+    where = ".".join(str(p) for p in error.instance_path) or "the top level"
+    return f"{where}: {error.message}"
