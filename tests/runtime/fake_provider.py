@@ -2,8 +2,8 @@
 
 Each request's reply is scripted per `model` (the request body's model ID): a JSON completion,
 an error status (with headers such as Retry-After), a hang, a cut connection, or an SSE stream.
-Unscripted requests get a completion. It also serves a snapshot file over GET with an ETag, whole
-or cut short.
+Unscripted requests get a completion (a one-chunk stream when they ask for a stream). It also
+serves a snapshot file over GET with an ETag, whole or cut short.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
         model = body.get("model", "")
         with fake.lock:
             script = fake.scripts.get(model)
-            reply = script.popleft() if script else ok()
+            reply = script.popleft() if script else stream("hello") if body.get("stream") else ok()
         if reply.kind == "hang":
             fake.release.wait(10)
             return

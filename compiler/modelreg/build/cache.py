@@ -28,12 +28,16 @@ KEEP = 8
 
 @cache
 def compiler_fingerprint() -> str:
-    """A digest of everything that shapes a snapshot: every module of the package, in every
-    subpackage, and the schemas."""
+    """A digest of everything that shapes a snapshot: this installation's package and schemas."""
+    return fingerprint(Path(__file__).resolve().parents[1], schema_dir())
+
+
+def fingerprint(package: Path, schemas: Path) -> str:
+    """A digest of every module of `package`, in every subpackage, and of the schemas in
+    `schemas`, each named by its path: a change to any of them gives another digest."""
     digest = hashlib.sha256()
-    package = Path(__file__).resolve().parents[1]
     files = [(path.relative_to(package).as_posix(), path) for path in package.rglob("*.py")]
-    files += [(f"schemas/{path.name}", path) for path in schema_dir().glob("*.schema.json")]
+    files += [(f"schemas/{path.name}", path) for path in schemas.glob("*.schema.json")]
     for name, path in sorted(files):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

@@ -17,12 +17,17 @@ import marshal
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Generator, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 WORKERS_ENV = "MODELREG_WORKERS"
+# How long a thread that Python has finished with may take to leave the OS's list of tasks.
+_EXIT_GRACE = 1.0
+# Tasks that outlived the grace: threads that Python does not know of, still there.
+_foreign: set[str] = set()
 # Below this many items per process, a fork and the transfer back cost more than they save.
 MIN_PER_WORKER = 1000
 
@@ -40,10 +45,12 @@ def worker_count(items: int, min_per_worker: int | None = None) -> int:
     configured = os.environ.get(WORKERS_ENV, "").strip()
     # An explicit setting wins (1 turns splitting off); by default, up to 8 of the usable cores.
     limit = int(configured) if configured.isdigit() and int(configured) > 0 else min(usable_cores(), 8)
-    if limit <= 1 or not hasattr(os, "fork") or not _single_threaded():
-        return 1
     least = MIN_PER_WORKER if min_per_worker is None else min_per_worker
-    return max(1, min(limit, items // max(1, least)))
+    count = max(1, min(limit, items // max(1, least)))
+    # Threads are looked for last: only a split that is worth it needs to know.
+    if count <= 1 or not hasattr(os, "fork") or not _single_threaded():
+        return 1
+    return count
 
 
 def _single_threaded() -> bool:
@@ -52,9 +59,29 @@ def _single_threaded() -> bool:
     if threading.active_count() > 1:
         return False
     try:
-        return len(os.listdir("/proc/self/task")) <= 1
+        others = _tasks() - {str(threading.get_native_id())}
     except OSError:
         return True
+    # Python knows of no other thread, so a task the OS still lists is a thread that has finished
+    # (the OS lists a joined thread a moment after `join()` returns, while it unwinds), or one of a
+    # C library. The first is gone within the grace; the second outlives it, once.
+    _foreign.intersection_update(others)
+    pending = others - _foreign
+    deadline = time.monotonic() + _EXIT_GRACE
+    while pending:
+        if time.monotonic() >= deadline:
+            _foreign.update(pending)
+            break
+        time.sleep(0.001)
+        try:
+            pending &= _tasks()
+        except OSError:
+            return True
+    return not _foreign
+
+
+def _tasks() -> set[str]:
+    return set(os.listdir("/proc/self/task"))
 
 
 def iter_chunks(work: Callable[[Sequence[T]], list[Any]], items: Sequence[T], *,

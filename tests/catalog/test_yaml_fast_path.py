@@ -16,7 +16,7 @@ import pytest
 from modelreg.catalog import yaml_loader
 from modelreg.catalog.yaml_loader import YamlLoadError, load_yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def full(text: str) -> tuple[str, object]:
