@@ -73,7 +73,7 @@ def render_model(name: str, provider: str, capabilities: list[str], defaults: di
     """The scaffold's text: the model's own keys, then the provider's defaults as comments."""
     slug = name.split("/", 1)[1]
     definition = ModelDefinition(name=name, provider=provider, capabilities=capabilities, model_id=slug)
-    lines = dump_model_file(definition, f"{name}.yaml").splitlines()
+    lines = dump_model_file(definition, model_path(name)).splitlines()
     if not capabilities:
         example = _example_capability(catalog) if catalog is not None else None
         hint = [

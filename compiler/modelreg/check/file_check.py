@@ -12,7 +12,7 @@ from typing import Any
 
 from modelreg.capability_tree import CapabilityTree
 from modelreg.catalog.files import CatalogFiles
-from modelreg.catalog.paths import PROVIDER_FILE, model_name
+from modelreg.catalog.paths import CATALOG_SUFFIX, PROVIDER_FILE, model_name
 from modelreg.catalog.yaml_loader import YamlDocument, YamlLoadError, load_yaml, too_large
 from modelreg.check.located import at_node
 from modelreg.check.schema_errors import schema_diagnostics
@@ -90,7 +90,7 @@ class ModelContext:
         if name != expected:
             found.append(at_node(doc, ["name"], "name-path-mismatch",
                              f"name `{name}` does not match the file's path; write `name: {expected}` "
-                             f"or move the file to {name}.yaml"))
+                             f"or move the file to {name}{CATALOG_SUFFIX}"))
             ok = False
         provider = data["provider"]
         if name.split("/", 1)[0] != provider:

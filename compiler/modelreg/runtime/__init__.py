@@ -1,8 +1,8 @@
 """The modelreg runtime: load a compiled snapshot and route requests with failover.
 
-Standard library only, and importing it imports nothing of the compiler but its stdlib-only
-modules (`snapshot_format`, `capability_tree`, `errors`), so a service can embed it without
-PyYAML, jsonschema or GitPython.
+Standard library only, and importing it imports nothing of the package but its ground floor
+(`errors`, `capability_tree`, `snapshot_format`, `gc_pause`), so a service can embed it without
+PyYAML or jsonschema.
 
     from modelreg.runtime import load_snapshot, Router
 
