@@ -26,7 +26,7 @@ PUBLIC_API = [
 
 # The floors of the house, lowest first. A module imports only from its own floor or lower ones.
 # The ground floor is the contract the compiler shares with every runtime (stdlib only).
-GROUND = {"errors", "diagnostics", "capability_tree", "snapshot_format", "gc_pause"}
+GROUND = {"errors", "diagnostics", "capability_tree", "snapshot_format", "gc_pause", "atomic_files", "pause"}
 FLOORS: list[set[str]] = [
     GROUND,
     {"models", "schemas"},

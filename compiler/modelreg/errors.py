@@ -60,6 +60,10 @@ class UnknownCapability(UnknownName):
         return self.name
 
 
+class LimitExceeded(ModelregError):
+    """A compile would go past one of its bounds (models, snapshot size); nothing is written."""
+
+
 class SnapshotError(ModelregError):
     """A snapshot that cannot be loaded: unknown format, bad digest, truncated or not JSON."""
 
@@ -70,3 +74,13 @@ class StateError(ModelregError):
 
 class BusyError(StateError):
     """Another process holds the repository; retry shortly."""
+
+
+class CommittedThenFailed(ModelregError):
+    """A change was committed, then a later step failed (exit code 3): the commit stands, and the
+    message names it."""
+
+    def __init__(self, commit: str, step: str, cause: BaseException) -> None:
+        self.commit = commit
+        self.cause = cause
+        super().__init__(f"committed {commit[:12]}, then failed to {step}: {cause}")

@@ -14,6 +14,7 @@ from modelreg.diff.report import FieldChange, field_changes
 from modelreg.errors import StateError, UsageError
 from modelreg.git.registration_dates import HISTORY_LOG_OPTIONS, SHALLOW_HINT
 from modelreg.git.repository import CatalogRepository
+from modelreg.git.runner import MissingObject
 
 _NULL_SHA = "0" * 40
 
@@ -68,7 +69,7 @@ def commit_entry(catalog: str | os.PathLike[str], name: str, commit: str) -> His
 def _entries(repo: CatalogRepository, rel: str, commit: str, *walk: str) -> list[HistoryEntry]:
     path = repo.path(rel)
     out = repo.git.text("log", *walk, *HISTORY_LOG_OPTIONS, "--raw", "--no-abbrev",
-                   "--format=%x01%H%x00%ct%x00%an <%ae>%x00%s", commit, "--", path)
+                        "--format=%x01%H%x00%ct%x00%an <%ae>%x00%s", commit, "--", path)
     raw: list[tuple[list[str], str, str, str]] = []  # (header, status, old blob, new blob)
     header: list[str] = []
     for line in out.splitlines():
@@ -77,7 +78,10 @@ def _entries(repo: CatalogRepository, rel: str, commit: str, *walk: str) -> list
         elif line.startswith(":") and line.endswith(f"\t{path}"):
             meta = line[1:].split("\t", 1)[0].split()
             raw.append((header, meta[4][0], meta[2], meta[3]))
-    contents = repo.blobs(sha for _, _, old, new in raw for sha in (old, new) if sha != _NULL_SHA)
+    try:
+        contents = repo.blobs(sha for _, _, old, new in raw for sha in (old, new) if sha != _NULL_SHA)
+    except MissingObject as exc:
+        raise exc.about(f"a version of {path}") from None
     entries = []
     for (sha, when, author, subject), status, old, new in raw:
         change = {"A": "added", "D": "deleted"}.get(status, "modified")

@@ -77,7 +77,7 @@ def register_definition(writer: CatalogWriter, definition: ModelDefinition, *, m
     repo = writer.repo
     with writer.lock() as head:
         writer.check_writable([rel])
-        status = repo.status()
+        status = writer.remove_leftovers(repo.status())
         full = repo.catalog / rel
         current = full.read_bytes() if full.is_file() else None
         if rel in status and current != text and not in_place:
@@ -126,16 +126,20 @@ def _check_at_head(repo: CatalogRepository, head: Head, status: dict[str, str], 
 
 def unregister_model(writer: CatalogWriter, name: str, *, message: str | None = None) -> CommitInfo | None:
     """Delete `<catalog>/<name>.yaml` and commit the removal; None (and no commit) when there is
-    no such model. CatalogInvalid when other models name it as their `replacement`; StateError
-    when the file is a symlink (modelreg does not write through symlinks)."""
+    no such model. A file already deleted from the work tree but still committed (by hand, or by
+    an unregister that was killed midway) has its removal committed. CatalogInvalid when other
+    models name it as their `replacement`; StateError when the file is a symlink (modelreg does
+    not write through symlinks) or has uncommitted changes."""
     rel = model_path(name)
     repo = writer.repo
     with writer.lock() as head:
         writer.check_writable([rel])
-        if not (repo.catalog / rel).is_file():
+        status = writer.remove_leftovers(repo.status())
+        on_disk = (repo.catalog / rel).is_file()
+        assert head.commit is not None
+        if not on_disk and not repo.tree_entries(head.commit, [rel]):
             return None
-        status = repo.status()
-        if rel in status:
+        if rel in status and (on_disk or status[rel].strip() != "D"):
             what = "is not committed" if status[rel] == "??" else "has uncommitted changes"
             raise StateError(f"{repo.display}/{rel} {what}; commit or discard them first "
                              "(modelreg commits only the files it writes)")

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from modelreg.errors import SnapshotError
@@ -47,10 +44,11 @@ def encode(document: dict[str, Any]) -> tuple[bytes, str]:
     return _PREFIX + digest.encode("ascii") + b'",' + body[1:], "sha256:" + digest
 
 
-def decode(raw: bytes, *, source: str = "snapshot") -> dict[str, Any]:
+def decode(raw: bytes, *, source: str = "snapshot", body_digest: str | None = None) -> dict[str, Any]:
     """Verify and parse snapshot bytes; raises SnapshotError naming what is wrong.
 
-    A good file is parsed once, while a second thread hashes it (see `_body_digest`). A file that
+    A good file is parsed once, while a second thread hashes it (see `_body_digest`), unless its
+    body was hashed already as it arrived (`body_digest`, from a `BodyHasher`). A file that
     fails its seal (canonical prefix and digest) is refused, and why is said in this order: a
     newer major version (which may seal itself differently) first, then bytes that are not even
     JSON, and only then the broken seal.
@@ -58,7 +56,7 @@ def decode(raw: bytes, *, source: str = "snapshot") -> dict[str, Any]:
     if not raw.startswith(_PREFIX) or raw[_BODY_START - 2:_BODY_START] != b'",':
         check_format(_parse(raw, source), source=source)
         raise SnapshotError(f"{source}: not in canonical form; the file must start with its `$digest` field")
-    digest = _body_digest(raw)
+    digest = _body_digest(raw) if body_digest is None else (lambda: body_digest)
     document = _parse(raw, source)
     check_format(document, source=source)
     expected = raw[len(_PREFIX):len(_PREFIX) + _HEX_LEN].decode("ascii", "replace")
@@ -104,6 +102,25 @@ def _body_digest(raw: bytes) -> Callable[[], str]:
     return wait
 
 
+class BodyHasher:
+    """Hashes a snapshot's bytes as they arrive, chunk by chunk, the way `decode` checks them (the
+    sha256 of everything after the `$digest` field), so nobody holds a second copy to hash."""
+
+    def __init__(self) -> None:
+        self._hasher = hashlib.sha256(b"{")
+        self._skip = _BODY_START
+
+    def update(self, chunk: bytes) -> None:
+        if self._skip:
+            cut = min(self._skip, len(chunk))
+            self._skip -= cut
+            chunk = chunk[cut:]
+        self._hasher.update(chunk)
+
+    def hexdigest(self) -> str:
+        return self._hasher.hexdigest()
+
+
 def _sha256_hex(body: memoryview) -> str:
     hasher = hashlib.sha256(b"{")
     hasher.update(body)
@@ -132,23 +149,3 @@ def check_format(document: dict[str, Any], *, source: str = "snapshot") -> None:
     if type(major) is not int or major != FORMAT_MAJOR:
         raise SnapshotError(f"{source}: snapshot format major version {major!r} is not supported; this "
                             f"version of modelreg reads major version {FORMAT_MAJOR}")
-
-
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write a file so that readers see either the old content or the new, never a part."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o644)  # mkstemp makes 0600; a snapshot is meant to be read
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

@@ -642,7 +642,8 @@ def test_streamed_blobs_come_in_order_and_a_missing_one_is_named(repo: Path, cat
     missing = "0123456789abcdef0123456789abcdef01234567"
     stream = git_runner.stream_blobs([chat, missing, coder])
     assert next(stream) == chat_bytes  # what comes before the missing one is delivered
-    with pytest.raises(StateError, match=f"^cannot read git object {missing}: it is missing$"):
+    with pytest.raises(StateError, match=f"^cannot read git object {missing}: it is missing or corrupt; the "
+                                         r"repository is damaged: `git fsck --full` lists what is missing or corrupt$"):
         next(stream)
     # A stream left half read stops its git when closed.
     stream = git_runner.stream_blobs([chat, coder])

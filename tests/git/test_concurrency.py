@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from modelreg import BusyError, ModelDefinition, ModelRegistry
+from modelreg.git import transaction
 from modelreg.git.runner import Git, GitFailed
 from tests.git_helpers import commit_all, git, init_repo
 
@@ -133,17 +134,18 @@ def test_a_lock_file_left_by_a_crashed_process_does_not_block(repo: Path, catalo
     assert_healthy(repo)
 
 
-def test_an_old_index_lock_is_never_removed(repo: Path, catalog: Path) -> None:
+def test_an_old_index_lock_is_never_removed(repo: Path, catalog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # `git commit` holds index.lock for as long as its editor is open: however old, it may be live.
     lock = repo / ".git/index.lock"
     lock.write_bytes(b"an editor is open")
     old = time.time() - 600
     os.utime(lock, (old, old))
     before = git(repo, "rev-parse", "HEAD")
+    monkeypatch.setattr(transaction, "git_processes", lambda root=None: [4242])
     with pytest.raises(BusyError) as caught:
         ModelRegistry(catalog, lock_timeout=0.05).register(definition("acme/blocked"))
-    assert str(caught.value) == (f"busy, retry: another git process holds {lock} (for 600 s); if no git process "
-                                 f"is running, one that crashed left it behind: `rm {lock}`")
+    assert str(caught.value) == (f"busy, retry: {lock} locks the index (for 600 s); git is running (pid 4242); "
+                                 "wait for it to finish, then retry")
     assert lock.read_bytes() == b"an editor is open"
     assert git(repo, "rev-parse", "HEAD") == before
     assert not (catalog / "acme/blocked.yaml").exists()
@@ -156,7 +158,7 @@ def test_a_fresh_index_lock_means_busy(repo: Path, catalog: Path) -> None:
     lock = repo / ".git/index.lock"
     lock.write_bytes(b"")
     before = git(repo, "rev-parse", "HEAD")
-    with pytest.raises(BusyError, match=r"^busy, retry: another git process holds .*index.lock"):
+    with pytest.raises(BusyError, match=r"^busy, retry: .*index.lock locks the index"):
         ModelRegistry(catalog, lock_timeout=0.2).register(definition("acme/blocked"))
     assert lock.exists()  # someone else's lock is never taken away while it is fresh
     assert git(repo, "rev-parse", "HEAD") == before

@@ -336,10 +336,10 @@ def test_overlapping_loads_leave_the_collector_as_it_was(monkeypatch: pytest.Mon
     loaded: dict[str, SnapshotRegistry] = {}
     decode = snapshot_format.decode
 
-    def held(data: bytes, *, source: str = "snapshot") -> dict[str, Any]:
+    def held(data: bytes, *, source: str = "snapshot", body_digest: str | None = None) -> dict[str, Any]:
         entered[source].set()
         assert release[source].wait(10)
-        return decode(data, source=source)
+        return decode(data, source=source, body_digest=body_digest)
 
     def load(source: str) -> None:
         loaded[source] = SnapshotRegistry.from_bytes(raw, source=source)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import snapshot_format
+from modelreg.atomic_files import write_atomic
 from tests.conftest import run_cli
 from tests.runtime.conftest import model, snapshot_bytes
 
@@ -20,7 +20,7 @@ MODELS = [
 @pytest.fixture
 def snapshot(tmp_path: Path) -> Path:
     path = tmp_path / "registry.json"
-    snapshot_format.write_atomic(path, snapshot_bytes(MODELS, label="5.gfeed"))
+    write_atomic(path, snapshot_bytes(MODELS, label="5.gfeed"))
     return path
 
 

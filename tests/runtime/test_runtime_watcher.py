@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from modelreg import snapshot_format
+from modelreg.atomic_files import write_atomic
 from modelreg.build.snapshot import Snapshot
 from modelreg.runtime import Router, SnapshotError, SnapshotRegistry, SnapshotWatcher
 from tests.runtime.conftest import model, snapshot_bytes
@@ -43,7 +44,7 @@ def sealed_with_a_pool_too_many(models: list) -> bytes:  # type: ignore[type-arg
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
     target = tmp_path / "registry.json"
-    snapshot_format.write_atomic(target, snapshot_bytes(V1, label="1"))
+    write_atomic(target, snapshot_bytes(V1, label="1"))
     return target
 
 
@@ -52,7 +53,7 @@ def test_a_new_file_is_swapped_in(path: Path) -> None:
     watcher = SnapshotWatcher(path, on_reload=lambda old, new: swaps.append((old.version.label, new.version.label)))
     assert chat(watcher.current) == ["acme/a", "acme/b"]
     assert watcher.check() is False
-    snapshot_format.write_atomic(path, snapshot_bytes(V2, label="2"))
+    write_atomic(path, snapshot_bytes(V2, label="2"))
     assert watcher.check() is True
     assert chat(watcher.current) == ["beta/c", "acme/b", "acme/a"]
     assert watcher.version.label == "2"
@@ -63,7 +64,7 @@ def test_a_new_file_is_swapped_in(path: Path) -> None:
 def test_the_same_content_rewritten_is_no_reload(path: Path) -> None:
     watcher = SnapshotWatcher(path)
     before = watcher.current
-    snapshot_format.write_atomic(path, snapshot_bytes(V1, label="1"))
+    write_atomic(path, snapshot_bytes(V1, label="1"))
     assert watcher.check() is False
     assert watcher.current is before
 
@@ -92,7 +93,7 @@ def test_a_bad_snapshot_is_rejected_and_the_last_good_one_serves(
     assert record.getMessage().startswith(f"{path}: new snapshot rejected, still serving 1 (sha256:")
     # Reported once, not at every poll; a good file afterwards is taken.
     assert watcher.check() is False and len(errors) == 1
-    snapshot_format.write_atomic(path, snapshot_bytes(V3, label="3"))
+    write_atomic(path, snapshot_bytes(V3, label="3"))
     assert watcher.check() is True
     assert chat(watcher.current) == ["beta/c"] and watcher.last_error is None
 
@@ -149,11 +150,11 @@ def test_any_failure_while_loading_is_reported_and_the_watcher_keeps_serving(
     watcher = SnapshotWatcher(path, on_error=errors.append)
     good = watcher.current
 
-    def broken(raw: bytes, *, source: str = "snapshot") -> SnapshotRegistry:
+    def broken(raw: bytes, *, source: str = "snapshot", body_digest: str | None = None) -> SnapshotRegistry:
         raise RuntimeError("a bug while indexing")
 
     monkeypatch.setattr(SnapshotRegistry, "from_bytes", broken)
-    snapshot_format.write_atomic(path, snapshot_bytes(V2, label="2"))
+    write_atomic(path, snapshot_bytes(V2, label="2"))
     assert watcher.check() is False
     assert watcher.current is good
     assert [type(e) for e in errors] == [RuntimeError]
@@ -161,14 +162,14 @@ def test_any_failure_while_loading_is_reported_and_the_watcher_keeps_serving(
     assert record.getMessage() == f"{path}: new snapshot rejected, still serving {good.version}: a bug while indexing"
     assert record.exc_info is not None and record.exc_info[0] is RuntimeError  # the unexpected gets a traceback
     monkeypatch.undo()
-    snapshot_format.write_atomic(path, snapshot_bytes(V3, label="3"))
+    write_atomic(path, snapshot_bytes(V3, label="3"))
     assert watcher.check() is True and watcher.version.label == "3"
 
 
 def test_a_polling_thread_reloads_by_itself(path: Path) -> None:
     reloaded = threading.Event()
     with SnapshotWatcher(path, interval=0.01, on_reload=lambda old, new: reloaded.set()) as watcher:
-        snapshot_format.write_atomic(path, snapshot_bytes(V2, label="2"))
+        write_atomic(path, snapshot_bytes(V2, label="2"))
         assert reloaded.wait(5)
         assert watcher.version.label == "2"
     assert not any(t.name.startswith("modelreg-watch") for t in threading.enumerate())
@@ -213,7 +214,7 @@ def test_readers_never_see_a_half_swapped_snapshot(path: Path) -> None:
                 path.write_bytes(raws["2"][:-40])  # a corrupt snapshot arrives mid-way
                 assert watcher.check() is False
             label = "123"[step % 3]
-            snapshot_format.write_atomic(path, raws[label])
+            write_atomic(path, raws[label])
             watcher.check()
             assert watcher.version.label == label
             time.sleep(0.001)

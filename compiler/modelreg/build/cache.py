@@ -15,12 +15,12 @@ import os
 from functools import cache
 from pathlib import Path
 
+from modelreg.atomic_files import write_atomic
 from modelreg.build.snapshot import Snapshot
 from modelreg.diagnostics import Diagnostic, Severity
 from modelreg.errors import SnapshotError
 from modelreg.git.repository import CatalogRepository
 from modelreg.schemas import schema_dir
-from modelreg.snapshot_format import write_atomic
 
 # Snapshots of a 10,000-model catalog are ~8 MB; a handful covers a branch and its base.
 KEEP = 8

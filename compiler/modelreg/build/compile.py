@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from modelreg.build.limits import Limits
 from modelreg.build.pipeline import compile_files
 from modelreg.build.revision import RevisionCompiler
 from modelreg.build.snapshot import Snapshot
@@ -36,7 +37,7 @@ def validate_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG) -> Catal
 
 
 def compile_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, *, strict: bool = False,
-                    rev: str | None = None, allow_shallow: bool = False) -> Snapshot:
+                    rev: str | None = None, allow_shallow: bool = False, limits: Limits | None = None) -> Snapshot:
     """Compile a catalog directory into a snapshot.
 
     Raises CatalogInvalid (with every diagnostic) when the catalog has errors, or warnings under
@@ -45,18 +46,21 @@ def compile_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, *, strict
     `rev` compiles a git revision (`HEAD~3`, a tag, a sha) from git's objects instead of the work
     tree, to the bytes the work tree gave when that revision was HEAD. In git, every model's
     `registered_at` comes from history; a shallow clone raises StateError unless `allow_shallow`.
+
+    `limits` bound the number of models and the snapshot's size (LimitExceeded past them; the
+    defaults when None).
     """
     if rev is not None:
         repo = CatalogRepository.find(catalog)
         if repo is None:
             raise not_in_git(catalog, f"compile revision `{rev}`")
         compiler = RevisionCompiler(repo, allow_shallow=allow_shallow)
-        return compiler.snapshot(repo.resolve(rev), strict=strict)
-    return compile_worktree(catalog, strict=strict, allow_shallow=allow_shallow)
+        return compiler.snapshot(repo.resolve(rev), strict=strict, limits=limits)
+    return compile_worktree(catalog, strict=strict, allow_shallow=allow_shallow, limits=limits)
 
 
 def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
-                     allow_shallow: bool = False) -> Snapshot:
+                     allow_shallow: bool = False, limits: Limits | None = None) -> Snapshot:
     """Compile the catalog directory as it is on disk (see `compile_catalog`). Never cached: a
     work tree that git calls clean may still differ from HEAD (`git update-index
     --skip-worktree`, `--assume-unchanged`)."""
@@ -66,4 +70,5 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
     if version.history == "shallow" and not allow_shallow:
         raise StateError(SHALLOW_HINT)
     dates = RegistrationDates(repo) if repo is not None else None
-    return compile_files(DirectorySource(root, os.fspath(catalog)).read, version, dates, strict=strict)
+    return compile_files(DirectorySource(root, os.fspath(catalog)).read, version, dates, strict=strict,
+                         limits=limits, where=os.fspath(catalog))

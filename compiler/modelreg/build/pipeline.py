@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from modelreg.build.limits import Limits
 from modelreg.build.registration import stamp_models
 from modelreg.build.snapshot import Snapshot, build_snapshot
 from modelreg.build.version import VersionInfo
@@ -17,16 +18,21 @@ from modelreg.git.registration_dates import RegistrationDates
 
 
 def checked_catalog(read: Callable[[], CatalogFiles], version: VersionInfo, dates: RegistrationDates | None, *,
-                    strict: bool = False, warnings: bool = True) -> CatalogCheck:
+                    strict: bool = False, warnings: bool = True, limits: Limits | None = None,
+                    where: str | None = None) -> CatalogCheck:
     """The check of the files `read` gives, its models dated from `dates` at the version's commit (when the
     version has the full history; None leaves every date out). Warnings about empty pools are
     left out without `warnings`. CatalogInvalid when the catalog has errors (or warnings, under
-    `strict`)."""
+    `strict`); LimitExceeded when `limits` are given and the catalog has more model files than they
+    allow (before any file is parsed)."""
     dated = version.commit if dates is not None and version.history == "full" else None
     if dated is not None and dates is not None:
         # git walks the history on another core while this process reads and checks the files.
         dates.prefetch([dated])
-    check = check_catalog(read(), pool_warnings=warnings)
+    files = read()
+    if limits is not None:
+        limits.check_files(files.paths(), where or files.display_root or ".")
+    check = check_catalog(files, pool_warnings=warnings)
     if not check.ok(strict=strict):
         raise CatalogInvalid(check.diagnostics)
     stamp_models(check.models.values(), dates.dates(dated) if dated is not None and dates is not None else {})
@@ -34,7 +40,19 @@ def checked_catalog(read: Callable[[], CatalogFiles], version: VersionInfo, date
 
 
 def compile_files(read: Callable[[], CatalogFiles], version: VersionInfo, dates: RegistrationDates | None, *,
-                  strict: bool = False) -> Snapshot:
-    """The sealed snapshot of the files `read` gives, at `version` (see `checked_catalog`)."""
+                  strict: bool = False, limits: Limits | None = None, where: str = "the catalog") -> Snapshot:
+    """The sealed snapshot of the files `read` gives, at `version` (see `checked_catalog`), within
+    `limits` (the defaults when None)."""
+    limits = limits or Limits()
     with collector_paused:
-        return build_snapshot(checked_catalog(read, version, dates, strict=strict), version)
+        check = checked_catalog(read, version, dates, strict=strict, limits=limits, where=where)
+        return sealed(check, version, limits, where)
+
+
+def sealed(check: CatalogCheck, version: VersionInfo, limits: Limits, where: str) -> Snapshot:
+    """The sealed snapshot of a successful check, or LimitExceeded: on an estimate before it is
+    built, and on its bytes after."""
+    limits.check_estimate(check, where)
+    snapshot = build_snapshot(check, version)
+    limits.check_snapshot(snapshot.raw, where)
+    return snapshot

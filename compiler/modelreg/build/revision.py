@@ -12,8 +12,9 @@ from typing import Any
 
 from modelreg.build.cache import SnapshotCache
 from modelreg.build.derive import derive_snapshot
-from modelreg.build.pipeline import checked_catalog
-from modelreg.build.snapshot import Snapshot, build_snapshot, snapshot_document
+from modelreg.build.limits import Limits
+from modelreg.build.pipeline import checked_catalog, sealed
+from modelreg.build.snapshot import Snapshot, snapshot_document
 from modelreg.build.version import VersionInfo, version_at
 from modelreg.catalog.revision import GitSource
 from modelreg.errors import StateError
@@ -56,19 +57,23 @@ class RevisionCompiler:
         """Whether any commit of this catalog has a cached snapshot."""
         return self._store is not None and bool(self._store.commits())
 
-    def snapshot(self, commit: str, *, strict: bool = False) -> Snapshot:
+    def snapshot(self, commit: str, *, strict: bool = False, limits: Limits | None = None) -> Snapshot:
         """The sealed snapshot of `commit`, with its warnings, as `compile --rev` writes it: cached,
-        or compiled in full and then cached. Raises CatalogInvalid with every diagnostic."""
+        or compiled in full and then cached. Raises CatalogInvalid with every diagnostic, and
+        LimitExceeded past `limits` (the defaults when None)."""
+        limits = limits or Limits()
+        where = f"{self.repo.display} at {commit[:12]}"
         version = self.version(commit)
         store = self._cache(version)
         hit = store.get(commit) if store is not None else None
         # Under --strict, warnings fail the compile: compile again to report them.
         if hit is not None and not (strict and hit.warnings):
+            limits.check_snapshot(hit.raw, where)
             return hit
         with collector_paused:
             check = checked_catalog(lambda: GitSource(self.repo, commit).read(defer=True), version, self.dates,
-                                    strict=strict)
-            snapshot = build_snapshot(check, version)
+                                    strict=strict, limits=limits, where=where)
+            snapshot = sealed(check, version, limits, where)
         if store is not None:
             store.put(commit, snapshot)
         return snapshot

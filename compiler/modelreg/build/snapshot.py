@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from modelreg import snapshot_format
+from modelreg.atomic_files import write_atomic
 from modelreg.build.version import VersionInfo
 from modelreg.capability_tree import CapabilityTree
 from modelreg.check.catalog_check import CatalogCheck
@@ -67,7 +68,7 @@ class Snapshot:
 
     def write(self, path: str | os.PathLike[str] = DEFAULT_OUTPUT) -> None:
         """Write the snapshot atomically: the old file stays whole until the new one replaces it."""
-        snapshot_format.write_atomic(path, self.raw)
+        write_atomic(path, self.raw)
 
     @property
     def version(self) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import re
 from collections.abc import Collection, Mapping
 
 from modelreg.errors import UsageError
-from modelreg.schemas import load_schema
 
 DEFAULT_CATALOG = "models.d"
 CAPABILITIES_FILE = "capabilities.yaml"
@@ -77,6 +76,8 @@ def model_path(name: object) -> str:
     Raises UsageError for anything but a valid model name, so that no name can lead a write (or
     a read) out of the catalog (`../../x`, `/etc/x`, `a\\b`).
     """
+    from modelreg.schemas import load_schema  # the name's rule is the schema's; loaded only when asked
+
     spec = load_schema("model")["$defs"]["model_name"]
     if not isinstance(name, str):
         raise UsageError(f"a model name is a string like `openai/gpt-4o`, not {type(name).__name__}")

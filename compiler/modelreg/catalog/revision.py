@@ -5,10 +5,9 @@ directory on disk gets (`modelreg.catalog.directory`).
 
 from __future__ import annotations
 
-import functools
 import os
 import posixpath
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 
 from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.paths import (
@@ -24,6 +23,7 @@ from modelreg.catalog.paths import (
 from modelreg.catalog.yaml_loader import MAX_FILE_BYTES, too_large
 from modelreg.diagnostics import Diagnostic
 from modelreg.git.repository import SYMLINK_MODE, CatalogRepository, TreeEntry
+from modelreg.git.runner import MissingObject
 
 _MAX_SYMLINK_HOPS = 40
 
@@ -37,6 +37,7 @@ class GitSource:
         self.repo = repo
         self.commit = commit
         self.display_root = display_root if display_root is not None else repo.display
+        self._names: dict[str, str] = {}  # object -> a path it is read for, to name it in errors
         self._targets: dict[str, bytes] = {}
 
     def entries(self, rels: Iterable[str] | None = None) -> dict[str, TreeEntry]:
@@ -74,8 +75,9 @@ class GitSource:
             if target is None:
                 continue
             wanted[rel] = target[1].sha
-        # Sizes come with the objects: one over the cap is refused as it is met, never held.
-        reader = functools.partial(self.repo.stream_blobs, limit=MAX_FILE_BYTES)
+        for rel, sha in wanted.items():
+            self._names.setdefault(sha, rel)
+        reader = self._stream
         if defer:
             files.deferred.update(wanted)
             files.reader = reader
@@ -132,6 +134,14 @@ class GitSource:
         resolved = link_target(rel, self._target(tree[rel].sha))
         if resolved is not None and self._is_directory(resolved, tree):
             self._report_directory_link(files, rel)
+
+    def _stream(self, shas: list[str]) -> Iterator[bytes | int]:
+        # Sizes come with the objects: one over the cap is refused as it is met, never held.
+        try:
+            yield from self.repo.stream_blobs(shas, limit=MAX_FILE_BYTES)
+        except MissingObject as exc:
+            rel = self._names.get(exc.sha or "")
+            raise (exc.about(f"{self.display_root}/{rel} at commit {self.commit[:12]}") if rel else exc) from None
 
     def _target(self, sha: str) -> str:
         if sha not in self._targets:

@@ -13,7 +13,7 @@ from modelreg.build.snapshot import DEFAULT_OUTPUT, Snapshot
 from modelreg.catalog.paths import DEFAULT_CATALOG
 from modelreg.check import reporters
 from modelreg.cli.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_USAGE
-from modelreg.errors import CatalogInvalid, UsageError
+from modelreg.errors import CatalogInvalid, CommittedThenFailed, ModelregError, UsageError
 
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
@@ -45,9 +45,12 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from modelreg.build.compile import compile_catalog
+    from modelreg.build.limits import Limits
 
     try:
-        snapshot = compile_catalog(args.catalog, strict=args.strict, rev=args.rev, allow_shallow=args.allow_shallow)
+        limits = Limits(max_models=args.max_models, max_snapshot_bytes=args.max_snapshot_mb * 1024 * 1024)
+        snapshot = compile_catalog(args.catalog, strict=args.strict, rev=args.rev, allow_shallow=args.allow_shallow,
+                                   limits=limits)
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)
         where = f" at {args.rev}" if args.rev else ""
@@ -77,7 +80,10 @@ def cmd_register(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(f"  pools: {', '.join(model.pools) or '(none)'}\n")
     out.write(f"  registered_at: {model.registered_at.isoformat() if model.registered_at else 'unknown'}\n")
     if result.commit is not None:
-        _write_replaced(args.catalog, model.name, result.commit.sha, out)
+        try:
+            _write_replaced(args.catalog, model.name, result.commit.sha, out)
+        except ModelregError as exc:
+            raise CommittedThenFailed(result.commit.sha, "show what the new definition replaced", exc) from None
     return EXIT_OK
 
 

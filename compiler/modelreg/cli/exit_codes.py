@@ -6,3 +6,7 @@ EXIT_INVALID = 1
 found changes)."""
 EXIT_USAGE = 2
 """Wrong usage: an unknown flag, a path that does not exist, a name that is not there."""
+EXIT_COMMITTED = 3
+"""A change was committed and a later step then failed; the message names the commit."""
+EXIT_INTERRUPTED = 130
+"""Interrupted (Ctrl-C)."""

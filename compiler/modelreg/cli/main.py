@@ -1,8 +1,8 @@
 """The `modelreg` command line: parse arguments, call the library, turn the result into an exit code.
 
 Exit codes: 0 success, 1 the catalog is invalid (or, with `--exit-code`, there are changes),
-2 wrong usage. One function per verb (`modelreg.cli.commands`); all printing happens in this
-package.
+2 wrong usage, 3 a change was committed and a later step then failed, 130 interrupted. One function
+per verb (`modelreg.cli.commands`); all printing happens in this package.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import TextIO
 
 from modelreg.check import reporters
 from modelreg.cli.commands import Handler, report
-from modelreg.cli.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from modelreg.cli.exit_codes import EXIT_COMMITTED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from modelreg.cli.parser import build_parser
-from modelreg.errors import CatalogInvalid, ModelregError, UnknownCapability, UsageError
+from modelreg.errors import CatalogInvalid, CommittedThenFailed, ModelregError, UnknownCapability, UsageError
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)
         return EXIT_INVALID
+    except CommittedThenFailed as exc:
+        err.write(f"modelreg: error: {exc}\n")
+        return EXIT_COMMITTED
     except ModelregError as exc:
         err.write(f"modelreg: error: {exc}\n")
         # Asking for something that does not exist is a usage error; a bad file or state is not.
@@ -49,6 +52,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         # A path that does not exist or is the wrong kind is how the command was called.
         wrong_path = isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError))
         return EXIT_USAGE if wrong_path else EXIT_INVALID
+    except KeyboardInterrupt:
+        err.write("modelreg: interrupted\n")
+        return EXIT_INTERRUPTED
 
 
 def run() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from modelreg.build.limits import DEFAULT_MAX_MODELS, DEFAULT_MAX_SNAPSHOT_BYTES
 from modelreg.build.snapshot import DEFAULT_OUTPUT
 from modelreg.catalog.paths import DEFAULT_CATALOG
 from modelreg.check import reporters
@@ -43,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=str(DEFAULT_OUTPUT), help="snapshot file (default: build/registry.json)")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--rev", metavar="REV", help="compile a git revision (HEAD~3, a tag, a sha), not the work tree")
+    p.add_argument("--max-models", type=_positive, default=DEFAULT_MAX_MODELS, metavar="N",
+                   help=f"fail rather than compile more models (default: {DEFAULT_MAX_MODELS:,})")
+    p.add_argument("--max-snapshot-mb", type=_positive, default=DEFAULT_MAX_SNAPSHOT_BYTES // (1024 * 1024),
+                   metavar="MIB", help="fail rather than write a larger snapshot (default: 128, what the runtime "
+                                       "loads by default)")
     _shallow_arg(p)
     _format_arg(p)
     p.set_defaults(handler=cmd_compile)
@@ -120,3 +126,13 @@ def _write_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-m", "--message", help="commit message (default: `register NAME` / `unregister NAME`)")
     parser.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author (default: git's user.name/email)")
     _format_arg(parser)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value

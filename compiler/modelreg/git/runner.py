@@ -6,6 +6,7 @@ output, and finding the repository that holds a path without any library of its 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 import weakref
@@ -20,6 +21,27 @@ _REPO_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY
              "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_PREFIX")
 
 
+DAMAGED = "the repository is damaged: `git fsck --full` lists what is missing or corrupt"
+# What git says of an object it cannot read.
+_DAMAGE = re.compile(r"corrupt|inflate|unable to (?:read|unpack|parse)|could not parse|invalid object|"
+                     r"missing (?:blob|tree|commit)|object file .* is empty", re.IGNORECASE)
+
+
+class MissingObject(StateError):
+    """A git object that the repository should hold cannot be read (missing or corrupt)."""
+
+    def __init__(self, sha: str | None, what: str | None = None, problem: str | None = None) -> None:
+        self.sha = sha
+        self.problem = problem or "it is missing or corrupt"
+        where = f" ({what})" if what else ""
+        name = f"git object {sha}" if sha else "a git object"
+        super().__init__(f"cannot read {name}{where}: {self.problem}; {DAMAGED}")
+
+    def about(self, what: str) -> MissingObject:
+        """The same error, saying what the object is (`models.d/x.yaml at HEAD`)."""
+        return MissingObject(self.sha, what, self.problem)
+
+
 class GitFailed(StateError):
     """A git command failed; the message carries git's own explanation."""
 
@@ -27,7 +49,8 @@ class GitFailed(StateError):
         self.code = code
         self.stderr = stderr.strip()
         command = " ".join(list(args)[:2])
-        super().__init__(f"`git {command}` failed: {self.stderr or f'exit code {code}'}")
+        hint = f"; {DAMAGED}" if _DAMAGE.search(self.stderr) else ""
+        super().__init__(f"`git {command}` failed: {self.stderr or f'exit code {code}'}{hint}")
 
 
 def _command(args: Iterable[str], env: Mapping[str, str] | None) -> tuple[list[str], dict[str, str]]:
@@ -77,20 +100,22 @@ class Git:
                     if len(header) != 3:
                         errors.seek(0)
                         problem = errors.read().decode("utf-8", "replace").strip()
-                        raise StateError(f"cannot read git object {sha}: {problem or 'it is missing'}")
+                        raise MissingObject(sha, problem=problem or None)
                     size = int(header[2])
                     if limit is not None and size > limit:
                         left = size + 1  # with the newline after the object
                         while left > 0 and (skipped := out.read(min(left, 1 << 20))):
                             left -= len(skipped)
                         if left:
-                            raise StateError(f"cannot read git object {sha}: git stopped mid-object")
+                            raise MissingObject(sha, problem="git stopped mid-object")
                         yield size
                         continue
                     content = out.read(size)
                     out.read(1)  # the newline after each object
                     if len(content) != size:
-                        raise StateError(f"cannot read git object {sha}: git stopped mid-object")
+                        errors.seek(0)
+                        problem = errors.read().decode("utf-8", "replace").strip()
+                        raise MissingObject(sha, problem=problem or "git stopped mid-object")
                     yield content
             finally:
                 proc.stdout.close()
@@ -108,19 +133,22 @@ class Git:
         return self.run(*args, input=input, env=env, ok=ok).decode("utf-8", "surrogateescape").rstrip("\n")
 
     def blobs(self, shas: Iterable[str]) -> dict[str, bytes]:
-        """The content of many objects in one `git cat-file --batch`."""
+        """The content of many objects in one `git cat-file --batch`; MissingObject for one that
+        is missing or corrupt."""
         wanted = list(dict.fromkeys(shas))
         if not wanted:
             return {}
-        out = self.run("cat-file", "--batch", "--buffer", input="".join(f"{s}\n" for s in wanted).encode())
+        try:
+            out = self.run("cat-file", "--batch", "--buffer", input="".join(f"{s}\n" for s in wanted).encode())
+        except GitFailed as exc:  # git dies on a corrupt object
+            raise MissingObject(wanted[0] if len(wanted) == 1 else None, problem=exc.stderr) from None
         found: dict[str, bytes] = {}
         pos = 0
         while pos < len(out):
             end = out.index(b"\n", pos)
             header = out[pos:end].split()
             if len(header) != 3:  # `<sha> missing`
-                pos = end + 1
-                continue
+                raise MissingObject(header[0].decode() if header else None)
             size = int(header[2])
             found[header[0].decode()] = out[end + 1:end + 1 + size]
             pos = end + 1 + size + 1

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from modelreg.atomic_files import is_running, remove_leftovers, temp_writer, write_atomic
 from modelreg.errors import BusyError, StateError, UsageError
 from modelreg.git.repository import CatalogRepository, Head
-from modelreg.git.runner import Git, GitFailed
-from modelreg.snapshot_format import write_atomic
+from modelreg.git.runner import Git, GitFailed, MissingObject
+from modelreg.pause import pause_at
 
 _AUTHOR = re.compile(r"^\s*(?P<name>[^<>]*?)\s*<(?P<email>[^<>]*)>\s*$")
 _PRIVATE_INDEX = "modelreg-index"
@@ -67,6 +68,9 @@ class CatalogWriter:
                 self._wait_for_index(git, deadline)
                 _refuse_operation_in_progress(git)
                 head = self.repo.head()
+                if head.branch is not None:
+                    # A killed git leaves its ref lock behind, which no retry clears: say so.
+                    _wait_for_lock(git.common_dir / f"{head.branch}.lock", deadline, head.branch, git.root)
                 if head.commit is None:
                     raise StateError("the repository has no commits yet; commit the catalog first "
                                      f"(git add {self.repo.rel or '.'} && git commit)")
@@ -95,16 +99,18 @@ class CatalogWriter:
             time.sleep(0.02)
 
     def _wait_for_index(self, git: Git, deadline: float) -> None:
-        lock = git.git_dir / "index.lock"
-        while True:
-            try:
-                age = max(0.0, time.time() - lock.stat().st_mtime)
-            except FileNotFoundError:
-                return
-            if time.monotonic() >= deadline:
-                raise BusyError(f"busy, retry: another git process holds {lock} (for {age:.0f} s); if no git "
-                                f"process is running, one that crashed left it behind: `rm {lock}`")
-            time.sleep(0.02)
+        _wait_for_lock(git.git_dir / "index.lock", deadline, "the index", git.root)
+
+    def remove_leftovers(self, status: Mapping[str, str]) -> dict[str, str]:
+        """Remove the temporary files that killed writers left in the catalog (untracked files in
+        `status`, a `status()` taken under the lock); returns `status` without them."""
+        kept = dict(status)
+        for rel in status:
+            if status[rel] in ("??", "!!") and temp_writer(rel.rpartition("/")[2]) is not None:
+                directory = self.repo.catalog / rel.rpartition("/")[0]
+                if rel.rpartition("/")[2] in remove_leftovers(directory):
+                    del kept[rel]
+        return kept
 
     def check_writable(self, rels: Iterable[str]) -> None:
         """StateError unless every catalog path in `rels` can be written in place: no symlinked
@@ -136,6 +142,7 @@ class CatalogWriter:
         git = self.repo.git
         assert head.branch is not None and head.commit is not None
         self.check_writable(changes)
+        self._check_replaced_objects(head.commit, changes)
         previous: dict[str, bytes | None] = {}
         for rel in changes:
             full = self.repo.catalog / rel
@@ -144,20 +151,38 @@ class CatalogWriter:
         staged: dict[str, bytes] | None = None  # the index entries before staging, by path
         try:
             self._put_files(changes)
+            pause_at("commit:files-written")
             info = self._commit_tree(git, head, paths, message)
+            pause_at("commit:commit-made")
             entries = _index_records(git.run("ls-files", "--stage", "-z", "--", *paths, env=_LITERAL_PATHS))
             self._on_index(git, "update-index", "--add", "--remove", "--", *paths)
             staged = entries
+            pause_at("commit:index-staged")
             if info is not None:
                 try:
                     git.run("update-ref", "-m", f"modelreg: {(message.splitlines() or [''])[0]}", head.branch,
                             info.sha, head.commit)
                 except GitFailed as exc:
+                    lock = git.common_dir / f"{head.branch}.lock"
+                    if "Unable to create" in exc.stderr and lock.exists():
+                        raise BusyError(_lock_message(lock, head.branch, git.root)) from None
                     raise BusyError(f"busy, retry: {head.branch} moved while committing ({exc.stderr})") from None
+                pause_at("commit:branch-moved")
         except BaseException:
             self._roll_back(git, head, previous, staged)
             raise
         return info
+
+    def _check_replaced_objects(self, commit: str, changes: Mapping[str, bytes | None]) -> None:
+        # A damaged repository is refused before anything is written: the commit must not land
+        # where what it replaces cannot be read (and `register` reads it right after, to say so).
+        for rel, entry in self.repo.tree_entries(commit, list(changes)).items():
+            if entry.kind != "blob":
+                continue
+            try:
+                self.repo.blobs([entry.sha])
+            except MissingObject as exc:
+                raise exc.about(f"{self.repo.display}/{rel} at HEAD") from None
 
     def _roll_back(self, git: Git, head: Head, previous: Mapping[str, bytes | None],
                    staged: Mapping[str, bytes] | None) -> None:
@@ -273,20 +298,66 @@ def _remove_leftover_indexes(git: Git) -> None:
     # is gone was left by a crash.
     for index in git.git_dir.glob(f"{_PRIVATE_INDEX}.*"):
         pid = index.name.rpartition(".")[2]
-        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and is_running(int(pid)):
             continue
         with contextlib.suppress(FileNotFoundError):
             index.unlink()
 
 
-def _alive(pid: int) -> bool:
+def _wait_for_lock(lock: Path, deadline: float, what: str, root: Path) -> None:
+    # Git's lock files are never taken away: `git commit` holds index.lock for as long as its
+    # editor is open, and nothing tells a live lock from the leftover of a killed git but a person.
+    while lock.exists():
+        if time.monotonic() >= deadline:
+            raise BusyError(_lock_message(lock, what, root))
+        time.sleep(0.02)
+
+
+def _lock_message(lock: Path, what: str, root: Path) -> str:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
+        age = f" (for {max(0.0, time.time() - lock.stat().st_mtime):.0f} s)"
+    except FileNotFoundError:
+        age = ""
+    running = git_processes(root)
+    if running is None:
+        who = (f"if no git process is running, one that was killed left it behind: remove it with "
+               f"`rm {lock}`")
+    elif running:
+        pids = ", ".join(str(pid) for pid in running[:5])
+        who = f"git is running (pid {pids}); wait for it to finish, then retry"
+    else:
+        who = f"no git process is running, so one that was killed left it behind: remove it with `rm {lock}`"
+    return f"busy, retry: {lock} locks {what}{age}; {who}"
+
+
+def git_processes(root: Path | None = None) -> list[int] | None:
+    """The pids of the git processes running on this machine, or None where the operating system
+    does not list processes in /proc. With `root`, only those that may work in that repository:
+    whose working directory is inside it, or cannot be read (another user's)."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    found = []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm", "rb") as fh:
+                name = fh.read().strip()
+        except OSError:  # gone meanwhile
+            continue
+        if name != b"git" and not name.startswith(b"git-"):
+            continue
+        if root is not None:
+            try:
+                where = Path(os.readlink(f"/proc/{entry}/cwd"))
+            except OSError:
+                where = None  # not ours to see: it may be working here
+            if where is not None and not where.is_relative_to(root):
+                continue
+        found.append(int(entry))
+    return sorted(found)
 
 
 # Markers of an operation that git is in the middle of: (what, marker, how to finish or abort it).

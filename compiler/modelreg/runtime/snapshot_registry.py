@@ -11,17 +11,13 @@ precomputed tuple. Standard library only.
 from __future__ import annotations
 
 import difflib
-import http.client
 import json
 import os
 import reprlib
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from itertools import compress
 from operator import itemgetter
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -30,11 +26,11 @@ from modelreg.capability_tree import CapabilityTree
 from modelreg.errors import SnapshotError
 from modelreg.gc_pause import collector_paused
 from modelreg.runtime.errors import UnknownFeature, UnknownProvider
+from modelreg.runtime.fetch import DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_BYTES, fetch_snapshot, is_url
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _NO_ITEMS: list[Any] = []  # the default of an absent list field; never modified
 _NoneType = type(None)
-DEFAULT_FETCH_TIMEOUT = 30.0
 
 
 def _freeze(value: Any) -> Any:
@@ -322,10 +318,11 @@ class SnapshotRegistry:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
     @classmethod
-    def from_bytes(cls, raw: bytes, *, source: str = "snapshot") -> SnapshotRegistry:
-        """Verify (format marker, digest) and index snapshot bytes; raises SnapshotError."""
+    def from_bytes(cls, raw: bytes, *, source: str = "snapshot", body_digest: str | None = None) -> SnapshotRegistry:
+        """Verify (format marker, digest) and index snapshot bytes; raises SnapshotError.
+        `body_digest` is the digest of bytes hashed as they arrived (`fetch_snapshot`)."""
         with collector_paused:
-            return cls(snapshot_format.decode(raw, source=source), source=source)
+            return cls(snapshot_format.decode(raw, source=source, body_digest=body_digest), source=source)
 
     @property
     def current(self) -> SnapshotRegistry:
@@ -615,45 +612,27 @@ def _pools(document: Mapping[str, Any], nodes: Mapping[str, Any], by_name: Mappi
     return result
 
 
-def is_url(source: str | os.PathLike[str]) -> bool:
-    """True for an http:// or https:// source."""
-    return isinstance(source, str) and source.startswith(("http://", "https://"))
-
-
-def fetch_url(url: str, *, etag: str | None = None,
-              timeout: float = DEFAULT_FETCH_TIMEOUT) -> tuple[bytes | None, str | None]:
-    """GET a snapshot; with `etag`, a conditional GET. Returns (body, etag), body None on 304.
-
-    Raises SnapshotError for a response cut short, OSError (urllib's URLError, HTTPError) when
-    the server cannot be reached or answers with an error status.
-    """
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    if etag is not None:
-        request.add_header("If-None-Match", etag)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.read(), response.headers.get("ETag")
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        if exc.code == 304:
-            return None, etag
-        raise
-    except http.client.HTTPException as exc:
-        # A body cut short of its Content-Length (IncompleteRead), a garbled response: what
-        # arrived is not the snapshot, whatever part of it came through.
-        raise SnapshotError(f"{url}: the snapshot was not received whole: {exc!r}") from None
-
-
-def load_snapshot(source: str | os.PathLike[str], *, timeout: float = DEFAULT_FETCH_TIMEOUT) -> SnapshotRegistry:
+def load_snapshot(source: str | os.PathLike[str], *, timeout: float = DEFAULT_FETCH_TIMEOUT,
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> SnapshotRegistry:
     """Load a snapshot from a file path or an http(s) URL into an immutable `SnapshotRegistry`.
 
     Raises SnapshotError when the file is not a snapshot, has a format major version this runtime
-    does not read, fails its digest check (truncated or modified), arrives cut short, or
-    contradicts itself; OSError or urllib's errors when it cannot be read at all.
+    does not read, fails its digest check (truncated or modified), is over `max_bytes`, or
+    contradicts itself; for a URL also when the server answers anything but 200 with a whole body
+    within `timeout` seconds (see `fetch_snapshot`). OSError when a file cannot be read at all.
     """
     if is_url(source):
         url = str(source)
-        raw, _ = fetch_url(url, timeout=timeout)
-        assert raw is not None  # an unconditional GET never answers 304
-        return SnapshotRegistry.from_bytes(raw, source=url)
-    return SnapshotRegistry.from_bytes(Path(source).read_bytes(), source=os.fspath(source))
+        fetched = fetch_snapshot(url, timeout=timeout, max_bytes=max_bytes)
+        assert fetched.raw is not None  # an unconditional GET never answers 304
+        return SnapshotRegistry.from_bytes(fetched.raw, source=url, body_digest=fetched.body_digest)
+    return SnapshotRegistry.from_bytes(read_file(source, max_bytes), source=os.fspath(source))
+
+
+def read_file(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """A snapshot file's bytes; SnapshotError when it is over `max_bytes` (refused before reading)."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > max_bytes:
+            raise SnapshotError(f"{os.fspath(path)}: the snapshot is {size:,} bytes, over the limit of {max_bytes:,}")
+        return fh.read()

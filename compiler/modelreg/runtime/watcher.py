@@ -1,7 +1,9 @@
 """Hot reload: a watcher that keeps the latest good snapshot and swaps in new ones atomically.
 
 For a file it polls the modification time (and size and inode, so an atomic rename is seen even
-within one mtime tick); for a URL it sends `If-None-Match` with the last ETag. A new snapshot is
+within one mtime tick); for a URL it sends `If-None-Match` with the last ETag and
+`If-Modified-Since` with the last `Last-Modified` (`modelreg.runtime.fetch` bounds every
+request in time and size). A new snapshot is
 fully loaded and verified before it replaces the current one in a single reference assignment, so
 a reader holds either the old registry or the new one, never a mix. A snapshot that fails to load
 (corrupt, truncated, unknown format, unreadable) is reported through `on_error` and the log, and
@@ -13,19 +15,17 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from types import TracebackType
 
 from modelreg.errors import SnapshotError
+from modelreg.runtime.fetch import DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_BYTES, Fetched, fetch_snapshot, is_url
 from modelreg.runtime.log import logger
 from modelreg.runtime.snapshot_registry import (
-    DEFAULT_FETCH_TIMEOUT,
     SnapshotModel,
     SnapshotRegistry,
     SnapshotVersion,
-    fetch_url,
-    is_url,
     load_snapshot,
+    read_file,
 )
 
 _Signature = tuple[int, int, int]
@@ -48,25 +48,30 @@ class SnapshotWatcher:
         on_reload: Callable[[SnapshotRegistry, SnapshotRegistry], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
         timeout: float = DEFAULT_FETCH_TIMEOUT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.source = source if is_url(source) else os.fspath(source)
         self.interval = interval
         self.timeout = timeout
+        self.max_bytes = max_bytes
         self._on_reload = on_reload
         self._on_error = on_error
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._etag: str | None = None
+        self._last_modified: str | None = None
         self._signature: _Signature | None = None
         self.last_error: Exception | None = None
         if is_url(self.source):
-            raw, self._etag = fetch_url(str(self.source), timeout=timeout)
-            assert raw is not None
-            self._current = SnapshotRegistry.from_bytes(raw, source=str(self.source))
+            fetched = self._fetch()
+            assert fetched.raw is not None  # nothing to compare with yet: an unconditional GET
+            self._current = SnapshotRegistry.from_bytes(fetched.raw, source=str(self.source),
+                                                        body_digest=fetched.body_digest)
+            self._etag, self._last_modified = fetched.etag, fetched.last_modified
         else:
             self._signature = self._stat()
-            self._current = load_snapshot(self.source)
+            self._current = load_snapshot(self.source, max_bytes=max_bytes)
 
     @property
     def current(self) -> SnapshotRegistry:
@@ -100,20 +105,26 @@ class SnapshotWatcher:
 
     def _fetch_new(self) -> SnapshotRegistry | None:
         if is_url(self.source):
-            raw, etag = fetch_url(str(self.source), etag=self._etag, timeout=self.timeout)
-            if raw is None:
+            fetched = self._fetch()
+            if fetched.raw is None:
                 return None
-            # Remember the ETag even for a bad body: the same bad body is reported once, not per poll.
-            self._etag = etag
-            return self._parse(raw)
+            # Remember the validators even for a bad body: the same bad body is reported once, not
+            # per poll. A server that sends neither is downloaded whole on every poll (and a body
+            # the same as the one serving is not swapped in).
+            self._etag, self._last_modified = fetched.etag, fetched.last_modified
+            return self._parse(fetched.raw, fetched.body_digest)
         signature = self._stat()
         if signature == self._signature:
             return None
         self._signature = signature
-        return self._parse(Path(self.source).read_bytes())
+        return self._parse(read_file(self.source, self.max_bytes))
 
-    def _parse(self, raw: bytes) -> SnapshotRegistry | None:
-        registry = SnapshotRegistry.from_bytes(raw, source=str(self.source))
+    def _fetch(self) -> Fetched:
+        return fetch_snapshot(str(self.source), etag=self._etag, last_modified=self._last_modified,
+                              timeout=self.timeout, max_bytes=self.max_bytes)
+
+    def _parse(self, raw: bytes, body_digest: str | None = None) -> SnapshotRegistry | None:
+        registry = SnapshotRegistry.from_bytes(raw, source=str(self.source), body_digest=body_digest)
         if registry.digest == self._current.digest:
             return None
         return registry

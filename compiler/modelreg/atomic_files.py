@@ -1,0 +1,79 @@
+"""Writing a file so that readers see the old content or the new, never a part, and so that a
+writer killed mid-write leaves nothing that outlives the next write.
+
+The temporary file sits beside its target (a rename is atomic only within one file system) and
+is named for its writer: `.<target>.modelreg-<pid>-<random>.tmp`. `write_atomic` removes such
+files whose writer is no longer running before it writes; nothing that reads a catalog or a
+snapshot takes them for anything (they are hidden, and not YAML or JSON by name). Standard
+library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from modelreg.pause import pause_at
+
+_LEFTOVER = re.compile(r"^\..+\.modelreg-(\d+)-[^./]+\.tmp$")
+
+
+def is_running(pid: int) -> bool:
+    """Whether a process with this id is running (another user's counts)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def temp_writer(name: str) -> int | None:
+    """The pid of the writer of a temporary file named `name`, or None for any other name."""
+    match = _LEFTOVER.match(name)
+    return int(match[1]) if match else None
+
+
+def remove_leftovers(directory: str | os.PathLike[str]) -> list[str]:
+    """Remove the temporary files in `directory` whose writer is gone; returns their names.
+    A directory that cannot be listed has none to remove."""
+    removed: list[str] = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        pid = temp_writer(name)
+        if pid is None or pid == os.getpid() or is_running(pid):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(directory, name))
+            removed.append(name)
+    return sorted(removed)
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write a file so that readers see either the old content or the new, never a part; the
+    leftovers of killed writers in its directory are removed first."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.modelreg-{os.getpid()}-", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o644)  # mkstemp makes 0600; a snapshot is meant to be read
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        pause_at("write-atomic:written")
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
