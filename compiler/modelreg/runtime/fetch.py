@@ -93,7 +93,14 @@ def _get(connection: http.client.HTTPConnection, url: str, parts: urllib.parse.S
          headers: dict[str, str], etag: str | None, last_modified: str | None, max_bytes: int) -> Fetched:
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     connection.request("GET", target, headers=headers)
-    response = connection.getresponse()
+    # Closed here, whatever happens: a response that ends its connection holds the socket open
+    # past `connection.close()`.
+    with connection.getresponse() as response:
+        return _read(response, url, etag, last_modified, max_bytes)
+
+
+def _read(response: http.client.HTTPResponse, url: str, etag: str | None, last_modified: str | None,
+          max_bytes: int) -> Fetched:
     if response.status == 304:
         return Fetched(None, None, response.getheader("ETag") or etag,
                        response.getheader("Last-Modified") or last_modified)
