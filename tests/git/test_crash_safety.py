@@ -229,3 +229,20 @@ def test_a_step_that_fails_after_its_commit_says_so_and_exits_3(
     assert run.err == (f"modelreg: error: committed {commit[:12]}, then failed to show what the new definition "
                        "replaced: the history cannot be read\n")
     assert git(repo, "log", "-1", "--format=%s") == "register acme/coder"
+
+
+def test_a_dead_writers_temporary_file_is_never_read_and_the_next_write_anywhere_removes_it(
+        repo: Path, catalog: Path, outside: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    write(catalog, "other/provider.yaml", "name: other\ndisplay_name: Other\n")
+    commit_all(repo, "another provider")
+    leftover = catalog / "acme" / f".coder.yaml.modelreg-{dead}-x1.tmp"
+    leftover.write_text("name: acme/coder\nprovider: [half a file\n")
+    validate = run_cli("validate", str(catalog), "--format", "json")
+    assert validate.code == 0 and '"diagnostics": []' in validate.out
+    # A registration into another directory still finds it, through git's list of untracked files.
+    model = write(outside, "new.yaml", "name: other/new\nprovider: other\ncapabilities: [chat]\n")
+    assert run_cli("register", str(model), "--catalog", str(catalog)).code == 0
+    assert not leftover.exists()
+    assert git(repo, "status", "--porcelain") == ""
