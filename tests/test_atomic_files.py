@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg.atomic_files import is_running, remove_leftovers, temp_writer, write_atomic
+from modelreg.atomic_files import _host, is_running, remove_leftovers, temp_writer, write_atomic
 from modelreg.pause import PAUSE_AT, PAUSE_FILE
 
 WRITER = "import sys; from modelreg.atomic_files import write_atomic; write_atomic(sys.argv[1], b'new')"
@@ -23,23 +23,29 @@ def _dead_pid() -> int:
     return int(proc.stdout)
 
 
-def test_temporary_files_are_named_for_their_writer() -> None:
-    assert temp_writer(".registry.json.modelreg-4242-ab_c9.tmp") == 4242
-    assert temp_writer(".gpt-4o.yaml.modelreg-17-x.tmp") == 17
-    for other in ("registry.json", ".registry.json.abc.tmp", "x.modelreg-1-a.tmp", ".x.modelreg-a-b.tmp"):
-        assert temp_writer(other) is None
+HOST = _host()
+
+
+def test_temporary_files_are_named_for_their_writer_and_its_host() -> None:
+    assert temp_writer(f".registry.json.modelreg-4242@{HOST}-ab_c9.tmp") == 4242
+    assert temp_writer(f".gpt-4o.yaml.modelreg-17@{HOST}-x.tmp") == 17
+    for other in ("registry.json", ".registry.json.abc.tmp", f"x.modelreg-1@{HOST}-a.tmp",
+                  f".x.modelreg-a@{HOST}-b.tmp", ".x.modelreg-1-b.tmp", f".x.modelreg-17@{HOST}x-a.tmp"):
+        assert temp_writer(other) is None, other
     assert is_running(os.getpid()) and not is_running(_dead_pid()) and not is_running(0)
 
 
 def test_the_next_write_removes_what_a_dead_writer_left_and_keeps_a_live_ones(tmp_path: Path) -> None:
     dead, live = _dead_pid(), os.getppid()
-    (tmp_path / f".registry.json.modelreg-{dead}-abc.tmp").write_bytes(b"half")
-    (tmp_path / f".other.json.modelreg-{dead}-def.tmp").write_bytes(b"half")
-    (tmp_path / f".registry.json.modelreg-{live}-ghi.tmp").write_bytes(b"being written")
+    (tmp_path / f".registry.json.modelreg-{dead}@{HOST}-abc.tmp").write_bytes(b"half")
+    (tmp_path / f".other.json.modelreg-{dead}@{HOST}-def.tmp").write_bytes(b"half")
+    (tmp_path / f".registry.json.modelreg-{live}@{HOST}-ghi.tmp").write_bytes(b"being written")
+    (tmp_path / f".registry.json.modelreg-{dead}@elsewhere-jkl.tmp").write_bytes(b"another host's")
     (tmp_path / ".registry.json.abc.tmp").write_bytes(b"not ours")
     write_atomic(tmp_path / "registry.json", b"whole")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        ".registry.json.abc.tmp", f".registry.json.modelreg-{live}-ghi.tmp", "registry.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
+        ".registry.json.abc.tmp", f".registry.json.modelreg-{dead}@elsewhere-jkl.tmp",
+        f".registry.json.modelreg-{live}@{HOST}-ghi.tmp", "registry.json"])
     assert (tmp_path / "registry.json").read_bytes() == b"whole"
     assert oct((tmp_path / "registry.json").stat().st_mode & 0o777) == "0o644"
     assert remove_leftovers(tmp_path / "missing") == []

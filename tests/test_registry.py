@@ -592,3 +592,17 @@ def test_a_catalog_at_the_root_of_its_repository(catalog: Path, monkeypatch: pyt
     assert registry.unregister("acme/coder")
     run = run_cli("diff", "HEAD~2", "HEAD", "--catalog", str(catalog))
     assert run.out.splitlines()[0].endswith("1 model added, 1 removed; 5 pools changed")
+
+
+def test_a_close_match_that_is_no_valid_name_still_gets_diagnostics(catalog: Path, tmp_path: Path) -> None:
+    # A file whose name is not a model name (capitals) is the closest match of a replacement: the
+    # check brings it in to suggest it, and reports, rather than refusing the name as usage.
+    from tests.git_helpers import commit_all, init_repo
+
+    write(catalog, "acme/Zqvkwj.yaml", "name: acme/Zqvkwj\nprovider: acme\ncapabilities: [chat]\n")
+    commit_all(init_repo(catalog.parent), "catalog")
+    model = write(tmp_path / "outside", "old.yaml", "name: acme/old\nprovider: acme\ncapabilities: [chat]\n"
+                                                    "lifecycle: {status: deprecated, replacement: acme/zqvkwj}\n")
+    run = run_cli("register", str(model), "--catalog", str(catalog))
+    assert run.code == 1, run.err
+    assert "unknown-replacement" in run.err

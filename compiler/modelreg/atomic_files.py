@@ -2,10 +2,10 @@
 writer killed mid-write leaves nothing that outlives the next write.
 
 The temporary file sits beside its target (a rename is atomic only within one file system) and
-is named for its writer: `.<target>.modelreg-<pid>-<random>.tmp`. `write_atomic` removes such
-files whose writer is no longer running before it writes; nothing that reads a catalog or a
-snapshot takes them for anything (they are hidden, and not YAML or JSON by name). Standard
-library only.
+is named for its writer: `.<target>.modelreg-<pid>@<host>-<random>.tmp`. `write_atomic` removes
+such files of this host whose writer is no longer running before it writes (another host's, on a
+shared file system, are not this host's to judge); nothing that reads a catalog or a snapshot
+takes them for anything (they are hidden, and not YAML or JSON by name). Standard library only.
 """
 
 from __future__ import annotations
@@ -13,12 +13,17 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import socket
 import tempfile
 from pathlib import Path
 
 from modelreg.pause import pause_at
 
-_LEFTOVER = re.compile(r"^\..+\.modelreg-(\d+)-[^./]+\.tmp$")
+_LEFTOVER = re.compile(r"^\..+\.modelreg-(\d+)@([A-Za-z0-9-]*)-[a-z0-9_]+\.tmp$")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname())[:32]
 
 
 def is_running(pid: int) -> bool:
@@ -35,9 +40,10 @@ def is_running(pid: int) -> bool:
 
 
 def temp_writer(name: str) -> int | None:
-    """The pid of the writer of a temporary file named `name`, or None for any other name."""
+    """The pid of the writer, on this host, of a temporary file named `name`; None for any other
+    name, and for another host's file."""
     match = _LEFTOVER.match(name)
-    return int(match[1]) if match else None
+    return int(match[1]) if match and match[2] == _host() else None
 
 
 def remove_leftovers(directory: str | os.PathLike[str]) -> list[str]:
@@ -52,9 +58,11 @@ def remove_leftovers(directory: str | os.PathLike[str]) -> list[str]:
         pid = temp_writer(name)
         if pid is None or pid == os.getpid() or is_running(pid):
             continue
-        with contextlib.suppress(FileNotFoundError):
+        try:
             os.unlink(os.path.join(directory, name))
-            removed.append(name)
+        except OSError:  # gone meanwhile, or not ours to remove (another user's, in a shared directory)
+            continue
+        removed.append(name)
     return sorted(removed)
 
 
@@ -64,7 +72,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(target.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.modelreg-{os.getpid()}-", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.modelreg-{os.getpid()}@{_host()}-", suffix=".tmp",
+                               dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), 0o644)  # mkstemp makes 0600; a snapshot is meant to be read

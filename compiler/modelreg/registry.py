@@ -31,7 +31,7 @@ from modelreg.check.schema_errors import schema_diagnostics
 from modelreg.diagnostics import Diagnostic
 from modelreg.errors import CatalogInvalid, StateError, UsageError
 from modelreg.git.registration_dates import SHALLOW_HINT, RegistrationDates
-from modelreg.git.repository import CatalogRepository, Head
+from modelreg.git.repository import CatalogRepository, Head, NotInCommit
 from modelreg.git.transaction import CatalogWriter, CommitInfo, parse_author
 from modelreg.models import Model, ModelDefinition
 from modelreg.resolve.pools import CapabilityPool
@@ -136,8 +136,7 @@ def unregister_model(writer: CatalogWriter, name: str, *, message: str | None = 
         writer.check_writable([rel])
         status = writer.remove_leftovers(repo.status())
         on_disk = (repo.catalog / rel).is_file()
-        assert head.commit is not None
-        if not on_disk and not repo.tree_entries(head.commit, [rel]):
+        if not on_disk and not _committed(repo, head, rel):
             return None
         if rel in status and (on_disk or status[rel].strip() != "D"):
             what = "is not committed" if status[rel] == "??" else "has uncommitted changes"
@@ -149,6 +148,15 @@ def unregister_model(writer: CatalogWriter, name: str, *, message: str | None = 
             raise _rejected(name, check, "cannot be unregistered")
         _check_at_head(repo, head, status, rel, {rel: None}, dependents, name)
         return writer.commit(head, {rel: None}, message or f"unregister {name}")
+
+
+def _committed(repo: CatalogRepository, head: Head, rel: str) -> bool:
+    # Whether HEAD holds the file (a catalog HEAD does not have yet holds none).
+    assert head.commit is not None
+    try:
+        return bool(repo.tree_entries(head.commit, [rel]))
+    except NotInCommit:
+        return False
 
 
 def register_file(catalog: str | os.PathLike[str], file: str | os.PathLike[str], *, message: str | None = None,

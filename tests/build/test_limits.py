@@ -67,3 +67,14 @@ def test_a_bound_is_a_positive_whole_number(catalog: Path, value: str, capsys: p
     for flag in ("--max-models", "--max-snapshot-mb"):
         assert run_cli("compile", str(catalog), flag, value).code == 2
         assert f"argument {flag}: " in capsys.readouterr().err
+
+
+def test_a_cached_snapshot_is_held_to_the_bounds_of_the_compile_that_reads_it(catalog: Path, tmp_path: Path) -> None:
+    _more_models(catalog, 3)
+    commit_all(init_repo(catalog.parent), "catalog")
+    out = tmp_path / "out.json"
+    assert run_cli("compile", str(catalog), "--rev", "HEAD", "-o", str(out)).code == 0  # cached now
+    run = run_cli("compile", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "again.json"), "--max-models", "5")
+    assert run.code == 1
+    assert "6 models, over the limit of 5 (raise it with --max-models); nothing compiled" in run.err
+    assert not (tmp_path / "again.json").exists()

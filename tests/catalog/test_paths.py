@@ -97,6 +97,16 @@ def test_a_hidden_symlinked_directory_is_not_reported_either_way(catalog: Path) 
     assert on_disk == at_head == []
 
 
+def test_a_link_to_a_hidden_link_to_a_directory_is_a_symlinked_directory_either_way(catalog: Path) -> None:
+    init_repo(catalog.parent)
+    write(catalog, "drafts/x.yaml", "name: drafts/x\n")
+    os.symlink("drafts", catalog / ".hidden")
+    os.symlink(".hidden", catalog / "linked")
+    on_disk, at_head = _both(catalog)
+    assert on_disk == at_head
+    assert [line.split(": ")[0] for line in on_disk if "symlink" in line] == [f"{catalog}/linked"]
+
+
 def test_compile_rev_and_validate_report_a_symlinked_directory_alike(catalog: Path, tmp_path: Path) -> None:
     init_repo(catalog.parent)
     os.symlink("acme", catalog / "x.YAML")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from modelreg import BusyError, ModelDefinition, ModelRegistry
-from modelreg.atomic_files import temp_writer
+from modelreg.atomic_files import _host, temp_writer
 from modelreg.git import transaction
 from modelreg.pause import PAUSE_AT, PAUSE_FILE
 from tests.conftest import CHAT, run_cli, write
@@ -237,7 +237,7 @@ def test_a_dead_writers_temporary_file_is_never_read_and_the_next_write_anywhere
                           check=True).stdout.strip()
     write(catalog, "other/provider.yaml", "name: other\ndisplay_name: Other\n")
     commit_all(repo, "another provider")
-    leftover = catalog / "acme" / f".coder.yaml.modelreg-{dead}-x1.tmp"
+    leftover = catalog / "acme" / f".coder.yaml.modelreg-{dead}@{_host()}-x1.tmp"
     leftover.write_text("name: acme/coder\nprovider: [half a file\n")
     validate = run_cli("validate", str(catalog), "--format", "json")
     assert validate.code == 0 and '"diagnostics": []' in validate.out
@@ -246,3 +246,15 @@ def test_a_dead_writers_temporary_file_is_never_read_and_the_next_write_anywhere
     assert run_cli("register", str(model), "--catalog", str(catalog)).code == 0
     assert not leftover.exists()
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_unregistering_an_unknown_model_of_a_catalog_not_yet_committed_is_a_usage_error(repo: Path) -> None:
+    fresh = repo / "fresh.d"
+    run = run_cli("unregister", "acme/nope", "--catalog", str(fresh))
+    assert (run.code, run.err) == (2, f"modelreg: error: `acme/nope` is not registered in {fresh}; "
+                                      "nothing to unregister\n")
+
+
+def test_a_bad_author_is_reported_before_a_bad_name(repo: Path, catalog: Path) -> None:
+    run = run_cli("unregister", "Not A Name", "--catalog", str(catalog), "--author", "nobody")
+    assert (run.code, run.err) == (2, "modelreg: error: author `nobody` is not in the form `Name <email>`\n")

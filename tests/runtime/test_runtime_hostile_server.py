@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gc
 import json
+import re
+import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 
 from modelreg import snapshot_format
-from modelreg.runtime import SnapshotError, SnapshotWatcher, load_snapshot
+from modelreg.runtime import SnapshotError, SnapshotWatcher, fetch, load_snapshot
 from modelreg.runtime.fetch import fetch_snapshot
 from tests.runtime.conftest import model, snapshot_bytes
 
@@ -45,8 +47,21 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        self.server.requests.append(dict(self.headers))
+        self.server.requests.append({**self.headers, "path": self.path})
         phase = self.server.phase
+        if phase.startswith("redirect"):  # redirect-N: N hops, then the good snapshot
+            hops = int(phase.split("-")[1])
+            self.server.phase = f"redirect-{hops - 1}" if hops > 1 else "good-2"
+            self.send_response(302)
+            self.send_header("Location", "/moved/registry.json")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if phase == "drip-headers":  # the status line itself, a byte at a time
+            for byte in b"HTTP/1.1 200 OK\r\n":
+                if self.server.stop.wait(0.3) or not self._send(bytes([byte])):
+                    return
+            return
         if phase in ("404", "500"):
             self.send_response(int(phase))
             self.send_header("Content-Length", "0")
@@ -144,6 +159,7 @@ EXPECTED = {
     "huge": "the snapshot is over the limit of 134,217,728 bytes",
     "huge-declared": "the snapshot is 209,715,200 bytes, over the limit of 134,217,728",
     "drip": "no whole snapshot within 1 s",
+    "drip-headers": "no whole snapshot within 1 s",
     "wrong-digest": "digest mismatch",
     "unknown-major": "snapshot format major version 99 is not supported",
     "404": "the server answered 404 Not Found",
@@ -159,10 +175,10 @@ def test_every_bad_phase_is_rejected_in_time_and_the_last_good_snapshot_serves(s
     for phase, expected in EXPECTED.items():
         server.phase = phase
         # Only the drip meets the deadline (it never ends); everything else is refused for what it is.
-        watcher.timeout = 1.0 if phase == "drip" else 30.0
+        watcher.timeout = 1.0 if phase.startswith("drip") else 30.0
         started = time.monotonic()
         assert watcher.check() is False, phase
-        if phase == "drip":
+        if phase.startswith("drip"):
             assert time.monotonic() - started < 10.0  # held for the deadline, not for the drip
         assert watcher.current is good, phase
         assert isinstance(errors[-1], SnapshotError), phase
@@ -228,3 +244,61 @@ def test_a_200_mb_body_is_refused_in_bounded_memory(server: _Server) -> None:
     assert rejected == "True", " ".join(why)
     assert int(grown) <= 64, f"the process grew by {grown} MiB"
     assert "over the limit of 134,217,728 bytes" in " ".join(why)
+
+
+def test_redirects_are_followed_a_few_times(server: _Server) -> None:
+    server.phase = "redirect-2"
+    assert load_snapshot(server.url).version.label == "2"
+    assert [request["path"] for request in server.requests] == [
+        "/registry.json", "/moved/registry.json", "/moved/registry.json"]
+    server.phase = "redirect-9"
+    with pytest.raises(SnapshotError, match=r"more than 5 redirects$"):
+        load_snapshot(server.url)
+
+
+def test_the_proxy_the_environment_names_is_used(server: _Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server stands in for the proxy: it is asked for the whole URL of a port where nothing listens.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{closed}/registry.json"
+    host, port = server.server_address[:2]
+    monkeypatch.setenv("http_proxy", f"http://{host!s}:{port}")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    server.phase = "good-2"
+    assert load_snapshot(url).version.label == "2"
+    assert server.requests[-1]["path"] == url
+    monkeypatch.setenv("no_proxy", "127.0.0.1")  # then it goes straight there, and finds no one
+    with pytest.raises(SnapshotError, match=rf"^{re.escape(url)}: cannot fetch the snapshot: .*refused"):
+        load_snapshot(url)
+
+
+def test_an_ipv6_literal_keeps_its_host_and_default_port() -> None:
+    deadline = fetch._Deadline(5.0)
+    try:
+        connection, target = fetch._connection("http://[::1]/registry.json?v=2", deadline)
+        assert (connection.host, connection.port, target) == ("::1", 80, "/registry.json?v=2")
+        connection, _ = fetch._connection("https://[::1]:8443/x", deadline)
+        assert (connection.host, connection.port) == ("::1", 8443)
+    finally:
+        deadline.cancel()
+
+
+class _Headers:
+    def __init__(self, **headers: str) -> None:
+        self.headers = {name.replace("_", "-"): value for name, value in headers.items()}
+
+    def getheader(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name, default)
+
+
+def test_a_last_modified_that_cannot_tell_versions_apart_is_not_used() -> None:
+    modified = "Mon, 01 Jan 2024 00:00:00 GMT"
+    validator = fetch._validator
+    assert validator(_Headers(Last_Modified=modified, Date="Mon, 01 Jan 2024 00:00:01 GMT")) == modified  # type: ignore[arg-type]
+    # Changed in the second it was served: a change later in that second would keep the same value.
+    assert validator(_Headers(Last_Modified=modified, Date=modified)) is None  # type: ignore[arg-type]
+    assert validator(_Headers(Last_Modified=modified)) is None  # type: ignore[arg-type]
+    assert validator(_Headers(Last_Modified="yesterday", Date=modified)) is None  # type: ignore[arg-type]
+    assert validator(_Headers(Date=modified)) is None  # type: ignore[arg-type]

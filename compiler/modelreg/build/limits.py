@@ -31,9 +31,12 @@ class Limits:
     def check_files(self, paths: Iterable[str], where: str) -> None:
         """LimitExceeded when the catalog holds more model files than `max_models` (counted before
         any is parsed)."""
-        count = sum(1 for rel in paths if is_model_path(rel))
+        self.check_models(sum(1 for rel in paths if is_model_path(rel)), where, "model files")
+
+    def check_models(self, count: int, where: str, what: str = "models") -> None:
+        """LimitExceeded when `count` models are more than `max_models`."""
         if count > self.max_models:
-            raise LimitExceeded(f"{where}: {count:,} model files, over the limit of {self.max_models:,} "
+            raise LimitExceeded(f"{where}: {count:,} {what}, over the limit of {self.max_models:,} "
                                 "(raise it with --max-models); nothing compiled")
 
     def check_estimate(self, check: CatalogCheck, where: str) -> None:

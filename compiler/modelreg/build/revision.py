@@ -68,6 +68,8 @@ class RevisionCompiler:
         hit = store.get(commit) if store is not None else None
         # Under --strict, warnings fail the compile: compile again to report them.
         if hit is not None and not (strict and hit.warnings):
+            # A snapshot cached under other bounds is held to these.
+            limits.check_models(len(hit.document["models"]), where)
             limits.check_snapshot(hit.raw, where)
             return hit
         with collector_paused:

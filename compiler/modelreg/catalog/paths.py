@@ -85,6 +85,12 @@ def model_path(name: object) -> str:
         raise UsageError(f"model name `{name}` leads out of the catalog; write it as <provider>/<model>")
     if not re.fullmatch(spec["pattern"], name) or len(name) > spec["maxLength"]:
         raise UsageError(f"`{name}` is not a valid model name: {spec['description']}")
+    return model_rel(name)
+
+
+def model_rel(name: str) -> str:
+    """The catalog path a model name stands for, unchecked: for names read from the catalog itself
+    (a file's own path, a close match), which need no guard and may not be valid names."""
     return f"{name}{CATALOG_SUFFIX}"
 
 

@@ -131,9 +131,19 @@ class GitSource:
         return None
 
     def _directory_link(self, files: CatalogFiles, rel: str, tree: Mapping[str, TreeEntry]) -> None:
-        resolved = link_target(rel, self._target(tree[rel].sha))
-        if resolved is not None and self._is_directory(resolved, tree):
-            self._report_directory_link(files, rel)
+        # Followed link by link, as the file system does: `a -> .b -> drafts/` is a directory too.
+        current, entry = rel, tree[rel]
+        for _ in range(_MAX_SYMLINK_HOPS):
+            resolved = link_target(current, self._target(entry.sha))
+            if resolved is None:
+                return
+            if self._is_directory(resolved, tree):
+                self._report_directory_link(files, rel)
+                return
+            following = tree.get(resolved)
+            if following is None or following.mode != SYMLINK_MODE:
+                return
+            current, entry = resolved, following
 
     def _stream(self, shas: list[str]) -> Iterator[bytes | int]:
         # Sizes come with the objects: one over the cap is refused as it is met, never held.

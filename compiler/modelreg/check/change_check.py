@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from modelreg.catalog.files import CatalogFiles, FileReader
-from modelreg.catalog.paths import CAPABILITIES_FILE, is_model_path, is_provider_path, model_name, model_path
+from modelreg.catalog.paths import CAPABILITIES_FILE, is_model_path, is_provider_path, model_name, model_path, model_rel
 from modelreg.catalog.yaml_loader import YamlLoadError, load_yaml
 from modelreg.check.catalog_check import CatalogCheck, check_catalog
 from modelreg.schemas import is_valid
@@ -94,8 +94,8 @@ def check_change(reader: FileReader, focus: Collection[str], overlay: Mapping[st
                         (present.add if content is not None else present.discard)(model_name(path))
                 names = sorted(present)
             close = difflib.get_close_matches(target, names, n=1)
-            if close and model_path(close[0]) not in wanted:
-                extra.add(model_path(close[0]))
+            if close and model_rel(close[0]) not in wanted:
+                extra.add(model_rel(close[0]))
         pending = extra - wanted
         wanted |= extra
     return check_catalog(files, pool_warnings=False)  # they need the whole catalog

@@ -105,9 +105,13 @@ def _write_replaced(catalog: str, name: str, commit: str, out: TextIO) -> None:
 
 def cmd_unregister(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from modelreg.catalog.paths import model_path
+    from modelreg.git.transaction import parse_author
     from modelreg.registry import open_writer, unregister_model
 
-    model_path(args.name)  # a name that is no model's is a usage error, wherever the catalog is
+    # Usage errors first, in the order they were always reported: the author, then the name.
+    if args.author is not None:
+        parse_author(args.author)
+    model_path(args.name)
 
     try:
         writer = open_writer(args.catalog, "write to the catalog", author=args.author, must_exist=False)

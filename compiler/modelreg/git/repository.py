@@ -29,6 +29,10 @@ SYMLINK_MODE = "120000"
 REGULAR_MODES = ("100644", "100755")
 
 
+class NotInCommit(StateError):
+    """The catalog's directory does not exist at a commit."""
+
+
 @dataclass(frozen=True)
 class Head:
     """Where HEAD points: a branch (None when detached) and a commit (None before the first)."""
@@ -130,7 +134,7 @@ class CatalogRepository:
             out = self.git.run(*args)
         except GitFailed as exc:
             if "Not a valid object name" in exc.stderr or "not a tree object" in exc.stderr:
-                raise StateError(f"the catalog {self.display} does not exist at commit {commit[:12]}") from None
+                raise NotInCommit(f"the catalog {self.display} does not exist at commit {commit[:12]}") from None
             raise
         entries: dict[str, TreeEntry] = {}
         for record in out.decode("utf-8", "surrogateescape").split("\0"):

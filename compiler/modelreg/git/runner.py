@@ -221,7 +221,7 @@ def find_work_tree(path: str | os.PathLike[str]) -> Git | None:
         if "dubious ownership" in stderr:
             raise GitFailed(["rev-parse"], proc.returncode, stderr)
         return None  # not a repository, or a bare one (no work tree to show)
-    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    lines = proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n").split("\n")
     if len(lines) != 3:
         return None
     root, git_dir, common_dir = (Path(line).resolve() for line in lines)

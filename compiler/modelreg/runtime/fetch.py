@@ -1,15 +1,18 @@
 """Fetching a snapshot over HTTP from a server that may be slow, broken or hostile.
 
-One GET has a total deadline (a timer closes the connection when it passes, however the server
-drips its headers or body), a size cap checked against the declared length and again while the
-body streams, and conditional requests by ETag and Last-Modified. The body streams into an
-unnamed temporary file while it is hashed, so the process holds one copy of the snapshot, once it
-has all arrived. Every failure is a SnapshotError that names the URL and, for an HTTP error, the
-status. Standard library only.
+One fetch has a total deadline, across redirects: a timer shuts the connection down when it
+passes, however the server drips its headers or body, and every step checks it too. The body is
+capped (against the declared length, and again while it streams), and streams into an unnamed
+temporary file while it is hashed, so the process holds one copy of the snapshot, once all of it
+has arrived. Requests are conditional (ETag, Last-Modified), follow redirects (a few), and go
+through the proxy the environment names (`HTTP(S)_PROXY`, `NO_PROXY`), as urllib's would. Every
+failure is a SnapshotError that names the URL and, for an HTTP error, the status. Standard
+library only.
 """
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import socket
 import ssl
@@ -17,6 +20,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 
 from modelreg.errors import SnapshotError
@@ -25,13 +29,16 @@ from modelreg.snapshot_format import BodyHasher
 DEFAULT_FETCH_TIMEOUT = 30.0
 # Above a 100,000-model snapshot (about 90 MB).
 DEFAULT_MAX_BYTES = 128 * 1024 * 1024
+MAX_REDIRECTS = 5
+_REDIRECTS = (301, 302, 303, 307, 308)
 _CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
 class Fetched:
-    """What one GET brought: the body (None when the server says it has not changed), the digest
-    of its body as `snapshot_format.decode` checks it, and the validators for the next request."""
+    """What one fetch brought: the body (None when the server says it has not changed), the digest
+    of its body as `snapshot_format.decode` checks it, and the validators for the next request
+    (a Last-Modified only when it can tell versions apart: see `_validator`)."""
 
     raw: bytes | None
     body_digest: str | None
@@ -44,66 +51,152 @@ def is_url(source: object) -> bool:
     return isinstance(source, str) and source.startswith(("http://", "https://"))
 
 
+class _Deadline:
+    """The time a fetch has, and the connection to cut when it runs out."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+        self.expired = threading.Event()
+        self._lock = threading.Lock()
+        self._connection: http.client.HTTPConnection | None = None
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def left(self) -> float:
+        """Seconds left; OSError once there are none (the fetch then reports the deadline)."""
+        left = self.end - time.monotonic()
+        if left <= 0 or self.expired.is_set():
+            self.expired.set()
+            raise OSError("the deadline passed")
+        return left
+
+    def watch(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            self._connection = connection
+
+    def _cut(self) -> None:
+        # Whatever read or connect is waiting on the socket returns at once.
+        self.expired.set()
+        with self._lock:
+            sock = self._connection.sock if self._connection is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except (OSError, AttributeError):  # closed meanwhile
+                pass
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
 def fetch_snapshot(url: str, *, etag: str | None = None, last_modified: str | None = None,
                    timeout: float = DEFAULT_FETCH_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES) -> Fetched:
     """GET a snapshot, conditionally when `etag` or `last_modified` are given (then `raw` is None
     when the server answers 304 Not Modified).
 
-    `timeout` bounds the whole request, from connecting to the last byte; `max_bytes` bounds the
-    body. TLS certificates are verified. SnapshotError for anything but a whole body in time.
+    `timeout` bounds the whole fetch, from the first connect to the last byte of the last
+    redirect; `max_bytes` bounds the body. TLS certificates are verified. SnapshotError for
+    anything but a whole body in time.
     """
-    parts = urllib.parse.urlsplit(url)
+    deadline = _Deadline(timeout)
+    started = time.monotonic()
+    location = url
+    try:
+        for _ in range(MAX_REDIRECTS + 1):
+            fetched, moved = _get_once(location, url, etag, last_modified, max_bytes, deadline)
+            if moved is None:
+                assert fetched is not None
+                if deadline.expired.is_set():  # the timer fired as the last byte came: take no chances
+                    raise OSError("the deadline passed")
+                return fetched
+            location = moved
+        raise SnapshotError(f"{url}: more than {MAX_REDIRECTS} redirects")
+    except SnapshotError:
+        if deadline.expired.is_set():
+            raise _too_slow(url, timeout, started) from None
+        raise
+    except Exception as exc:
+        # A connection cut by the deadline can fail in many ways (a reset, an empty read, an SSL
+        # object gone); whatever it looked like, it was the deadline.
+        if deadline.expired.is_set():
+            raise _too_slow(url, timeout, started) from None
+        if isinstance(exc, http.client.HTTPException):  # a garbled response, a chunk cut short
+            raise SnapshotError(f"{url}: the snapshot was not received whole: {exc!r}") from None
+        if isinstance(exc, OSError):
+            raise SnapshotError(f"{url}: cannot fetch the snapshot: {exc}") from None
+        raise
+    finally:
+        deadline.cancel()
+
+
+def _too_slow(url: str, timeout: float, started: float) -> SnapshotError:
+    return SnapshotError(f"{url}: no whole snapshot within {timeout:g} s ({time.monotonic() - started:.1f} s spent)")
+
+
+def _connection(location: str, deadline: _Deadline) -> tuple[http.client.HTTPConnection, str]:
+    """A connection for `location` (through the environment's proxy when it names one) and the
+    request target to send on it."""
+    parts = urllib.parse.urlsplit(location)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SnapshotError(f"{url}: not an http(s) URL")
-    if parts.scheme == "https":
-        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=timeout, context=ssl.create_default_context())
+        raise SnapshotError(f"{location}: not an http(s) URL")
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and urllib.request.proxy_bypass(parts.hostname):
+        proxy = None
+    host, through = parts.hostname, None
+    if proxy:
+        proxied = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        through = (proxied.hostname or "", proxied.port or 80)
+    timeout = deadline.left()
+    connection: http.client.HTTPConnection
+    if https:
+        context = ssl.create_default_context()
+        if through is not None:
+            connection = http.client.HTTPSConnection(through[0], through[1], timeout=timeout, context=context)
+            connection.set_tunnel(host, port)
+        else:
+            connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+    elif through is not None:
+        connection = http.client.HTTPConnection(through[0], through[1], timeout=timeout)
+        target = location  # a plain-http proxy is asked for the whole URL
     else:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    return connection, target
+
+
+def _get_once(location: str, url: str, etag: str | None, last_modified: str | None, max_bytes: int,
+              deadline: _Deadline) -> tuple[Fetched | None, str | None]:
+    # One request: (what it fetched, None), or (None, where it was redirected to).
+    connection, target = _connection(location, deadline)
+    deadline.watch(connection)
     headers = {"Accept": "application/json", "User-Agent": "modelreg-runtime"}
     if etag is not None:
         headers["If-None-Match"] = etag
     if last_modified is not None:
         headers["If-Modified-Since"] = last_modified
-    expired = threading.Event()
-    timer = threading.Timer(timeout, _cut, (connection, expired))
-    timer.daemon = True
-    timer.start()
-    started = time.monotonic()
     try:
-        fetched = _get(connection, url, parts, headers, etag, last_modified, max_bytes)
-    except (OSError, http.client.HTTPException, SnapshotError) as exc:
-        if expired.is_set():  # whatever the cut connection looked like, it was the deadline
-            raise SnapshotError(f"{url}: no whole snapshot within {timeout:g} s "
-                                f"({time.monotonic() - started:.1f} s spent)") from None
-        if isinstance(exc, SnapshotError):
-            raise
-        if isinstance(exc, http.client.HTTPException):  # a garbled response, a chunk cut short
-            raise SnapshotError(f"{url}: the snapshot was not received whole: {exc!r}") from None
-        raise SnapshotError(f"{url}: cannot fetch the snapshot: {exc}") from None
+        connection.connect()
+        if connection.sock is not None:  # each read waits at most for what is left
+            connection.sock.settimeout(deadline.left())
+        connection.request("GET", target, headers=headers)
+        # Closed here, whatever happens: a response that ends its connection holds the socket
+        # open past `connection.close()`.
+        with connection.getresponse() as response:
+            if response.status in _REDIRECTS and response.getheader("Location"):
+                return None, urllib.parse.urljoin(location, response.getheader("Location", ""))
+            return _read(response, url, etag, last_modified, max_bytes, deadline), None
     finally:
-        timer.cancel()
         connection.close()
-    if expired.is_set():  # the timer fired as the last byte came: take no chances with it
-        raise SnapshotError(f"{url}: no whole snapshot within {timeout:g} s")
-    return fetched
-
-
-def _get(connection: http.client.HTTPConnection, url: str, parts: urllib.parse.SplitResult,
-         headers: dict[str, str], etag: str | None, last_modified: str | None, max_bytes: int) -> Fetched:
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    connection.request("GET", target, headers=headers)
-    # Closed here, whatever happens: a response that ends its connection holds the socket open
-    # past `connection.close()`.
-    with connection.getresponse() as response:
-        return _read(response, url, etag, last_modified, max_bytes)
 
 
 def _read(response: http.client.HTTPResponse, url: str, etag: str | None, last_modified: str | None,
-          max_bytes: int) -> Fetched:
+          max_bytes: int, deadline: _Deadline) -> Fetched:
     if response.status == 304:
-        return Fetched(None, None, response.getheader("ETag") or etag,
-                       response.getheader("Last-Modified") or last_modified)
+        return Fetched(None, None, response.getheader("ETag") or etag, _validator(response) or last_modified)
     if response.status != 200:
         raise SnapshotError(f"{url}: the server answered {response.status} {response.reason}".rstrip())
     declared = response.getheader("Content-Length")
@@ -113,26 +206,32 @@ def _read(response: http.client.HTTPResponse, url: str, etag: str | None, last_m
     size = 0
     with tempfile.TemporaryFile() as spool:
         while chunk := response.read(_CHUNK):
+            deadline.left()
             size += len(chunk)
             if size > max_bytes:
                 raise SnapshotError(f"{url}: the snapshot is over the limit of {max_bytes:,} bytes")
             hasher.update(chunk)
             spool.write(chunk)
+        deadline.left()  # an empty read may be the deadline's cut
         if declared is not None and declared.isdigit() and size < int(declared):
             # The connection closed before the declared length: what arrived is not the snapshot.
             raise SnapshotError(f"{url}: the snapshot was not received whole: "
                                 f"IncompleteRead({size} bytes read, {int(declared) - size} more expected)")
         spool.seek(0)
         raw = spool.read()
-    return Fetched(raw, hasher.hexdigest(), response.getheader("ETag"), response.getheader("Last-Modified"))
+    return Fetched(raw, hasher.hexdigest(), response.getheader("ETag"), _validator(response))
 
 
-def _cut(connection: http.client.HTTPConnection, expired: threading.Event) -> None:
-    # The deadline passed: whatever read is waiting on the socket returns at once.
-    expired.set()
-    sock = connection.sock
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+def _validator(response: http.client.HTTPResponse) -> str | None:
+    """The response's Last-Modified, when it can tell versions apart: only at least a second
+    before the response's Date (a file changed again within that second would have the same
+    Last-Modified, and a conditional request would miss it)."""
+    modified = response.getheader("Last-Modified")
+    if modified is None:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(modified)
+        date = email.utils.parsedate_to_datetime(response.getheader("Date", ""))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return modified if (date - when).total_seconds() >= 1 else None

@@ -624,7 +624,8 @@ def load_snapshot(source: str | os.PathLike[str], *, timeout: float = DEFAULT_FE
     if is_url(source):
         url = str(source)
         fetched = fetch_snapshot(url, timeout=timeout, max_bytes=max_bytes)
-        assert fetched.raw is not None  # an unconditional GET never answers 304
+        if fetched.raw is None:
+            raise SnapshotError(f"{url}: the server answered 304 Not Modified to a request that was not conditional")
         return SnapshotRegistry.from_bytes(fetched.raw, source=url, body_digest=fetched.body_digest)
     return SnapshotRegistry.from_bytes(read_file(source, max_bytes), source=os.fspath(source))
 

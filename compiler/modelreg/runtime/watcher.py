@@ -65,7 +65,9 @@ class SnapshotWatcher:
         self.last_error: Exception | None = None
         if is_url(self.source):
             fetched = self._fetch()
-            assert fetched.raw is not None  # nothing to compare with yet: an unconditional GET
+            if fetched.raw is None:  # nothing to compare with yet: the request was not conditional
+                raise SnapshotError(f"{self.source}: the server answered 304 Not Modified to a request that was "
+                                    "not conditional")
             self._current = SnapshotRegistry.from_bytes(fetched.raw, source=str(self.source),
                                                         body_digest=fetched.body_digest)
             self._etag, self._last_modified = fetched.etag, fetched.last_modified
