@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import tempfile
+from functools import cache
 from pathlib import Path
 
 from modelreg.pause import pause_at
@@ -22,6 +23,7 @@ from modelreg.pause import pause_at
 _LEFTOVER = re.compile(r"^\..+\.modelreg-(\d+)@([A-Za-z0-9-]*)-[a-z0-9_]+\.tmp$")
 
 
+@cache
 def _host() -> str:
     return re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname())[:32]
 

@@ -77,7 +77,7 @@ def register_definition(writer: CatalogWriter, definition: ModelDefinition, *, m
     repo = writer.repo
     with writer.lock() as head:
         writer.check_writable([rel])
-        status = writer.remove_leftovers(repo.status())
+        status = writer.status()
         full = repo.catalog / rel
         current = full.read_bytes() if full.is_file() else None
         if rel in status and current != text and not in_place:
@@ -134,7 +134,7 @@ def unregister_model(writer: CatalogWriter, name: str, *, message: str | None = 
     repo = writer.repo
     with writer.lock() as head:
         writer.check_writable([rel])
-        status = writer.remove_leftovers(repo.status())
+        status = writer.status()
         on_disk = (repo.catalog / rel).is_file()
         if not on_disk and not _committed(repo, head, rel):
             return None

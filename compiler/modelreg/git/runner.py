@@ -207,9 +207,7 @@ def find_work_tree(path: str | os.PathLike[str]) -> Git | None:
     submodules, `GIT_CEILING_DIRECTORIES`), and its refusals (a repository owned by another
     user) are reported, not taken for "no repository".
     """
-    probe = Path(path).resolve()
-    while not probe.is_dir() and probe.parent != probe:
-        probe = probe.parent
+    probe = _nearest_directory(path)
     command, env = _command(["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir",
                              "--git-common-dir"], None)
     try:
@@ -231,10 +229,17 @@ def find_work_tree(path: str | os.PathLike[str]) -> Git | None:
 def find_top_level(path: str | os.PathLike[str]) -> Path | None:
     """The root of the git work tree that holds `path`, found on disk without running git: the
     nearest directory with a `.git` entry (a directory, or the file of a worktree or submodule)."""
-    probe = Path(path).resolve()
-    while not probe.is_dir() and probe.parent != probe:
-        probe = probe.parent
+    probe = _nearest_directory(path)
     for directory in (probe, *probe.parents):
         if os.path.lexists(directory / ".git"):
             return directory
     return None
+
+
+def _nearest_directory(path: str | os.PathLike[str]) -> Path:
+    # The path itself when it is a directory, else its nearest parent that is (a catalog or a
+    # file that does not exist yet is looked for from where it would be).
+    probe = Path(path).resolve()
+    while not probe.is_dir() and probe.parent != probe:
+        probe = probe.parent
+    return probe

@@ -101,16 +101,16 @@ class CatalogWriter:
     def _wait_for_index(self, git: Git, deadline: float) -> None:
         _wait_for_lock(git.git_dir / "index.lock", deadline, "the index", git.root)
 
-    def remove_leftovers(self, status: Mapping[str, str]) -> dict[str, str]:
-        """Remove the temporary files that killed writers left in the catalog (untracked files in
-        `status`, a `status()` taken under the lock); returns `status` without them."""
-        kept = dict(status)
-        for rel in status:
-            if status[rel] in ("??", "!!") and temp_writer(rel.rpartition("/")[2]) is not None:
-                directory = self.repo.catalog / rel.rpartition("/")[0]
-                if rel.rpartition("/")[2] in remove_leftovers(directory):
-                    del kept[rel]
-        return kept
+    def status(self) -> dict[str, str]:
+        """The catalog's uncommitted state (`CatalogRepository.status`), taken under the lock,
+        after removing the temporary files that killed writers left in it."""
+        status = self.repo.status()
+        for rel, code in list(status.items()):
+            directory, _, name = rel.rpartition("/")
+            if code in ("??", "!!") and temp_writer(name) is not None \
+                    and name in remove_leftovers(self.repo.catalog / directory):
+                del status[rel]
+        return status
 
     def check_writable(self, rels: Iterable[str]) -> None:
         """StateError unless every catalog path in `rels` can be written in place: no symlinked

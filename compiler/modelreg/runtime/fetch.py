@@ -22,6 +22,7 @@ import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from functools import cache
 
 from modelreg.errors import SnapshotError
 from modelreg.snapshot_format import BodyHasher
@@ -56,7 +57,8 @@ class _Deadline:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.end = time.monotonic() + seconds
+        self.start = time.monotonic()
+        self.end = self.start + seconds
         self.expired = threading.Event()
         self._lock = threading.Lock()
         self._connection: http.client.HTTPConnection | None = None
@@ -90,6 +92,11 @@ class _Deadline:
     def cancel(self) -> None:
         self._timer.cancel()
 
+    def error(self, url: str) -> SnapshotError:
+        """The error of a fetch the deadline ended."""
+        return SnapshotError(f"{url}: no whole snapshot within {self.seconds:g} s "
+                             f"({time.monotonic() - self.start:.1f} s spent)")
+
 
 def fetch_snapshot(url: str, *, etag: str | None = None, last_modified: str | None = None,
                    timeout: float = DEFAULT_FETCH_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES) -> Fetched:
@@ -101,7 +108,6 @@ def fetch_snapshot(url: str, *, etag: str | None = None, last_modified: str | No
     anything but a whole body in time.
     """
     deadline = _Deadline(timeout)
-    started = time.monotonic()
     location = url
     try:
         for _ in range(MAX_REDIRECTS + 1):
@@ -113,15 +119,13 @@ def fetch_snapshot(url: str, *, etag: str | None = None, last_modified: str | No
                 return fetched
             location = moved
         raise SnapshotError(f"{url}: more than {MAX_REDIRECTS} redirects")
-    except SnapshotError:
-        if deadline.expired.is_set():
-            raise _too_slow(url, timeout, started) from None
-        raise
     except Exception as exc:
         # A connection cut by the deadline can fail in many ways (a reset, an empty read, an SSL
-        # object gone); whatever it looked like, it was the deadline.
+        # object gone, a body found short); whatever it looked like, it was the deadline.
         if deadline.expired.is_set():
-            raise _too_slow(url, timeout, started) from None
+            raise deadline.error(url) from None
+        if isinstance(exc, SnapshotError):
+            raise
         if isinstance(exc, http.client.HTTPException):  # a garbled response, a chunk cut short
             raise SnapshotError(f"{url}: the snapshot was not received whole: {exc!r}") from None
         if isinstance(exc, OSError):
@@ -131,8 +135,10 @@ def fetch_snapshot(url: str, *, etag: str | None = None, last_modified: str | No
         deadline.cancel()
 
 
-def _too_slow(url: str, timeout: float, started: float) -> SnapshotError:
-    return SnapshotError(f"{url}: no whole snapshot within {timeout:g} s ({time.monotonic() - started:.1f} s spent)")
+@cache
+def _tls() -> ssl.SSLContext:
+    # Loading the system's certificates costs more than a poll's request: once per process.
+    return ssl.create_default_context()
 
 
 def _connection(location: str, deadline: _Deadline) -> tuple[http.client.HTTPConnection, str]:
@@ -154,7 +160,7 @@ def _connection(location: str, deadline: _Deadline) -> tuple[http.client.HTTPCon
     timeout = deadline.left()
     connection: http.client.HTTPConnection
     if https:
-        context = ssl.create_default_context()
+        context = _tls()
         if through is not None:
             connection = http.client.HTTPSConnection(through[0], through[1], timeout=timeout, context=context)
             connection.set_tunnel(host, port)
