@@ -26,7 +26,8 @@ PUBLIC_API = [
 
 # The floors of the house, lowest first. A module imports only from its own floor or lower ones.
 # The ground floor is the contract the compiler shares with every runtime (stdlib only).
-GROUND = {"errors", "diagnostics", "capability_tree", "snapshot_format", "gc_pause", "atomic_files", "pause"}
+GROUND = {"errors", "diagnostics", "capability_tree", "snapshot_format", "gc_pause", "atomic_files", "pause",
+          "bounded_http"}
 FLOORS: list[set[str]] = [
     GROUND,
     {"models", "schemas"},
@@ -36,6 +37,7 @@ FLOORS: list[set[str]] = [
     {"check"},
     {"build"},
     {"diff", "history", "registry", "scaffold"},
+    {"sync"},
     {"cli"},
 ]
 

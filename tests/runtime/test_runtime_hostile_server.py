@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from modelreg import snapshot_format
+from modelreg import bounded_http, snapshot_format
 from modelreg.runtime import SnapshotError, SnapshotWatcher, fetch, load_snapshot
 from modelreg.runtime.fetch import fetch_snapshot
 from tests.runtime.conftest import model, snapshot_bytes
@@ -275,11 +275,11 @@ def test_the_proxy_the_environment_names_is_used(server: _Server, monkeypatch: p
 
 
 def test_an_ipv6_literal_keeps_its_host_and_default_port() -> None:
-    deadline = fetch._Deadline(5.0)
+    deadline = bounded_http.Deadline(5.0)
     try:
-        connection, target = fetch._connection("http://[::1]/registry.json?v=2", deadline)
+        connection, target = bounded_http.open_connection("http://[::1]/registry.json?v=2", deadline)
         assert (connection.host, connection.port, target) == ("::1", 80, "/registry.json?v=2")
-        connection, _ = fetch._connection("https://[::1]:8443/x", deadline)
+        connection, _ = bounded_http.open_connection("https://[::1]:8443/x", deadline)
         assert (connection.host, connection.port) == ("::1", 8443)
     finally:
         deadline.cancel()

@@ -463,6 +463,6 @@ def test_the_runtime_imports_nothing_outside_the_standard_library(snapshot_file:
     assert not [line for line in lines if line.startswith("third-party:")]
     loaded = set(lines[-1].split())
     assert loaded <= {"modelreg", "modelreg.errors", "modelreg.snapshot_format", "modelreg.capability_tree",
-                      "modelreg.gc_pause"} | {
+                      "modelreg.gc_pause", "modelreg.bounded_http"} | {
         n for n in loaded if n.startswith("modelreg.runtime")}
     assert "modelreg.runtime.router" in loaded

@@ -14,16 +14,11 @@ from __future__ import annotations
 
 import email.utils
 import http.client
-import socket
-import ssl
 import tempfile
-import threading
-import time
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
-from functools import cache
 
+from modelreg.bounded_http import Deadline, open_connection
 from modelreg.errors import SnapshotError
 from modelreg.snapshot_format import BodyHasher
 
@@ -52,52 +47,6 @@ def is_url(source: object) -> bool:
     return isinstance(source, str) and source.startswith(("http://", "https://"))
 
 
-class _Deadline:
-    """The time a fetch has, and the connection to cut when it runs out."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.start = time.monotonic()
-        self.end = self.start + seconds
-        self.expired = threading.Event()
-        self._lock = threading.Lock()
-        self._connection: http.client.HTTPConnection | None = None
-        self._timer = threading.Timer(seconds, self._cut)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def left(self) -> float:
-        """Seconds left; OSError once there are none (the fetch then reports the deadline)."""
-        left = self.end - time.monotonic()
-        if left <= 0 or self.expired.is_set():
-            self.expired.set()
-            raise OSError("the deadline passed")
-        return left
-
-    def watch(self, connection: http.client.HTTPConnection) -> None:
-        with self._lock:
-            self._connection = connection
-
-    def _cut(self) -> None:
-        # Whatever read or connect is waiting on the socket returns at once.
-        self.expired.set()
-        with self._lock:
-            sock = self._connection.sock if self._connection is not None else None
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except (OSError, AttributeError):  # closed meanwhile
-                pass
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-    def error(self, url: str) -> SnapshotError:
-        """The error of a fetch the deadline ended."""
-        return SnapshotError(f"{url}: no whole snapshot within {self.seconds:g} s "
-                             f"({time.monotonic() - self.start:.1f} s spent)")
-
-
 def fetch_snapshot(url: str, *, etag: str | None = None, last_modified: str | None = None,
                    timeout: float = DEFAULT_FETCH_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES) -> Fetched:
     """GET a snapshot, conditionally when `etag` or `last_modified` are given (then `raw` is None
@@ -107,7 +56,7 @@ def fetch_snapshot(url: str, *, etag: str | None = None, last_modified: str | No
     redirect; `max_bytes` bounds the body. TLS certificates are verified. SnapshotError for
     anything but a whole body in time.
     """
-    deadline = _Deadline(timeout)
+    deadline = Deadline(timeout)
     location = url
     try:
         for _ in range(MAX_REDIRECTS + 1):
@@ -123,7 +72,8 @@ def fetch_snapshot(url: str, *, etag: str | None = None, last_modified: str | No
         # A connection cut by the deadline can fail in many ways (a reset, an empty read, an SSL
         # object gone, a body found short); whatever it looked like, it was the deadline.
         if deadline.expired.is_set():
-            raise deadline.error(url) from None
+            raise SnapshotError(f"{url}: no whole snapshot within {deadline.seconds:g} s "
+                                f"({deadline.spent():.1f} s spent)") from None
         if isinstance(exc, SnapshotError):
             raise
         if isinstance(exc, http.client.HTTPException):  # a garbled response, a chunk cut short
@@ -135,50 +85,13 @@ def fetch_snapshot(url: str, *, etag: str | None = None, last_modified: str | No
         deadline.cancel()
 
 
-@cache
-def _tls() -> ssl.SSLContext:
-    # Loading the system's certificates costs more than a poll's request: once per process.
-    return ssl.create_default_context()
-
-
-def _connection(location: str, deadline: _Deadline) -> tuple[http.client.HTTPConnection, str]:
-    """A connection for `location` (through the environment's proxy when it names one) and the
-    request target to send on it."""
-    parts = urllib.parse.urlsplit(location)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SnapshotError(f"{location}: not an http(s) URL")
-    https = parts.scheme == "https"
-    port = parts.port or (443 if https else 80)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    proxy = urllib.request.getproxies().get(parts.scheme)
-    if proxy and urllib.request.proxy_bypass(parts.hostname):
-        proxy = None
-    host, through = parts.hostname, None
-    if proxy:
-        proxied = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        through = (proxied.hostname or "", proxied.port or 80)
-    timeout = deadline.left()
-    connection: http.client.HTTPConnection
-    if https:
-        context = _tls()
-        if through is not None:
-            connection = http.client.HTTPSConnection(through[0], through[1], timeout=timeout, context=context)
-            connection.set_tunnel(host, port)
-        else:
-            connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
-    elif through is not None:
-        connection = http.client.HTTPConnection(through[0], through[1], timeout=timeout)
-        target = location  # a plain-http proxy is asked for the whole URL
-    else:
-        connection = http.client.HTTPConnection(host, port, timeout=timeout)
-    return connection, target
-
-
 def _get_once(location: str, url: str, etag: str | None, last_modified: str | None, max_bytes: int,
-              deadline: _Deadline) -> tuple[Fetched | None, str | None]:
+              deadline: Deadline) -> tuple[Fetched | None, str | None]:
     # One request: (what it fetched, None), or (None, where it was redirected to).
-    connection, target = _connection(location, deadline)
-    deadline.watch(connection)
+    try:
+        connection, target = open_connection(location, deadline)
+    except ValueError as exc:
+        raise SnapshotError(str(exc)) from None
     headers = {"Accept": "application/json", "User-Agent": "modelreg-runtime"}
     if etag is not None:
         headers["If-None-Match"] = etag
@@ -200,7 +113,7 @@ def _get_once(location: str, url: str, etag: str | None, last_modified: str | No
 
 
 def _read(response: http.client.HTTPResponse, url: str, etag: str | None, last_modified: str | None,
-          max_bytes: int, deadline: _Deadline) -> Fetched:
+          max_bytes: int, deadline: Deadline) -> Fetched:
     if response.status == 304:
         return Fetched(None, None, response.getheader("ETag") or etag, _validator(response) or last_modified)
     if response.status != 200:
