@@ -68,6 +68,11 @@ class SnapshotError(ModelregError):
     """A snapshot that cannot be loaded: unknown format, bad digest, truncated or not JSON."""
 
 
+class ListingError(ModelregError):
+    """A provider's model listing could not be read whole (a failed page, a timeout, a malformed or
+    capped body): the sync changes nothing (exit code 1)."""
+
+
 class StateError(ModelregError):
     """The git-backed state cannot be read or written as asked."""
 

@@ -14,7 +14,9 @@ FILE_KEY_ORDER = (
 )
 # Mapping-valued fields that provider defaults merge into key by key.
 MERGED_FIELDS = ("features", "constraints", "limits", "modalities", "cost", "lifecycle")
-STATUS_ORDER = {"active": 0, "preview": 0, "deprecated": 1, "retired": 2}
+STATUS_ORDER = {"active": 0, "preview": 0, "deprecated": 1, "retired": 2, "discovered": 2}
+# Statuses that keep a model out of every pool: gone, or found by discovery and not yet placed.
+OUT_OF_POOLS = frozenset({"retired", "discovered"})
 DEFAULT_PRIORITY = 100
 
 
@@ -88,6 +90,11 @@ class Model:
     @property
     def status(self) -> str:
         return str(self.lifecycle.get("status", "active"))
+
+    @property
+    def in_pools(self) -> bool:
+        """Whether the model serves in pools (not retired, not waiting for its capabilities)."""
+        return self.status not in OUT_OF_POOLS
 
     def pool_key(self) -> tuple[int, int, str]:
         """Order within a pool: active and preview, then deprecated; then priority; then name."""

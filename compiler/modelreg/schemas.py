@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from referencing import Registry
 
-SCHEMA_NAMES = ("model", "provider", "capabilities", "snapshot", "diagnostics", "diff")
+SCHEMA_NAMES = ("model", "provider", "capabilities", "snapshot", "diagnostics", "diff", "discovery-record",
+                "sync-report")
 
 
 def schema_dir() -> Path:

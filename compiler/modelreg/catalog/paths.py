@@ -16,6 +16,9 @@ from modelreg.errors import UsageError
 DEFAULT_CATALOG = "models.d"
 CAPABILITIES_FILE = "capabilities.yaml"
 PROVIDER_FILE = "provider.yaml"
+# Discovery's record of what it wrote, beside the provider's file. Not YAML, so the compiler never
+# reads it as a model, and a file of this name is never reported as unexpected.
+DISCOVERY_RECORD = "discovery.json"
 # The one ending a catalog file may have; the others are read only to be told to rename.
 CATALOG_SUFFIX = ".yaml"
 _YAML_SUFFIXES = (".yaml", ".yml")
@@ -68,6 +71,17 @@ def is_provider_path(rel: str) -> bool:
 def is_model_path(rel: str) -> bool:
     """Whether a catalog path is read as a model file (`<provider>/<model>.yaml`, maybe nested)."""
     return (rel.endswith(CATALOG_SUFFIX) and file_kind(rel) == "model" and not in_hidden_directory(rel))
+
+
+def discovery_record_path(provider: str) -> str:
+    """The catalog path of a provider's discovery record (`openai/discovery.json`)."""
+    return f"{provider}/{DISCOVERY_RECORD}"
+
+
+def is_discovery_record(rel: str) -> bool:
+    """Whether a catalog path is a provider's discovery record."""
+    parts = rel.split("/")
+    return len(parts) == 2 and parts[1] == DISCOVERY_RECORD
 
 
 def model_path(name: object) -> str:

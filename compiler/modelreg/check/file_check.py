@@ -124,6 +124,10 @@ def plain(d: Diagnostic) -> tuple[Any, ...]:
 
 def check_capabilities(doc: YamlDocument, tree: CapabilityTree) -> list[Diagnostic]:
     found = []
+    if (doc.data.get("lifecycle") or {}).get("status") == "discovered":
+        found.append(at_node(doc, ["lifecycle", "status"], "discovered-model",
+                             "discovery found this model but not what it can do: fill in capabilities, then set "
+                             "`lifecycle.status` (it is in no pool until then)", severity=Severity.WARNING))
     for i, capability in enumerate(doc.data["capabilities"]):
         try:
             node = tree.lookup(capability)

@@ -263,3 +263,26 @@ def _write_table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")
+
+
+def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from pathlib import Path
+
+    from modelreg.sync import report as sync_report
+    from modelreg.sync.run import SyncOptions, sync_providers
+
+    if bool(args.all) == bool(args.providers):
+        raise UsageError("name the providers to sync, or give --all")
+    options = SyncOptions(dry_run=args.dry_run, commit_here=args.commit,
+                          listing=Path(args.listing) if args.listing else None, author=args.author)
+    results = sync_providers(args.catalog, None if args.all else args.providers, options)
+    for result in results:
+        if isinstance(result.error, CatalogInvalid):
+            report(result.error.diagnostics, args, err, err)
+    render = {"text": sync_report.render_text, "markdown": sync_report.render_markdown,
+              "json": sync_report.render_json}[args.output_format]
+    out.write(render(results))
+    failed = [r for r in results if not r.ok]
+    for result in failed:
+        err.write(f"modelreg: error: sync {result.provider}: {result.error}\n")
+    return EXIT_INVALID if failed else EXIT_OK

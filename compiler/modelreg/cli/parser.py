@@ -16,6 +16,7 @@ from modelreg.cli.commands import (
     cmd_register,
     cmd_route,
     cmd_show,
+    cmd_sync,
     cmd_unregister,
     cmd_validate,
 )
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="modelreg",
         description="Validate, compile and route a GitOps catalog of AI models (models.d/).",
-        epilog="Exit codes: 0 success, 1 invalid catalog (or changes, with diff --exit-code), 2 wrong usage.")
+        epilog="Exit codes: 0 success, 1 invalid catalog or failed operation, nothing changed (or changes, with diff --exit-code), 2 wrong usage, 3 committed and then failed, 130 interrupted.")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     p = verbs.add_parser("validate", help="check a catalog and report every problem")
@@ -112,6 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes, like `git diff`")
     _shallow_arg(p)
     p.set_defaults(handler=cmd_diff, format=None)
+
+    p = verbs.add_parser("sync", help="bring providers' models up to date from their own listings (discovery), "
+                                      "as a commit on sync/<provider>")
+    p.add_argument("providers", metavar="PROVIDER", nargs="*", help="providers to sync")
+    p.add_argument("--all", action="store_true", help="every provider whose discovery is enabled")
+    p.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="print the report, write nothing")
+    mode.add_argument("--commit", action="store_true",
+                      help="commit on the current branch (as `register` does) instead of sync/<provider>")
+    p.add_argument("--listing", metavar="FILE", help="read a saved listing (one response body) instead of the "
+                                                     "network; the only way for bedrock")
+    p.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author (default: git's user.name/email)")
+    p.add_argument("--format", dest="output_format", choices=("text", "markdown", "json"), default="text",
+                   help="text, markdown (a pull-request body) or json (schemas/sync-report.schema.json)")
+    p.set_defaults(handler=cmd_sync, format=None)
     return parser
 
 

@@ -10,6 +10,7 @@ import errno
 import fcntl
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from modelreg.pause import pause_at
 
 _AUTHOR = re.compile(r"^\s*(?P<name>[^<>]*?)\s*<(?P<email>[^<>]*)>\s*$")
 _PRIVATE_INDEX = "modelreg-index"
+_PRIVATE_BLOBS = "modelreg-blobs"
 _LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
 
 
@@ -56,6 +58,26 @@ class CatalogWriter:
         a branch with at least one commit, with no merge, cherry-pick, revert or rebase under way.
         """
         git = self.repo.git
+        with self.hold() as deadline:
+            self._wait_for_index(git, deadline)
+            _refuse_operation_in_progress(git)
+            head = self.repo.head()
+            if head.branch is not None:
+                # A killed git leaves its ref lock behind, which no retry clears: say so.
+                _wait_for_lock(git.common_dir / f"{head.branch}.lock", deadline, head.branch, git.root)
+            if head.commit is None:
+                raise StateError("the repository has no commits yet; commit the catalog first "
+                                 f"(git add {self.repo.rel or '.'} && git commit)")
+            if head.branch is None:
+                raise StateError(f"HEAD is detached (at {head.commit[:12]}); check out a branch to "
+                                 "register or unregister models")
+            yield head
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[float]:
+        """Hold the modelreg lock alone (writes that leave the index and HEAD alone); yields the
+        deadline (`time.monotonic()`) for whatever else the write waits for."""
+        git = self.repo.git
         path = git.common_dir / "modelreg.lock"
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -65,24 +87,64 @@ class CatalogWriter:
                 os.ftruncate(fd, 0)
                 os.write(fd, f"{os.getpid()}\n".encode())
                 _remove_leftover_indexes(git)
-                self._wait_for_index(git, deadline)
-                _refuse_operation_in_progress(git)
-                head = self.repo.head()
-                if head.branch is not None:
-                    # A killed git leaves its ref lock behind, which no retry clears: say so.
-                    _wait_for_lock(git.common_dir / f"{head.branch}.lock", deadline, head.branch, git.root)
-                if head.commit is None:
-                    raise StateError("the repository has no commits yet; commit the catalog first "
-                                     f"(git add {self.repo.rel or '.'} && git commit)")
-                if head.branch is None:
-                    raise StateError(f"HEAD is detached (at {head.commit[:12]}); check out a branch to "
-                                     "register or unregister models")
-                yield head
+                yield deadline
             finally:
                 os.ftruncate(fd, 0)
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+    def commit_to_branch(self, branch: str, parent: str, changes: Mapping[str, bytes], message: str,
+                         *, create: bool) -> CommitInfo | None:
+        """Commit `changes` (catalog path -> content) on `branch` (a short name, `sync/openai`) on
+        top of `parent`, without touching the work tree, the index or HEAD: the objects are
+        written to the object store and the branch is moved to the new commit, only if it still
+        is at `parent` (or, with `create`, does not exist yet). Call inside `hold`. None when the
+        changes leave `parent`'s tree as it is.
+        """
+        git = self.repo.git
+        ref = f"refs/heads/{branch}"
+        try:
+            git.run("check-ref-format", ref)
+        except GitFailed:
+            raise UsageError(f"`{branch}` is not a valid branch name") from None
+        _wait_for_lock(git.common_dir / f"{ref}.lock", time.monotonic() + self.lock_timeout, ref, git.root)
+        staging = git.git_dir / f"{_PRIVATE_BLOBS}.{os.getpid()}"
+        index = git.git_dir / f"{_PRIVATE_INDEX}.{os.getpid()}"
+        try:
+            staging.mkdir(exist_ok=True)
+            names = []
+            for i, content in enumerate(changes.values()):
+                name = staging / str(i)
+                name.write_bytes(content)
+                names.append(str(name))
+            shas = git.text("hash-object", "-w", "--no-filters", "--stdin-paths",
+                            input="".join(f"{n}\n" for n in names).encode()).split("\n")
+            pause_at("commit:objects-written")
+            env = {"GIT_INDEX_FILE": str(index)}
+            git.run("read-tree", parent, env=env)
+            records = "".join(f"100644 {sha}\t{self.repo.path(rel)}\0" for rel, sha in zip(changes, shas, strict=True))
+            git.run("update-index", "-z", "--index-info", input=records.encode(), env=env)
+            tree = git.text("write-tree", env=env)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                index.unlink()
+            shutil.rmtree(staging, ignore_errors=True)
+        if tree == git.text("rev-parse", f"{parent}^{{tree}}"):
+            return None
+        sha = self._commit_object(git, tree, parent, message)
+        pause_at("commit:commit-made")
+        try:
+            git.run("update-ref", "-m", f"modelreg: {(message.splitlines() or [''])[0]}", ref, sha,
+                    "0" * 40 if create else parent)
+        except GitFailed as exc:
+            lock = git.common_dir / f"{ref}.lock"
+            if "Unable to create" in exc.stderr and lock.exists():
+                raise BusyError(_lock_message(lock, ref, git.root)) from None
+            raise BusyError(f"busy, retry: {branch} moved while committing ({exc.stderr})") from None
+        pause_at("commit:branch-moved")
+        committed = git.text("show", "-s", "--format=%ct", sha)
+        return CommitInfo(sha, datetime.fromtimestamp(int(committed), UTC))
 
     def _acquire(self, fd: int, path: Path, deadline: float) -> None:
         while True:
@@ -212,16 +274,19 @@ class CatalogWriter:
                 index.unlink()
         if tree == git.text("rev-parse", f"{head.commit}^{{tree}}"):
             return None
+        sha = self._commit_object(git, tree, head.commit, message)
+        committed = git.text("show", "-s", "--format=%ct", sha)
+        return CommitInfo(sha, datetime.fromtimestamp(int(committed), UTC))
+
+    def _commit_object(self, git: Git, tree: str, parent: str, message: str) -> str:
         try:
-            sha = git.text("commit-tree", tree, "-p", head.commit, "-F", "-", input=message.encode(),
-                           env=self._identity_env())
+            return git.text("commit-tree", tree, "-p", parent, "-F", "-", input=message.encode(),
+                            env=self._identity_env())
         except GitFailed as exc:
             if "identity" in exc.stderr or "tell me who you are" in exc.stderr:
                 raise StateError("git does not know who is committing: set user.name and user.email "
                                  "(git config), or give an author (`Name <email>`)") from None
             raise
-        committed = git.text("show", "-s", "--format=%ct", sha)
-        return CommitInfo(sha, datetime.fromtimestamp(int(committed), UTC))
 
     def _on_index(self, git: Git, *args: str, input: bytes | None = None) -> None:
         # Runs a command that writes the real index; another git may hold it for a moment.
@@ -296,12 +361,15 @@ def _tree_objects(out: bytes) -> dict[str, tuple[bytes, bytes]]:
 def _remove_leftover_indexes(git: Git) -> None:
     # A writer's private index lives only while it holds the modelreg lock; one of a process that
     # is gone was left by a crash.
-    for index in git.git_dir.glob(f"{_PRIVATE_INDEX}.*"):
-        pid = index.name.rpartition(".")[2]
+    for leftover in [*git.git_dir.glob(f"{_PRIVATE_INDEX}.*"), *git.git_dir.glob(f"{_PRIVATE_BLOBS}.*")]:
+        pid = leftover.name.rpartition(".")[2]
         if pid.isdigit() and int(pid) != os.getpid() and is_running(int(pid)):
             continue
-        with contextlib.suppress(FileNotFoundError):
-            index.unlink()
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
 
 
 def _wait_for_lock(lock: Path, deadline: float, what: str, root: Path) -> None:

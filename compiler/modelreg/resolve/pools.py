@@ -12,17 +12,17 @@ class CapabilityPool:
     """The ordered members of one capability node.
 
     Members are the models registered at the node or any descendant. Active and preview models
-    come before deprecated ones, then lower `priority` first, then name; retired models are
-    never members.
+    come before deprecated ones, then lower `priority` first, then name; retired models, and
+    models discovery found but could not place (`discovered`), are never members.
     """
 
     def __init__(self, path: str, models: Iterable[Model] = (), *, ordered: bool = False) -> None:
-        """`ordered`: the models are already non-retired and in pool order."""
+        """`ordered`: the models are already members (`Model.in_pools`) and in pool order."""
         self.path = path
         if ordered:
             self._members: tuple[Model, ...] = tuple(models)
             return
-        members = [m for m in models if m.status != "retired"]
+        members = [m for m in models if m.in_pools]
         members.sort(key=Model.pool_key)
         self._members = tuple(members)
 
@@ -56,7 +56,7 @@ def build_pools(tree: CapabilityTree, models: Iterable[Model]) -> dict[str, Capa
     # Sorted once, then dealt out in order: every pool comes out ordered without a sort of its own.
     serving: list[Model] = []
     for model in models:
-        if model.status == "retired":
+        if not model.in_pools:
             model.pools = []
         else:
             serving.append(model)

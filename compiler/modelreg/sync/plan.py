@@ -1,0 +1,337 @@
+"""What a sync changes: the listing compared with the provider's model files and the record.
+
+- A listed model is matched to a model file of the provider by `model_id` (the file name is not
+  the ID). A new one becomes a model file in the catalog's style; one whose capabilities cannot
+  be told is written with `lifecycle.status: discovered` and none.
+- A fact the listing states goes into a field discovery owns, unless a person changed that field
+  since discovery last wrote it: then the person's value stays, and the plan reports the conflict.
+  A model file written by a person follows the listing only where the file is silent (or agrees).
+- A model an earlier complete listing contained and this one lacks is never deleted and never
+  retired: it is marked `deprecated`, dated, and a person decides the rest. It is restored when
+  it is listed again and nobody touched what discovery wrote.
+- A model file a person removed is not written again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelreg.capability_tree import CapabilityTree
+from modelreg.catalog.model_file import dump_model_file
+from modelreg.catalog.paths import discovery_record_path, model_path
+from modelreg.diff.report import ABSENT
+from modelreg.errors import UsageError
+from modelreg.models import ModelDefinition
+from modelreg.sync.config import Discovery
+from modelreg.sync.listing import Listed
+from modelreg.sync.record import Followed, Record
+
+# Fields discovery writes only in files it created (a person's file says what the model is for).
+_PLACEMENT = ("capabilities", "lifecycle.status")
+_GONE = ("lifecycle.status", "lifecycle.deprecated_at")
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A field a person changed that the listing now says otherwise: the person's value is kept."""
+
+    name: str
+    field: str
+    listing: Any
+    file: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "field": self.field, "listing": self.listing,
+                "file": None if self.file is ABSENT else self.file}
+
+
+@dataclass
+class Plan:
+    """The outcome of comparing a listing with the catalog: the files to write (never a removal)
+    and what they mean."""
+
+    provider: str
+    listed: int = 0
+    writes: dict[str, bytes] = field(default_factory=dict)
+    added: list[str] = field(default_factory=list)
+    updated: dict[str, list[str]] = field(default_factory=dict)
+    """Model -> the fields the sync writes."""
+    deprecated: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(model ID, why) for what the listing held and the sync left alone."""
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not self.writes
+
+
+@dataclass
+class CatalogModel:
+    """A model file of the provider as it is: its path, bytes, and its own content."""
+
+    name: str
+    rel: str
+    raw: bytes
+    data: dict[str, Any]
+
+    @property
+    def model_id(self) -> str:
+        return str(self.data.get("model_id") or self.name.split("/", 1)[1])
+
+
+def place(listed: Listed, discovery: Discovery, tree: CapabilityTree) -> dict[str, Any]:
+    """The facts to write for a listed model: the listing's own, then what the first matching rule
+    of the provider adds; capabilities the tree does not hold are left out, and a model with none left is
+    `discovered`."""
+    facts = {k: v for k, v in listed.facts.items()
+             if not k.startswith("features.") or k.removeprefix("features.") in tree.features}
+    capabilities = {c for c in listed.capabilities if c in tree}
+    rule = discovery.rule_for(listed.model_id)
+    if rule is not None:
+        capabilities.update(rule.capabilities)
+        for feature, value in rule.features.items():
+            facts.setdefault(f"features.{feature}", value)
+    facts["capabilities"] = sorted(capabilities)
+    if not capabilities:
+        facts["lifecycle.status"] = "discovered"
+    return facts
+
+
+def get(doc: Mapping[str, Any], dotted: str) -> Any:
+    """The value at a dotted field of a model file's content, or ABSENT."""
+    head, _, rest = dotted.partition(".")
+    value = doc.get(head, ABSENT)
+    if rest:
+        return value.get(rest, ABSENT) if isinstance(value, dict) else ABSENT
+    return value
+
+
+def put(doc: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set a dotted field (ABSENT removes it, and a mapping it empties)."""
+    head, _, rest = dotted.partition(".")
+    if not rest:
+        if value is ABSENT:
+            doc.pop(head, None)
+        else:
+            doc[head] = value
+        return
+    inner = doc.get(head)
+    if not isinstance(inner, dict):
+        if value is ABSENT:
+            return
+        inner = doc[head] = {}
+    if value is ABSENT:
+        inner.pop(rest, None)
+        if not inner:
+            doc.pop(head)
+    else:
+        inner[rest] = value
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal as catalog values: `true` is not `1`, `3` is `3.0`."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return bool(a == b)
+
+
+def slug_name(provider: str, model_id: str) -> str | None:
+    """The model name for a model ID the catalog does not have yet, in the catalog's rule
+    (`<provider>/<lowercase slug>`, `/` nesting kept), or None when nothing of it is usable."""
+    parts = []
+    for part in model_id.lower().split("/"):
+        part = re.sub(r"[^a-z0-9._-]+", "-", part)
+        part = re.sub(r"-{2,}", "-", part).strip("-")
+        part = re.sub(r"^[^a-z0-9]+", "", part)
+        if part:
+            parts.append(part)
+    if not parts:
+        return None
+    name = f"{provider}/{'/'.join(parts)}"
+    return name if len(name) <= 190 else None
+
+
+class _Planner:
+    def __init__(self, provider: str, discovery: Discovery, tree: CapabilityTree,
+                 models: Mapping[str, CatalogModel], record: Record, record_raw: bytes | None, today: str,
+                 defaults: Mapping[str, Any]) -> None:
+        self.discovery = discovery
+        self.defaults = defaults
+        self.tree = tree
+        self.models = models
+        self.record = record
+        self.record_raw = record_raw
+        self.today = today
+        self.plan = Plan(provider)
+        self.docs: dict[str, dict[str, Any]] = {}  # name -> content being changed
+        self.by_id: dict[str, str] = {}
+        for name in sorted(models):
+            model_id = models[name].model_id
+            known = self.by_id.get(model_id)
+            followed = record.models.get(model_id)
+            # Two files with one ID: the one discovery follows, else the first by name.
+            if known is None or (followed is not None and followed.name == name):
+                self.by_id[model_id] = name
+
+    def doc(self, name: str) -> dict[str, Any]:
+        if name not in self.docs:
+            self.docs[name] = _copy(self.models[name].data)
+        return self.docs[name]
+
+    def follow(self, name: str, followed: Followed, facts: Mapping[str, Any], *, created: bool) -> None:
+        doc = self.doc(name)
+        written = []
+        for dotted in sorted(facts):
+            value = facts[dotted]
+            if not created and dotted in _PLACEMENT and dotted not in followed.fields and not (
+                    dotted == "lifecycle.status" and value == "deprecated"):
+                continue  # a person placed this model
+            current = get(doc, dotted)
+            if current is ABSENT and dotted not in followed.fields and same(get(self.defaults, dotted), value):
+                continue  # the provider's defaults already say so
+            if dotted in followed.fields:
+                edited = not same(current, followed.fields[dotted])
+            else:
+                # Discovery never wrote it: a value in the file is a person's.
+                edited = current is not ABSENT and not same(current, value)
+            if edited:
+                if same(current, value):
+                    followed.fields[dotted] = value
+                elif not (dotted == "lifecycle.status" and current == "retired"
+                          and value == "deprecated" and dotted not in followed.fields):
+                    self.plan.conflicts.append(Conflict(name, dotted, value, current))
+                continue
+            if not same(current, value):
+                put(doc, dotted, value)
+                written.append(dotted)
+            followed.fields[dotted] = value
+        if written and not created:
+            self.plan.updated.setdefault(name, []).extend(written)
+
+    def listed(self, listing: list[Listed]) -> set[str]:
+        seen: set[str] = set()
+        for listed in sorted(listing, key=lambda entry: entry.model_id):
+            model_id = listed.model_id
+            if model_id in seen:
+                self.plan.skipped.append((model_id, "listed twice; the first entry was used"))
+                continue
+            seen.add(model_id)
+            if not self.discovery.wants(model_id):
+                self.plan.skipped.append((model_id, "left out by discovery.include/exclude"))
+                continue
+            self.plan.listed += 1
+            facts = place(listed, self.discovery, self.tree)
+            followed = self.record.models.get(model_id)
+            name = self.by_id.get(model_id)
+            if name is None:
+                self.create(model_id, followed, facts)
+                continue
+            if followed is None:
+                followed = self.record.models[model_id] = Followed(name)
+            followed.name = name
+            if followed.unlisted_since is not None:
+                self.restore(name, followed, facts)
+            followed.listed = True
+            self.follow(name, followed, facts, created=False)
+        return seen
+
+    def create(self, model_id: str, followed: Followed | None, facts: Mapping[str, Any]) -> None:
+        if followed is not None and followed.name not in self.models:
+            self.plan.skipped.append((model_id, f"`{followed.name}` was removed from the catalog by hand; "
+                                                "not added again"))
+            return
+        base = slug_name(self.plan.provider, model_id)
+        if base is None:
+            self.plan.skipped.append((model_id, "no model name can be made of this ID"))
+            return
+        name, n = base, 2
+        while name in self.models or name in self.docs:
+            name, n = f"{base}-{n}", n + 1
+        try:
+            model_path(name)
+        except UsageError:
+            self.plan.skipped.append((model_id, f"`{name}` is not a valid model name"))
+            return
+        doc = self.docs[name] = {"name": name, "provider": self.plan.provider, "model_id": model_id}
+        followed = self.record.models[model_id] = Followed(name)
+        self.follow(name, followed, facts, created=True)
+        doc.setdefault("capabilities", [])
+        self.by_id[model_id] = name
+        self.plan.added.append(name)
+
+    def restore(self, name: str, followed: Followed, facts: Mapping[str, Any]) -> None:
+        # Listed again: what discovery wrote when it went away is taken back, where it still stands.
+        doc = self.doc(name)
+        taken = []
+        for dotted in _GONE:
+            if dotted in facts or dotted not in followed.fields:
+                continue
+            if same(get(doc, dotted), followed.fields[dotted]):
+                put(doc, dotted, ABSENT)
+                taken.append(dotted)
+            del followed.fields[dotted]
+        followed.unlisted_since = None
+        if taken:
+            self.plan.restored.append(name)
+            self.plan.updated.setdefault(name, []).extend(taken)
+
+    def gone(self, seen: set[str]) -> None:
+        for model_id in sorted(self.record.models):
+            followed = self.record.models[model_id]
+            if not followed.listed or model_id in seen:
+                continue
+            followed.listed = False
+            followed.unlisted_since = self.today
+            if followed.name not in self.models:
+                continue
+            doc = self.doc(followed.name)
+            status = get(doc, "lifecycle.status")
+            if status in ("deprecated", "retired"):
+                continue
+            if "lifecycle.status" in followed.fields and not same(status, followed.fields["lifecycle.status"]):
+                self.plan.conflicts.append(Conflict(followed.name, "lifecycle.status", "deprecated", status))
+                continue
+            put(doc, "lifecycle.status", "deprecated")
+            followed.fields["lifecycle.status"] = "deprecated"
+            if get(doc, "lifecycle.deprecated_at") is ABSENT:
+                put(doc, "lifecycle.deprecated_at", self.today)
+                followed.fields["lifecycle.deprecated_at"] = self.today
+            self.plan.deprecated.append(followed.name)
+
+    def finish(self) -> Plan:
+        for name, doc in sorted(self.docs.items()):
+            old = self.models.get(name)
+            if old is not None and doc == old.data:
+                continue
+            rel = model_path(name)
+            self.plan.writes[rel] = dump_model_file(ModelDefinition.from_document(doc), rel).encode("utf-8")
+        raw = self.record.dump()
+        if raw != self.record_raw:
+            self.plan.writes[discovery_record_path(self.plan.provider)] = raw
+        return self.plan
+
+
+def plan_sync(discovery: Discovery, listing: list[Listed], tree: CapabilityTree, models: Mapping[str, CatalogModel],
+              record: Record, record_raw: bytes | None, today: str,
+              defaults: Mapping[str, Any] | None = None) -> Plan:
+    """Compare a complete listing with the provider's model files (`models`, by name) and its
+    record; `today` (YYYY-MM-DD) dates what went away, `defaults` are the provider's (a fact they
+    already state is not written into a file that is silent on it). The record is updated in
+    place."""
+    planner = _Planner(discovery.provider, discovery, tree, models, record, record_raw, today, defaults or {})
+    seen = planner.listed(listing)
+    planner.gone(seen)
+    return planner.finish()
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value

@@ -1,0 +1,76 @@
+"""Discovery's record of one provider (`<provider>/discovery.json`, `paths.discovery_record_path`):
+for each model it follows, the file it writes, whether the last complete listing contained it,
+and the value it last wrote to each field it owns. A field that still holds that value follows
+the listing; one that holds anything else was changed by a person, and keeps the person's value.
+
+Written deterministically (sorted keys, one layout), so the same state is the same bytes and a
+sync that changes nothing writes nothing. `schemas/discovery-record.schema.json` defines it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelreg.errors import StateError
+from modelreg.schemas import first_error
+
+RECORD_FORMAT = "modelreg-discovery-record"
+RECORD_VERSION = 1
+
+
+@dataclass
+class Followed:
+    """One model discovery follows."""
+
+    name: str
+    listed: bool = True
+    """Whether the last complete listing contained it."""
+    fields: dict[str, Any] = field(default_factory=dict)
+    """Dotted field -> the value discovery last wrote there."""
+    unlisted_since: str | None = None
+    """The date of the sync that first found it gone from a complete listing."""
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "listed": self.listed, "fields": dict(sorted(self.fields.items()))}
+        if self.unlisted_since is not None:
+            data["unlisted_since"] = self.unlisted_since
+        return data
+
+
+@dataclass
+class Record:
+    """What discovery knows it wrote for one provider."""
+
+    provider: str
+    models: dict[str, Followed] = field(default_factory=dict)
+    """By the provider's model ID."""
+
+    def dump(self) -> bytes:
+        """The record's bytes: the same state is always the same bytes."""
+        data = {"format": RECORD_FORMAT, "version": RECORD_VERSION, "provider": self.provider,
+                "models": {model_id: self.models[model_id].to_json() for model_id in sorted(self.models)}}
+        return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def load_record(provider: str, raw: bytes | None, shown: str) -> Record:
+    """The record in `raw` (None: there is none yet). StateError naming `shown` (the file) and
+    where in it, for a record that is not one: a person's edit that broke it, or a newer format."""
+    if raw is None:
+        return Record(provider)
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise StateError(f"{shown}:{exc.lineno}:{exc.colno}: the discovery record is not JSON ({exc.msg}); "
+                         "restore it from git (`git checkout -- <file>`)") from None
+    except UnicodeDecodeError:
+        raise StateError(f"{shown}: the discovery record is not UTF-8 text; restore it from git") from None
+    problem = first_error("discovery-record", data)
+    if problem is not None:
+        raise StateError(f"{shown}: not a discovery record this version of modelreg reads: {problem}")
+    if data["provider"] != provider:
+        raise StateError(f"{shown}: the record is of provider `{data['provider']}`, not `{provider}`")
+    models = {model_id: Followed(entry["name"], entry["listed"], dict(entry["fields"]), entry.get("unlisted_since"))
+              for model_id, entry in data["models"].items()}
+    return Record(provider, models)

@@ -1,0 +1,334 @@
+"""`modelreg sync`: fetch a provider's listing, plan what it changes, check the changed catalog as
+a pull request is checked, and commit it, by default on the branch `sync/<provider>` (the work
+tree, the index and HEAD untouched), with `commit_here` on the current branch, or not at all
+(`dry_run`). A listing that is not whole, or a result that is not valid, changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from modelreg.build.version import VersionInfo
+from modelreg.capability_tree import CapabilityTree
+from modelreg.catalog.directory import DirectorySource, WorktreeReader
+from modelreg.catalog.files import CatalogFiles, FileReader
+from modelreg.catalog.paths import (
+    CAPABILITIES_FILE,
+    DEFAULT_CATALOG,
+    PROVIDER_FILE,
+    discovery_record_path,
+    model_rel,
+    status_changes_catalog,
+)
+from modelreg.catalog.revision import GitSource, RevisionReader
+from modelreg.catalog.yaml_loader import YamlLoadError, load_yaml
+from modelreg.check.catalog_check import check_catalog
+from modelreg.check.located import at_node
+from modelreg.check.schema_errors import schema_diagnostics
+from modelreg.diagnostics import Diagnostic
+from modelreg.diff.report import Diff, Side, compare
+from modelreg.errors import CatalogInvalid, ListingError, ModelregError, StateError, UnknownCapability, UsageError
+from modelreg.gc_pause import collector_paused
+from modelreg.git.repository import CatalogRepository
+from modelreg.git.transaction import CatalogWriter, CommitInfo
+from modelreg.pause import pause_at
+from modelreg.registry import open_writer
+from modelreg.sync.config import Discovery, discovery_of, require_format
+from modelreg.sync.formats import fetch_listing, load_format, read_saved
+from modelreg.sync.http import Limits, ListingClient
+from modelreg.sync.listing import Listed
+from modelreg.sync.plan import CatalogModel, Plan, plan_sync
+from modelreg.sync.record import load_record
+
+BRANCH_PREFIX = "sync/"
+
+
+@dataclass
+class SyncOptions:
+    """How to sync: `dry_run` writes nothing; `commit_here` commits on the current branch
+    instead of `sync/<provider>`; `listing` reads a saved listing instead of the network;
+    `today` (YYYY-MM-DD) dates deprecations (default: `SOURCE_DATE_EPOCH`, else the UTC date)."""
+
+    dry_run: bool = False
+    commit_here: bool = False
+    listing: Path | None = None
+    today: str | None = None
+    author: str | None = None
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass
+class SyncResult:
+    """What the sync of one provider did."""
+
+    provider: str
+    mode: str
+    """`branch`, `commit` or `dry-run`."""
+    branch: str | None = None
+    plan: Plan | None = None
+    diff: Diff | None = None
+    commit: CommitInfo | None = None
+    error: ModelregError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def today_of(options: SyncOptions) -> str:
+    """The date a sync stamps: given, or `SOURCE_DATE_EPOCH` (reproducible runs), or today in UTC."""
+    if options.today is not None:
+        return options.today
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    when = datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
+    return when.strftime("%Y-%m-%d")
+
+
+def sync_providers(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, providers: Sequence[str] | None = None,
+                   options: SyncOptions | None = None, *,
+                   progress: Callable[[SyncResult], None] | None = None) -> list[SyncResult]:
+    """Sync `providers` (None: every provider whose discovery is enabled and has a network
+    format), one after another; a provider that fails leaves the others to run. UsageError for
+    a provider the catalog does not have, or `--listing` with more than one provider."""
+    options = options or SyncOptions()
+    repo = CatalogRepository.find(catalog)
+    if repo is None and not options.dry_run:
+        raise StateError(f"{os.fspath(catalog)} is not in a git repository: a sync is a commit; "
+                         "use --dry-run to see what it would change")
+    root = repo.catalog if repo is not None else Path(catalog)
+    display = repo.display if repo is not None else os.fspath(catalog)
+    if not root.is_dir():
+        raise UsageError(f"catalog directory not found: {display}")
+    configs = _discovery_settings(WorktreeReader(root, display))
+    if providers is None:
+        names = [name for name, config in sorted(configs.items()) if config.enabled and config.networked]
+        if options.listing is not None:
+            raise UsageError("--listing reads one provider's listing: name the provider")
+    else:
+        names = list(dict.fromkeys(providers))
+        unknown = [name for name in names if name not in configs]
+        if unknown:
+            raise UsageError(f"unknown provider `{unknown[0]}` (the catalog has {', '.join(sorted(configs))})")
+        if options.listing is not None and len(names) != 1:
+            raise UsageError("--listing reads one provider's listing: name exactly one provider")
+    writer = open_writer(catalog, "sync", author=options.author) if repo is not None and not options.dry_run \
+        else None
+    results = []
+    for name in names:
+        result = _sync_one(repo, root, display, writer, configs[name], options)
+        results.append(result)
+        if progress is not None:
+            progress(result)
+    return results
+
+
+def _discovery_settings(reader: FileReader) -> dict[str, Discovery]:
+    # Every provider's settings, from provider files that load (a broken one is the check's to report).
+    files = reader.read(reader.providers())  # the providers' files
+    found = {}
+    for rel, raw in files.contents.items():
+        provider = rel.split("/")[0]
+        try:
+            data = load_yaml(files.display(rel), raw).data
+        except YamlLoadError:
+            data = {}
+        found[provider] = discovery_of(provider, data if isinstance(data, dict) else {})
+    return found
+
+
+def _sync_one(repo: CatalogRepository | None, root: Path, display: str, writer: CatalogWriter | None,
+              config: Discovery, options: SyncOptions) -> SyncResult:
+    mode = "dry-run" if options.dry_run else "commit" if options.commit_here else "branch"
+    result = SyncResult(config.provider, mode, branch=f"{BRANCH_PREFIX}{config.provider}" if mode != "commit" else None)
+    try:
+        listing = _listing(config, options)
+        pause_at("sync:listing-fetched")
+        if options.commit_here and writer is not None:
+            with writer.lock() as head:
+                status = writer.status()
+                record = discovery_record_path(config.provider)
+                if status_changes_catalog(status) or record in status:
+                    dirty = ", ".join(sorted(status)[:5])
+                    raise StateError(f"{display} has uncommitted changes ({dirty}); commit or stash them first "
+                                     "(a sync commits the catalog as it checked it)")
+                result.branch = head.branch.removeprefix("refs/heads/") if head.branch else None
+                _plan_and_check(result, config, listing, WorktreeReader(root, display),
+                                DirectorySource(root, display).read, options)
+                if result.plan is not None and not result.plan.nothing_to_do:
+                    result.commit = writer.commit(head, result.plan.writes, _message(result.plan))
+            return result
+        base, exists = _branch_base(repo, result.branch) if repo is not None else (None, False)
+        if base is None:
+            reader: FileReader = WorktreeReader(root, display)
+            read_all: Callable[[], CatalogFiles] = DirectorySource(root, display).read
+        else:
+            assert repo is not None
+            source = GitSource(repo, base, display)
+            reader, read_all = RevisionReader(source), source.read
+        _plan_and_check(result, config, listing, reader, read_all, options)
+        if options.dry_run or result.plan is None or result.plan.nothing_to_do:
+            return result
+        assert writer is not None and base is not None and result.branch is not None
+        with writer.hold():
+            result.commit = writer.commit_to_branch(result.branch, base, result.plan.writes,
+                                                    _message(result.plan), create=not exists)
+    except ModelregError as exc:
+        result.error = exc
+    return result
+
+
+def _branch_base(repo: CatalogRepository, branch: str | None) -> tuple[str | None, bool]:
+    # The sync branch's tip when it exists (the pull request is updated, not opened again), else HEAD.
+    assert branch is not None
+    tip = repo.git.text("rev-parse", "-q", "--verify", f"refs/heads/{branch}^{{commit}}", ok=(0, 1))
+    if tip:
+        return tip, True
+    head = repo.head().commit
+    if head is None:
+        raise StateError("the repository has no commits yet; commit the catalog first")
+    return head, False
+
+
+def _listing(config: Discovery, options: SyncOptions) -> list[Listed]:
+    fmt = load_format(require_format(config, saved=options.listing is not None))
+    if options.listing is not None:
+        shown = os.fspath(options.listing)
+        try:
+            raw = options.listing.read_bytes()
+        except FileNotFoundError:
+            raise UsageError(f"listing file not found: {shown}") from None
+        if len(raw) > options.limits.max_listing_bytes:
+            raise ListingError(f"{shown}: the listing is {len(raw):,} bytes, over the limit of "
+                               f"{options.limits.max_listing_bytes:,}")
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+            raise ListingError(f"{shown}: not JSON{where}") from None
+        return read_saved(fmt, body, shown)
+    key = os.environ.get(config.api_key_env, "") if config.api_key_env else ""
+    if config.api_key_env and not key and fmt.auth is not None and config.format != "openrouter":
+        raise ListingError(f"{config.provider}: {config.api_key_env} is not set; the listing needs the API key")
+    assert config.url is not None
+    client = ListingClient(options.limits, secret=key or None)
+    return fetch_listing(fmt, client, config.url, key or None)
+
+
+def _plan_and_check(result: SyncResult, config: Discovery, listing: list[Listed], reader: FileReader,
+                    read_all: Callable[[], CatalogFiles], options: SyncOptions) -> None:
+    provider = config.provider
+    rels = [model_rel(n) for n in reader.model_names() if n.startswith(f"{provider}/")]
+    record_rel = discovery_record_path(provider)
+    files = reader.read([CAPABILITIES_FILE, f"{provider}/{PROVIDER_FILE}", *rels])
+    tree = _tree(files)
+    provider_doc = _load(files, f"{provider}/{PROVIDER_FILE}")
+    if provider_doc is None:
+        raise UsageError(f"unknown provider `{provider}`")
+    _check_rules(provider_doc, tree)
+    models = {}
+    for rel in rels:
+        doc = _load(files, rel)
+        if doc is not None and isinstance(doc.data.get("name"), str):
+            models[doc.data["name"]] = CatalogModel(doc.data["name"], rel, files.contents[rel], doc.data)
+    record_raw = _read_record(reader, record_rel)
+    record = load_record(provider, record_raw, files.display(record_rel))
+    plan = plan_sync(config, listing, tree, models, record, record_raw, today_of(options),
+                     provider_doc.data.get("defaults") or {})
+    result.plan = plan
+    if plan.nothing_to_do:
+        return
+    with collector_paused:
+        base_files = read_all()
+        contents = dict(base_files.take(base_files.paths()))
+        after = CatalogFiles(base_files.display_root, {r: c for r, c in contents.items() if isinstance(c, bytes)},
+                             list(base_files.diagnostics),
+                             oversized={r: c for r, c in contents.items() if isinstance(c, int)})
+        base = CatalogFiles(after.display_root, dict(after.contents), list(after.diagnostics),
+                            oversized=dict(after.oversized))
+        after.contents.update({rel: raw for rel, raw in plan.writes.items() if rel != record_rel})
+        before_check = check_catalog(base)
+        if not before_check.ok():
+            raise CatalogInvalid(before_check.diagnostics, f"{base.display_root}: the catalog is invalid before the "
+                                 "sync; fix it first (nothing written)")
+        after_check = check_catalog(after)
+        if not after_check.ok():
+            raise CatalogInvalid(after_check.diagnostics, f"the sync of {provider} would make the catalog invalid: "
+                                 f"{len(after_check.errors)} error(s); nothing written")
+        from modelreg.build.snapshot import snapshot_document
+
+        version = VersionInfo()
+        result.diff = compare(Side("revision", result.branch or "catalog", snapshot_document(before_check, version)),
+                              Side("worktree", f"sync {provider}", snapshot_document(after_check, version)))
+
+
+def _read_record(reader: FileReader, rel: str) -> bytes | None:
+    # The record is not YAML: the readers' catalog rules do not list it, so it is read directly.
+    if isinstance(reader, RevisionReader):
+        source = reader.source
+        entries = source.repo.tree_entries(source.commit, [rel])
+        entry = entries.get(rel)
+        if entry is None or entry.kind != "blob":
+            return None
+        return source.repo.blobs([entry.sha])[entry.sha]
+    assert isinstance(reader, WorktreeReader)
+    path = reader.root / rel
+    if path.is_symlink():
+        raise StateError(f"{reader.display_root}/{rel} is a symlink; the discovery record is a plain file")
+    return path.read_bytes() if path.is_file() else None
+
+
+def _tree(files: CatalogFiles) -> CapabilityTree:
+    doc = _load(files, CAPABILITIES_FILE)
+    if doc is None:
+        raise CatalogInvalid([], f"{files.display(CAPABILITIES_FILE)} is missing or invalid; run `modelreg validate`")
+    return CapabilityTree.from_mapping(doc.data)
+
+
+def _load(files: CatalogFiles, rel: str) -> Any:
+    raw = files.contents.get(rel)
+    if raw is None:
+        return None
+    try:
+        doc = load_yaml(files.display(rel), raw)
+    except YamlLoadError as exc:
+        raise CatalogInvalid([exc.diagnostic]) from None
+    kind = "capabilities" if rel == CAPABILITIES_FILE else "provider" if rel.endswith(f"/{PROVIDER_FILE}") else "model"
+    problems = schema_diagnostics(kind, doc)
+    if problems:
+        raise CatalogInvalid(problems)
+    return doc
+
+
+def _check_rules(doc: Any, tree: CapabilityTree) -> None:
+    problems: list[Diagnostic] = []
+    for i, rule in enumerate((doc.data.get("discovery") or {}).get("rules", ())):
+        for j, capability in enumerate(rule.get("capabilities", ())):
+            try:
+                tree.lookup(capability)
+            except UnknownCapability as exc:
+                problems.append(at_node(doc, ["discovery", "rules", i, "capabilities", j], "unknown-capability",
+                                        str(exc)))
+        for feature in rule.get("features", {}):
+            if feature not in tree.features:
+                problems.append(at_node(doc, ["discovery", "rules", i, "features", feature], "unknown-feature",
+                                        f"unknown feature `{feature}` (features are listed in capabilities.yaml)",
+                                        key=True))
+    if problems:
+        raise CatalogInvalid(problems)
+
+
+def _message(plan: Plan) -> str:
+    counts = [f"{len(plan.added)} added", f"{len(plan.updated)} changed", f"{len(plan.deprecated)} deprecated"]
+    lines = [f"sync {plan.provider}: {', '.join(counts)}", ""]
+    lines += [f"added {name}" for name in plan.added]
+    lines += [f"changed {name}: {', '.join(fields)}" for name, fields in sorted(plan.updated.items())]
+    lines += [f"deprecated {name} (gone from the listing)" for name in plan.deprecated]
+    lines += [f"kept {c.name} {c.field} (a person's edit; the listing says {json.dumps(c.listing)})"
+              for c in plan.conflicts]
+    return "\n".join(lines).rstrip() + "\n"
