@@ -43,7 +43,10 @@ def test_every_bundled_catalog_file_takes_the_fast_path() -> None:
     files = sorted((ROOT / "models.d").rglob("*.yaml"))
     assert len(files) > 150
     for path in files:
-        assert agrees(path.read_text(encoding="utf-8")), path
+        fast = agrees(path.read_text(encoding="utf-8"))
+        # Discovery rules are a list of mappings, which only the full parser reads: a provider
+        # file is one per provider, so that costs nothing.
+        assert fast or (path.name == "provider.yaml" and "rules:" in path.read_text(encoding="utf-8")), path
 
 
 def test_fast_path_reads_the_catalog_style() -> None:

@@ -273,8 +273,11 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if bool(args.all) == bool(args.providers):
         raise UsageError("name the providers to sync, or give --all")
+    from modelreg.sync.http import Limits
+
     options = SyncOptions(dry_run=args.dry_run, commit_here=args.commit,
-                          listing=Path(args.listing) if args.listing else None, author=args.author)
+                          listing=Path(args.listing) if args.listing else None, author=args.author,
+                          limits=Limits(request_seconds=args.timeout, total_seconds=args.max_time))
     results = sync_providers(args.catalog, None if args.all else args.providers, options)
     for result in results:
         if isinstance(result.error, CatalogInvalid):
@@ -285,4 +288,6 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     failed = [r for r in results if not r.ok]
     for result in failed:
         err.write(f"modelreg: error: sync {result.provider}: {result.error}\n")
+    if any(isinstance(result.error, UsageError) for result in failed):
+        return EXIT_USAGE
     return EXIT_INVALID if failed else EXIT_OK

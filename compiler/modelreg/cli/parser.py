@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="modelreg",
         description="Validate, compile and route a GitOps catalog of AI models (models.d/).",
-        epilog="Exit codes: 0 success, 1 invalid catalog or failed operation, nothing changed (or changes, with diff --exit-code), 2 wrong usage, 3 committed and then failed, 130 interrupted.")
+        epilog="Exit codes: 0 success, 1 invalid catalog or failed operation, nothing changed (or changes, "
+               "with diff --exit-code), 2 wrong usage, 3 committed and then failed, 130 interrupted.")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     p = verbs.add_parser("validate", help="check a catalog and report every problem")
@@ -126,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--listing", metavar="FILE", help="read a saved listing (one response body) instead of the "
                                                      "network; the only way for bedrock")
     p.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author (default: git's user.name/email)")
+    p.add_argument("--timeout", type=_positive_seconds, default=30.0, metavar="SECONDS",
+                   help="the most one request may take, from connect to last byte (default: 30)")
+    p.add_argument("--max-time", type=_positive_seconds, default=300.0, metavar="SECONDS",
+                   help="the most the listing of one provider may take, every page included (default: 300)")
     p.add_argument("--format", dest="output_format", choices=("text", "markdown", "json"), default="text",
                    help="text, markdown (a pull-request body) or json (schemas/sync-report.schema.json)")
     p.set_defaults(handler=cmd_sync, format=None)
@@ -152,4 +157,14 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
     return value

@@ -110,6 +110,9 @@ class ListingClient:
                 raise
             except Exception as exc:
                 if deadline.expired.is_set():
+                    if seconds < self.limits.request_seconds:
+                        raise self._error(f"{shown_url(url)}: {what}: the deadline of the whole sync "
+                                          f"({self.limits.total_seconds:g} s) passed") from None
                     raise self._error(f"{shown_url(url)}: {what}: no whole answer within {seconds:g} s") from None
                 if isinstance(exc, ValueError):
                     raise self._error(f"{shown_url(url)}: {exc}") from None

@@ -4,7 +4,8 @@
   the ID). A new one becomes a model file in the catalog's style; one whose capabilities cannot
   be told is written with `lifecycle.status: discovered` and none.
 - A fact the listing states goes into a field discovery owns, unless a person changed that field
-  since discovery last wrote it: then the person's value stays, and the plan reports the conflict.
+  since discovery last wrote it: then the person's value stays, and the plan reports the conflict
+  (once: when the listing first says something else).
   A model file written by a person follows the listing only where the file is silent (or agrees).
 - A model an earlier complete listing contained and this one lacks is never deleted and never
   retired: it is marked `deprecated`, dated, and a person decides the rest. It is restored when
@@ -200,11 +201,13 @@ class _Planner:
                 # Discovery never wrote it: a value in the file is a person's.
                 edited = current is not ABSENT and not same(current, value)
             if edited:
-                if same(current, value):
-                    followed.fields[dotted] = value
-                elif not (dotted == "lifecycle.status" and current == "retired"
-                          and value == "deprecated" and dotted not in followed.fields):
+                # The person's value stays. The record takes the listing's, so the conflict is
+                # reported when the listing first says otherwise, not on every sync after; and the
+                # field follows the listing again once the person writes that value.
+                news = dotted not in followed.fields or not same(followed.fields[dotted], value)
+                if news and not same(current, value) and not (current == "retired" and value == "deprecated"):
                     self.plan.conflicts.append(Conflict(name, dotted, value, current))
+                followed.fields[dotted] = value
                 continue
             if not same(current, value):
                 put(doc, dotted, value)
@@ -295,6 +298,7 @@ class _Planner:
                 continue
             if "lifecycle.status" in followed.fields and not same(status, followed.fields["lifecycle.status"]):
                 self.plan.conflicts.append(Conflict(followed.name, "lifecycle.status", "deprecated", status))
+                followed.fields["lifecycle.status"] = "deprecated"
                 continue
             put(doc, "lifecycle.status", "deprecated")
             followed.fields["lifecycle.status"] = "deprecated"

@@ -18,10 +18,10 @@ FORMATS = ("text", "markdown", "json")
 
 
 def headline(result: SyncResult) -> str:
-    """One line: what the sync of a provider did."""
+    """One line: what the sync of a provider did (an error itself goes to stderr, and into JSON)."""
     plan = result.plan
     if result.error is not None:
-        return f"sync {result.provider}: failed, nothing changed: {result.error}"
+        return f"sync {result.provider}: failed, nothing changed (the error is on stderr)"
     assert plan is not None
     if plan.nothing_to_do:
         return f"sync {result.provider}: {plan.listed} listed; nothing to do"
