@@ -258,3 +258,66 @@ def test_unregistering_an_unknown_model_of_a_catalog_not_yet_committed_is_a_usag
 def test_a_bad_author_is_reported_before_a_bad_name(repo: Path, catalog: Path) -> None:
     run = run_cli("unregister", "Not A Name", "--catalog", str(catalog), "--author", "nobody")
     assert (run.code, run.err) == (2, "modelreg: error: author `nobody` is not in the form `Name <email>`\n")
+
+
+SYNC_PROVIDER = """\
+name: acme
+display_name: Acme AI
+discovery:
+  format: openai
+  rules:
+    - match: "*"
+      capabilities: [generation.text-generation]
+"""
+SYNC_BRANCH_STEPS = ["sync:listing-fetched", "commit:objects-written", "commit:commit-made", "commit:branch-moved"]
+SYNC_COMMIT_STEPS = ["sync:listing-fetched", "write-atomic:written", *REGISTER_STEPS[1:]]
+SYNC_MESSAGE = "sync acme: 2 added, 0 changed, 0 deprecated"
+
+
+def _sync_ready(repo: Path, catalog: Path, outside: Path) -> Path:
+    write(catalog, "acme/provider.yaml", SYNC_PROVIDER)
+    commit_all(repo, "discovery")
+    listing = outside / "listing.json"
+    listing.write_text('{"object": "list", "data": [{"id": "fresh-1"}, {"id": "fresh-2"}]}')
+    return listing
+
+
+def _private_leftovers(repo: Path) -> list[str]:
+    return sorted(p.name for p in (repo / ".git").iterdir() if p.name.startswith(("modelreg-index.", "modelreg-blobs.")))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step", SYNC_BRANCH_STEPS)
+def test_sync_killed_at_any_step_leaves_a_sound_repository_and_the_next_run_finishes(
+        repo: Path, catalog: Path, outside: Path, step: str) -> None:
+    listing = _sync_ready(repo, catalog, outside)
+    before = git(repo, "rev-parse", "HEAD")
+    killed_at(step, repo, "sync", "acme", "--catalog", str(catalog), "--listing", str(listing))
+    assert_sound(repo, before, "")
+    assert git(repo, "rev-parse", "HEAD") == before  # HEAD never moves in branch mode
+    assert git(repo, "status", "--porcelain") == ""
+    tip = git(repo, "rev-parse", "-q", "--verify", "refs/heads/sync/acme", check=False)
+    assert bool(tip) == (step == "commit:branch-moved")
+    again = run_cli("sync", "acme", "--catalog", str(catalog), "--listing", str(listing))
+    assert again.code == 0, again.err
+    assert _private_leftovers(repo) == [] and leftovers(repo) == []
+    assert git(repo, "rev-parse", "sync/acme~1") == before
+    assert git(repo, "log", "-1", "--format=%s", "sync/acme") == SYNC_MESSAGE
+    assert git(repo, "rev-parse", "HEAD") == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step", SYNC_COMMIT_STEPS)
+def test_sync_commit_killed_at_any_step_leaves_a_sound_repository_and_the_next_run_finishes(
+        repo: Path, catalog: Path, outside: Path, step: str) -> None:
+    listing = _sync_ready(repo, catalog, outside)
+    before = git(repo, "rev-parse", "HEAD")
+    killed_at(step, repo, "sync", "acme", "--commit", "--catalog", str(catalog), "--listing", str(listing))
+    assert_sound(repo, before, SYNC_MESSAGE)
+    again = run_cli("sync", "acme", "--commit", "--catalog", str(catalog), "--listing", str(listing))
+    assert again.code == 0, again.err
+    assert leftovers(repo) == [] and _private_leftovers(repo) == []
+    assert git(repo, "log", "-1", "--format=%s") == SYNC_MESSAGE
+    assert git(repo, "rev-parse", "HEAD~1") == before
+    assert git(repo, "status", "--porcelain") == ""
+    assert run_cli("validate", str(catalog)).code == 0

@@ -10,7 +10,7 @@ import pytest
 
 from modelreg.errors import ListingError
 from modelreg.sync.formats import fetch_listing, load_format
-from modelreg.sync.http import ListingClient, Limits
+from modelreg.sync.http import Limits, ListingClient
 from tests.git_helpers import git
 from tests.sync.conftest import Synced
 from tests.sync.listing_server import KEY, Fault

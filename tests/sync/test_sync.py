@@ -31,7 +31,7 @@ def test_a_sync_commits_on_its_branch_and_leaves_head_index_and_work_tree_alone(
     assert result.code == 0, result.err
     assert _tree_state(synced.root) == before
     assert result.out.splitlines()[0] == (
-        f"sync acme: 3 listed; 2 added, 1 changed, 0 deprecated; committed {synced.branch()[:12]} on sync/acme")
+        f"sync acme: 3 listed; 2 added, 1 changed, 0 deprecated; committed {(synced.branch() or '')[:12]} on sync/acme")
     assert git(synced.root, "rev-parse", "sync/acme~1") == before[0]
     changed = git(synced.root, "diff", "--name-status", "HEAD", "sync/acme").splitlines()
     assert changed == ["M\tmodels.d/acme/chat-large.yaml", "A\tmodels.d/acme/chat-mini.yaml",
@@ -138,8 +138,8 @@ def test_a_model_a_person_removed_is_not_added_again(make_synced) -> None:
 
 
 def test_a_model_whose_capabilities_the_listing_does_not_tell_is_discovered_and_in_no_pool(make_synced) -> None:
-    synced: Synced = make_synced("openai", [entry("openai", "mystery-1"), entry("openai", "embed-2")],
-                                 extra='  rules:\n    - match: "embed-*"\n      capabilities: [embedding.text-embedding]\n')
+    rules = '  rules:\n    - match: "embed-*"\n      capabilities: [embedding.text-embedding]\n'
+    synced: Synced = make_synced("openai", [entry("openai", "mystery-1"), entry("openai", "embed-2")], extra=rules)
     result = synced.sync("--commit")
     assert result.code == 0, result.err
     data = yaml.safe_load((synced.catalog / "acme/mystery-1.yaml").read_text())

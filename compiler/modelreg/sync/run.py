@@ -150,17 +150,16 @@ def _sync_one(repo: CatalogRepository | None, root: Path, display: str, writer: 
         listing = _listing(config, options)
         pause_at("sync:listing-fetched")
         if options.commit_here and writer is not None:
+            assert repo is not None
             with writer.lock() as head:
-                status = writer.status()
-                record = discovery_record_path(config.provider)
-                if status_changes_catalog(status) or record in status:
-                    dirty = ", ".join(sorted(status)[:5])
-                    raise StateError(f"{display} has uncommitted changes ({dirty}); commit or stash them first "
-                                     "(a sync commits the catalog as it checked it)")
+                assert head.commit is not None
                 result.branch = head.branch.removeprefix("refs/heads/") if head.branch else None
-                _plan_and_check(result, config, listing, WorktreeReader(root, display),
-                                DirectorySource(root, display).read, options)
+                # Planned from HEAD, so the commit holds HEAD's catalog and this change, whatever
+                # else the work tree holds; a killed sync's files are taken for what they are.
+                source = GitSource(repo, head.commit, display)
+                _plan_and_check(result, config, listing, RevisionReader(source), source.read, options)
                 if result.plan is not None and not result.plan.nothing_to_do:
+                    _refuse_other_changes(writer.status(), result.plan.writes, root, display)
                     result.commit = writer.commit(head, result.plan.writes, _message(result.plan))
             return result
         base, exists = _branch_base(repo, result.branch) if repo is not None else (None, False)
@@ -181,6 +180,17 @@ def _sync_one(repo: CatalogRepository | None, root: Path, display: str, writer: 
     except ModelregError as exc:
         result.error = exc
     return result
+
+
+def _refuse_other_changes(status: dict[str, str], writes: dict[str, bytes], root: Path, display: str) -> None:
+    # What a killed sync wrote (exactly the content this one writes) is no one's edit.
+    left = {rel for rel in status
+            if rel in writes and (root / rel).is_file() and (root / rel).read_bytes() == writes[rel]}
+    others = {rel: code for rel, code in status.items() if rel not in left}
+    if status_changes_catalog(others) or any(rel in writes for rel in others):
+        dirty = ", ".join(sorted(others)[:5])
+        raise StateError(f"{display} has uncommitted changes ({dirty}); commit or stash them first "
+                         "(a sync commits the catalog as it checked it)")
 
 
 def _branch_base(repo: CatalogRepository, branch: str | None) -> tuple[str | None, bool]:
