@@ -10,7 +10,6 @@ import errno
 import fcntl
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from modelreg.pause import pause_at
 
 _AUTHOR = re.compile(r"^\s*(?P<name>[^<>]*?)\s*<(?P<email>[^<>]*)>\s*$")
 _PRIVATE_INDEX = "modelreg-index"
-_PRIVATE_BLOBS = "modelreg-blobs"
 _LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
 
 
@@ -109,19 +107,18 @@ class CatalogWriter:
         except GitFailed:
             raise UsageError(f"`{branch}` is not a valid branch name") from None
         _wait_for_lock(git.common_dir / f"{ref}.lock", time.monotonic() + self.lock_timeout, ref, git.root)
-        staging = git.git_dir / f"{_PRIVATE_BLOBS}.{os.getpid()}"
+        # The blobs in one `git fast-import` (no files on disk, no process per blob), which says
+        # what it named each one.
+        stream = [b"feature done\n"]
+        for i, content in enumerate(changes.values(), 1):
+            stream += [b"blob\nmark :%d\ndata %d\n" % (i, len(content)), content, b"\n"]
+        stream += [b"get-mark :%d\n" % i for i in range(1, len(changes) + 1)]
+        stream.append(b"done\n")
+        shas = git.text("fast-import", "--quiet", input=b"".join(stream)).split("\n") if changes else []
+        pause_at("commit:objects-written")
         index = git.git_dir / f"{_PRIVATE_INDEX}.{os.getpid()}"
+        env = {"GIT_INDEX_FILE": str(index)}
         try:
-            staging.mkdir(exist_ok=True)
-            names = []
-            for i, content in enumerate(changes.values()):
-                name = staging / str(i)
-                name.write_bytes(content)
-                names.append(str(name))
-            shas = git.text("hash-object", "-w", "--no-filters", "--stdin-paths",
-                            input="".join(f"{n}\n" for n in names).encode()).split("\n")
-            pause_at("commit:objects-written")
-            env = {"GIT_INDEX_FILE": str(index)}
             git.run("read-tree", parent, env=env)
             records = "".join(f"100644 {sha}\t{self.repo.path(rel)}\0" for rel, sha in zip(changes, shas, strict=True))
             git.run("update-index", "-z", "--index-info", input=records.encode(), env=env)
@@ -129,7 +126,6 @@ class CatalogWriter:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 index.unlink()
-            shutil.rmtree(staging, ignore_errors=True)
         if tree == git.text("rev-parse", f"{parent}^{{tree}}"):
             return None
         sha = self._commit_object(git, tree, parent, message)
@@ -361,15 +357,12 @@ def _tree_objects(out: bytes) -> dict[str, tuple[bytes, bytes]]:
 def _remove_leftover_indexes(git: Git) -> None:
     # A writer's private index lives only while it holds the modelreg lock; one of a process that
     # is gone was left by a crash.
-    for leftover in [*git.git_dir.glob(f"{_PRIVATE_INDEX}.*"), *git.git_dir.glob(f"{_PRIVATE_BLOBS}.*")]:
-        pid = leftover.name.rpartition(".")[2]
+    for index in git.git_dir.glob(f"{_PRIVATE_INDEX}.*"):
+        pid = index.name.rpartition(".")[2]
         if pid.isdigit() and int(pid) != os.getpid() and is_running(int(pid)):
             continue
-        if leftover.is_dir():
-            shutil.rmtree(leftover, ignore_errors=True)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            index.unlink()
 
 
 def _wait_for_lock(lock: Path, deadline: float, what: str, root: Path) -> None:

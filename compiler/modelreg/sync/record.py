@@ -48,10 +48,16 @@ class Record:
     """By the provider's model ID."""
 
     def dump(self) -> bytes:
-        """The record's bytes: the same state is always the same bytes."""
-        data = {"format": RECORD_FORMAT, "version": RECORD_VERSION, "provider": self.provider,
-                "models": {model_id: self.models[model_id].to_json() for model_id in sorted(self.models)}}
-        return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+        """The record's bytes: the same state is always the same bytes, one line per model, so a
+        pull request's diff shows the models whose record changed."""
+        head = {"format": RECORD_FORMAT, "version": RECORD_VERSION, "provider": self.provider}
+        lines = ["{"] + [f"  {json.dumps(k)}: {json.dumps(v)}," for k, v in sorted(head.items())] + ['  "models": {']
+        models = [f"    {json.dumps(model_id, ensure_ascii=False)}: "
+                  f"{json.dumps(self.models[model_id].to_json(), sort_keys=True, ensure_ascii=False)}"
+                  for model_id in sorted(self.models)]
+        lines += [",\n".join(models)] if models else []
+        lines += ["  }", "}"]
+        return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def load_record(provider: str, raw: bytes | None, shown: str) -> Record:
