@@ -48,8 +48,8 @@ def _check_jsonschema(*files: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True, text=True, check=False, env={**os.environ, **OFFLINE})
 
 
-def test_the_three_workflows_exist() -> None:
-    assert [p.name for p in WORKFLOWS] == ["catalog.yml", "publish.yml", "tests.yml"]
+def test_the_four_workflows_exist() -> None:
+    assert [p.name for p in WORKFLOWS] == ["catalog.yml", "publish.yml", "sync.yml", "tests.yml"]
 
 
 def test_every_workflow_is_valid_against_githubs_schema() -> None:
@@ -70,11 +70,13 @@ def test_the_schema_check_catches_a_broken_workflow(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_workflow_is_hardened(path: Path) -> None:
     workflow = _load(path)
-    # Least privilege: read the repository, nothing else, for every job.
+    # Least privilege: read the repository, nothing else, for every job; the sync job alone pushes
+    # its branches and opens their pull requests.
     assert workflow["permissions"] == {"contents": "read"}
     for name, job in workflow["jobs"].items():
         assert isinstance(job.get("timeout-minutes"), int), f"job {name} has no timeout-minutes"
-        assert "permissions" not in job or job["permissions"] == {"contents": "read"}
+        allowed = {"contents": "write", "pull-requests": "write"} if path.name == "sync.yml" else {"contents": "read"}
+        assert "permissions" not in job or job["permissions"] == allowed
         for step in job["steps"]:
             if step.get("uses", "").startswith("actions/checkout@"):
                 assert step["with"]["fetch-depth"] == 0, f"{path.name}: checkout without full history"
@@ -162,6 +164,28 @@ def test_pull_request_workflow_reviews_the_catalog() -> None:
     assert upload["with"]["if-no-files-found"] == "error"
 
 
+def test_sync_workflow_opens_one_checked_pull_request_per_provider() -> None:
+    workflow = _workflow("sync.yml")
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
+    steps = _steps(workflow)
+    commands = [argv for step in steps for argv in _modelreg_commands(step.get("run", ""))]
+    assert ["sync", "--all", "--format", "json"] in commands
+    verbs = [argv[0] for argv in commands]
+    # The pull request it opens triggers no other workflow: it checks the branch and writes the diff itself.
+    assert verbs.index("sync") < verbs.index("compile") < verbs.index("diff")
+    diff = commands[verbs.index("diff")]
+    assert diff[diff.index("--format") + 1] == "markdown" and int(diff[diff.index("--max-bytes") + 1]) <= 65536
+    sync_step = next(step for step in steps if step.get("name") == "Sync")
+    keys = {name: value for name, value in sync_step["env"].items() if name.endswith("_KEY")}
+    bundled = {yaml.safe_load(p.read_text())["api_key_env"] for p in (REPO / "models.d").glob("*/provider.yaml")
+               if (yaml.safe_load(p.read_text()).get("discovery") or {}).get("format") not in (None, "bedrock", "ollama")}
+    assert set(keys) == bundled
+    assert all(value == f"${{{{ secrets.{name} }}}}" for name, value in keys.items())
+    # The token is handed to git per command, never written into the clone's config.
+    script = "\n".join(step.get("run", "") for step in steps)
+    assert "persist-credentials" not in script and "git config" not in script
+
+
 def test_test_workflow_runs_the_readme_test_command() -> None:
     workflow = _workflow("tests.yml")
     assert set(workflow["on"]) == {"push", "pull_request"}
@@ -191,6 +215,8 @@ def _simulate(name: str, workspace: Path, contexts: dict[str, str]) -> tuple[lis
         return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", lambda m: contexts[m.group(1)], text)
 
     ran = []
+    github_env = workspace.parent / "github-env"
+    env["GITHUB_ENV"] = str(github_env)
     for step in _steps(workflow):
         if "run" not in step or "pip install" in step["run"]:
             continue
@@ -200,6 +226,8 @@ def _simulate(name: str, workspace: Path, contexts: dict[str, str]) -> tuple[lis
         ran.append((step["name"], result.returncode, result.stdout + result.stderr))
         if result.returncode != 0:
             break
+        if github_env.exists():  # what a step exports, the next ones see
+            env.update(line.split("=", 1) for line in github_env.read_text().splitlines() if "=" in line)
     return ran, summary
 
 
@@ -296,3 +324,52 @@ def test_pull_request_fixing_a_broken_base_passes_with_a_note_instead_of_a_diff(
     assert "::warning title=modelreg diff::no pool diff against main; see the log of this step" in ran[2][2]
     assert summary.read_text(encoding="utf-8") == (
         "No pool diff: `modelreg diff` against `main` failed; see the log of the pool diff step.\n")
+
+
+FAKE_GH = """#!/usr/bin/env bash
+# `gh` as the sync workflow calls it: no pull request is open yet; every call is recorded.
+echo "$*" >> "$GH_LOG"
+[ "$1 $2" = "pr view" ] && exit 1
+exit 0
+"""
+
+
+@pytest.mark.slow
+def test_sync_job_pushes_a_branch_and_opens_its_pull_request(catalog: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.sync.listing_server import ListingServer
+
+    server = ListingServer("openai", [{"id": "chat-large:2024"}, {"id": "new-model"}], key=None)
+    try:
+        provider = catalog / "acme" / "provider.yaml"
+        provider.write_text(provider.read_text().replace("defaults:", (
+            f"discovery:\n  format: openai\n  url: {server.url}\n  rules:\n    - match: \"*\"\n"
+            "      capabilities: [chat]\ndefaults:")))
+        workspace = _clone(catalog, tmp_path)
+        _git(workspace, "checkout", "-q", "main")
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "gh").write_text(FAKE_GH)
+        (bin_dir / "gh").chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        monkeypatch.setenv("GH_LOG", str(tmp_path / "gh.log"))
+        monkeypatch.setenv("ACME_API_KEY", "sk-acme")
+        contexts = {"github.token": "ghs_token", "inputs.provider": "",
+                    "github.event.repository.default_branch": "main", "github.run_id": "1",
+                    **{f"secrets.{name}": "" for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY",
+                                                          "MISTRAL_API_KEY", "CO_API_KEY", "DEEPSEEK_API_KEY",
+                                                          "GROQ_API_KEY", "XAI_API_KEY", "TOGETHER_API_KEY")}}
+        ran, summary = _simulate("sync.yml", workspace, contexts)
+    finally:
+        server.close()
+    assert [(name, code) for name, code, _ in ran] == [
+        ("Fetch the open sync branches", 0), ("Sync", 0), ("Check, push and open or update the pull requests", 0)], ran
+    origin = tmp_path / "origin"
+    assert _git(origin, "log", "-1", "--format=%s", "sync/acme").strip() == "sync acme: 1 added, 0 changed, 0 deprecated"
+    assert _git(origin, "rev-parse", "main").strip() == _git(workspace, "rev-parse", "HEAD").strip()
+    calls = (tmp_path / "gh.log").read_text().splitlines()
+    assert calls == ["pr view sync/acme --json state --jq .state",
+                     "pr create --base main --head sync/acme --title sync acme --body-file build/acme.md"]
+    body = (workspace / "build" / "acme.md").read_text()
+    assert "**1 model added; 2 pools changed**" in body and "`acme/new-model`" in body
+    assert summary.read_text().startswith("sync acme: 2 listed; 1 added, 0 changed, 0 deprecated; committed ")

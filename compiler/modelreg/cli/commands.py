@@ -150,8 +150,12 @@ def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         report(exc.diagnostics, args, out, err)
         err.write(f"{exc}\n")
         return EXIT_INVALID
-    renderers = {"text": render.render_text, "markdown": render.render_markdown, "json": render.render_json}
-    out.write(renderers[args.output_format](result))
+    if args.max_bytes is not None and args.output_format != "markdown":
+        raise UsageError("--max-bytes cuts the markdown report: give it with --format markdown")
+    if args.output_format == "markdown":
+        out.write(render.render_markdown(result, args.max_bytes or render.MARKDOWN_LIMIT))
+    else:
+        out.write({"text": render.render_text, "json": render.render_json}[args.output_format](result))
     return EXIT_INVALID if args.exit_code and result.changed else EXIT_OK
 
 

@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", dest="output_format", choices=("text", "markdown", "json"), default="text",
                    help="text, markdown (pull-request comments, job summaries) or json (schemas/diff.schema.json)")
     p.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes, like `git diff`")
+    p.add_argument("--max-bytes", type=_positive, metavar="N",
+                   help="cut the markdown report to N bytes (default: under GitHub's 1 MiB job-summary cap; a "
+                        "pull request's body holds 65,536 characters)")
     _shallow_arg(p)
     p.set_defaults(handler=cmd_diff, format=None)
 
