@@ -89,3 +89,19 @@ def test_pages_are_capped_and_a_repeating_cursor_ends_the_listing(make_synced) -
     synced.server.page = lambda query: (1, {"models": [], "nextPageToken": "again"})  # type: ignore[method-assign]
     with pytest.raises(ListingError, match=r"page 2: the next-page cursor repeats"):
         fetch_listing(load_format("gemini"), ListingClient(secret=KEY), synced.server.url, KEY)
+
+
+def test_a_failure_is_in_the_json_report_too(make_synced) -> None:
+    import json
+
+    from modelreg.schemas import first_error
+
+    synced: Synced = make_synced("anthropic")
+    synced.server.faults[1] = Fault("status", 500, {"Retry-After": "0"})
+    result = synced.sync("--format", "json")
+    assert result.code == 1
+    report = json.loads(result.out)
+    assert first_error("sync-report", report) is None
+    assert report["ok"] is False
+    assert report["providers"][0]["error"] == f"{synced.server.url}: page 1: the server answered 500 Internal Server Error"
+    assert report["providers"][0]["commit"] is None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from modelreg.schemas import first_error
 from tests.conftest import run_cli, write
 from tests.git_helpers import commit_all, git
 from tests.sync.conftest import TODAY, Synced
@@ -151,8 +152,9 @@ def test_a_model_whose_capabilities_the_listing_does_not_tell_is_discovered_and_
     assert checked.code == 0
     assert "acme/mystery-1.yaml:7:11: warning[discovered-model]: discovery found this model but not what it can " \
            "do: fill in capabilities" in checked.err
-    shown = run_cli("show", str(synced.catalog), "--provider", "acme")
-    assert "acme/mystery-1" in shown.out
+    shown = run_cli("show", str(synced.catalog))
+    assert "\ndiscovered, in no pool until their capabilities are filled in: acme/mystery-1\n" in shown.out
+    assert "  + acme/mystery-1  discovered: no capabilities yet, in no pool\n" in result.out
     # A person fills the capabilities in and sets the status: the next sync keeps their values.
     path = synced.catalog / "acme/mystery-1.yaml"
     path.write_text(path.read_text().replace("capabilities: []", "capabilities: [generation.text-generation]")
@@ -235,6 +237,7 @@ def test_dry_run_prints_the_report_and_writes_nothing(make_synced) -> None:
     result = synced.sync("--dry-run", "--format", "json")
     assert result.code == 0, result.err
     report = json.loads(result.out)
+    assert first_error("sync-report", report) is None
     provider = report["providers"][0]
     assert (report["format"], report["version"], report["ok"]) == ("modelreg-sync-report", 1, True)
     assert provider["added"] == ["acme/chat-mini", "acme/chat-small"]
@@ -294,3 +297,16 @@ def test_usage_errors(make_synced) -> None:
     assert (nope.code, nope.err) == (2, "modelreg: error: unknown provider `nope` (the catalog has acme)\n")
     both = run_cli("sync", "acme", "--all", "--catalog", str(synced.catalog))
     assert both.code == 2
+
+
+def test_a_merged_sync_branch_is_started_again_from_head(make_synced) -> None:
+    synced: Synced = make_synced()
+    assert synced.sync().code == 0
+    git(synced.root, "merge", "-q", "--no-edit", "sync/acme")
+    write(synced.catalog, "acme/other.yaml", "name: acme/other\nprovider: acme\ncapabilities: [chat]\n")
+    commit_all(synced.root, "main moves on")
+    synced.server.entries.append(entry("anthropic", "chat-tiny"))
+    assert synced.sync().code == 0
+    assert git(synced.root, "rev-parse", "sync/acme~1") == synced.head()
+    assert git(synced.root, "diff", "--name-only", "HEAD", "sync/acme").split() == [
+        "models.d/acme/chat-tiny.yaml", "models.d/acme/discovery.json"]

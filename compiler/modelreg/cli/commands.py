@@ -197,6 +197,10 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if node.deprecated is not None:
                 extra += "  (deprecated)"
             out.write(f"{label:<44} {len(snapshot.pools[path]):>5}{extra}\n")
+    waiting = [name for name, m in sorted(snapshot.document["models"].items())
+               if m["lifecycle"].get("status") == "discovered"]
+    if waiting:
+        out.write(f"\ndiscovered, in no pool until their capabilities are filled in: {', '.join(waiting)}\n")
     out.write(f"\n{snapshot.summary()}\n")
     return EXIT_OK
 

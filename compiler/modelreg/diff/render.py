@@ -39,7 +39,7 @@ def render_text(diff: Diff) -> str:
     if diff.models_added:
         lines.append("\nmodels added:")
         models = diff.head.document["models"]
-        lines += [f"  + {n}  pools: {', '.join(models[n]['pools']) or '(none)'}" for n in diff.models_added]
+        lines += [f"  + {n}  {_placed(models[n])}" for n in diff.models_added]
     if diff.models_removed:
         lines.append("\nmodels removed:")
         lines += [f"  - {n}" for n in diff.models_removed]
@@ -64,6 +64,13 @@ def render_text(diff: Diff) -> str:
 def render_json(diff: Diff) -> str:
     """The versioned JSON report (`schemas/diff.schema.json`)."""
     return json.dumps(diff.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _placed(model: dict[str, Any], *, markdown: bool = False) -> str:
+    # A model discovery could not place is listed apart from those that joined pools.
+    if (model.get("lifecycle") or {}).get("status") == "discovered":
+        return "discovered: no capabilities yet, in no pool"
+    return f"pools {_names(model['pools'])}" if markdown else f"pools: {', '.join(model['pools']) or '(none)'}"
 
 
 def _size(members: list[str] | None) -> str:
@@ -136,7 +143,7 @@ def render_markdown(diff: Diff, limit: int = MARKDOWN_LIMIT) -> str:
         (f"Pool changes ({len(diff.pools)})",
          [line for i, p in enumerate(diff.pools) for line in _pool_lines(p, first=i == 0)]),
         (f"Models added ({len(diff.models_added)})",
-         [_line(f"- {_code(n)}: pools {_names(models[n]['pools'])}\n") for n in diff.models_added]),
+         [_line(f"- {_code(n)}: {_placed(models[n], markdown=True)}\n") for n in diff.models_added]),
         (f"Models removed ({len(diff.models_removed)})",
          [_line(f"- {_code(n)}: left {_names(old_models[n]['pools'])}\n") for n in diff.models_removed]),
         (f"Models changed ({len(diff.models_changed)})", [_item_block(c) for c in diff.models_changed]),

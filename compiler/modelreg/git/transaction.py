@@ -93,11 +93,11 @@ class CatalogWriter:
             os.close(fd)
 
     def commit_to_branch(self, branch: str, parent: str, changes: Mapping[str, bytes], message: str,
-                         *, create: bool) -> CommitInfo | None:
+                         *, expected: str | None) -> CommitInfo | None:
         """Commit `changes` (catalog path -> content) on `branch` (a short name, `sync/openai`) on
         top of `parent`, without touching the work tree, the index or HEAD: the objects are
         written to the object store and the branch is moved to the new commit, only if it still
-        is at `parent` (or, with `create`, does not exist yet). Call inside `hold`. None when the
+        is at `expected` (None: only if it does not exist yet). Call inside `hold`. None when the
         changes leave `parent`'s tree as it is.
         """
         git = self.repo.git
@@ -132,7 +132,7 @@ class CatalogWriter:
         pause_at("commit:commit-made")
         try:
             git.run("update-ref", "-m", f"modelreg: {(message.splitlines() or [''])[0]}", ref, sha,
-                    "0" * 40 if create else parent)
+                    expected or "0" * 40)
         except GitFailed as exc:
             lock = git.common_dir / f"{ref}.lock"
             if "Unable to create" in exc.stderr and lock.exists():

@@ -162,7 +162,7 @@ def _sync_one(repo: CatalogRepository | None, root: Path, display: str, writer: 
                     _refuse_other_changes(writer.status(), result.plan.writes, root, display)
                     result.commit = writer.commit(head, result.plan.writes, _message(result.plan))
             return result
-        base, exists = _branch_base(repo, result.branch) if repo is not None else (None, False)
+        base, tip = _branch_base(repo, result.branch) if repo is not None else (None, None)
         if base is None:
             reader: FileReader = WorktreeReader(root, display)
             read_all: Callable[[], CatalogFiles] = DirectorySource(root, display).read
@@ -176,7 +176,7 @@ def _sync_one(repo: CatalogRepository | None, root: Path, display: str, writer: 
         assert writer is not None and base is not None and result.branch is not None
         with writer.hold():
             result.commit = writer.commit_to_branch(result.branch, base, result.plan.writes,
-                                                    _message(result.plan), create=not exists)
+                                                    _message(result.plan), expected=tip)
     except ModelregError as exc:
         result.error = exc
     return result
@@ -193,16 +193,19 @@ def _refuse_other_changes(status: dict[str, str], writes: dict[str, bytes], root
                          "(a sync commits the catalog as it checked it)")
 
 
-def _branch_base(repo: CatalogRepository, branch: str | None) -> tuple[str | None, bool]:
-    # The sync branch's tip when it exists (the pull request is updated, not opened again), else HEAD.
+def _branch_base(repo: CatalogRepository, branch: str | None) -> tuple[str, str | None]:
+    """(the commit to sync on top of, the branch's tip now or None). The branch's tip while its
+    pull request is open (it is updated, not opened again); HEAD when there is no branch yet, or
+    when HEAD already holds it (merged: the next sync starts from what was merged)."""
     assert branch is not None
-    tip = repo.git.text("rev-parse", "-q", "--verify", f"refs/heads/{branch}^{{commit}}", ok=(0, 1))
-    if tip:
-        return tip, True
     head = repo.head().commit
     if head is None:
         raise StateError("the repository has no commits yet; commit the catalog first")
-    return head, False
+    tip = repo.git.text("rev-parse", "-q", "--verify", f"refs/heads/{branch}^{{commit}}", ok=(0, 1)) or None
+    if tip is None:
+        return head, None
+    merged = repo.git.text("merge-base", tip, head, ok=(0, 1)) == tip
+    return (head if merged else tip), tip
 
 
 def _listing(config: Discovery, options: SyncOptions) -> list[Listed]:
