@@ -177,8 +177,9 @@ def test_sync_workflow_opens_one_checked_pull_request_per_provider() -> None:
     assert diff[diff.index("--format") + 1] == "markdown" and int(diff[diff.index("--max-bytes") + 1]) <= 65536
     sync_step = next(step for step in steps if step.get("name") == "Sync")
     keys = {name: value for name, value in sync_step["env"].items() if name.endswith("_KEY")}
-    bundled = {yaml.safe_load(p.read_text())["api_key_env"] for p in (REPO / "models.d").glob("*/provider.yaml")
-               if (yaml.safe_load(p.read_text()).get("discovery") or {}).get("format") not in (None, "bedrock", "ollama")}
+    providers = [yaml.safe_load(p.read_text()) for p in (REPO / "models.d").glob("*/provider.yaml")]
+    bundled = {p["api_key_env"] for p in providers
+               if (p.get("discovery") or {}).get("format") not in (None, "bedrock", "ollama")}
     assert set(keys) == bundled
     assert all(value == f"${{{{ secrets.{name} }}}}" for name, value in keys.items())
     # The token is handed to git per command, never written into the clone's config.
@@ -227,7 +228,10 @@ def _simulate(name: str, workspace: Path, contexts: dict[str, str]) -> tuple[lis
         if result.returncode != 0:
             break
         if github_env.exists():  # what a step exports, the next ones see
-            env.update(line.split("=", 1) for line in github_env.read_text().splitlines() if "=" in line)
+            for line in github_env.read_text().splitlines():
+                name, sep, value = line.partition("=")
+                if sep:
+                    env[name] = value
     return ran, summary
 
 
@@ -365,7 +369,8 @@ def test_sync_job_pushes_a_branch_and_opens_its_pull_request(catalog: Path, tmp_
     assert [(name, code) for name, code, _ in ran] == [
         ("Fetch the open sync branches", 0), ("Sync", 0), ("Check, push and open or update the pull requests", 0)], ran
     origin = tmp_path / "origin"
-    assert _git(origin, "log", "-1", "--format=%s", "sync/acme").strip() == "sync acme: 1 added, 0 changed, 0 deprecated"
+    subject = _git(origin, "log", "-1", "--format=%s", "sync/acme").strip()
+    assert subject == "sync acme: 1 added, 0 changed, 0 deprecated"
     assert _git(origin, "rev-parse", "main").strip() == _git(workspace, "rev-parse", "HEAD").strip()
     calls = (tmp_path / "gh.log").read_text().splitlines()
     assert calls == ["pr view sync/acme --json state --jq .state",

@@ -283,7 +283,7 @@ def _sync_ready(repo: Path, catalog: Path, outside: Path) -> Path:
 
 
 def _private_leftovers(repo: Path) -> list[str]:
-    return sorted(p.name for p in (repo / ".git").iterdir() if p.name.startswith(("modelreg-index.", "modelreg-blobs.")))
+    return sorted(p.name for p in (repo / ".git").iterdir() if p.name.startswith("modelreg-index."))
 
 
 @pytest.mark.slow

@@ -103,5 +103,6 @@ def test_a_failure_is_in_the_json_report_too(make_synced) -> None:
     report = json.loads(result.out)
     assert first_error("sync-report", report) is None
     assert report["ok"] is False
-    assert report["providers"][0]["error"] == f"{synced.server.url}: page 1: the server answered 500 Internal Server Error"
+    error = f"{synced.server.url}: page 1: the server answered 500 Internal Server Error"
+    assert report["providers"][0]["error"] == error
     assert report["providers"][0]["commit"] is None

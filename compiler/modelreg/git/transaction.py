@@ -116,17 +116,9 @@ class CatalogWriter:
         stream.append(b"done\n")
         shas = git.text("fast-import", "--quiet", input=b"".join(stream)).split("\n") if changes else []
         pause_at("commit:objects-written")
-        index = git.git_dir / f"{_PRIVATE_INDEX}.{os.getpid()}"
-        env = {"GIT_INDEX_FILE": str(index)}
-        try:
-            git.run("read-tree", parent, env=env)
-            records = "".join(f"100644 {sha}\t{self.repo.path(rel)}\0" for rel, sha in zip(changes, shas, strict=True))
-            git.run("update-index", "-z", "--index-info", input=records.encode(), env=env)
-            tree = git.text("write-tree", env=env)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                index.unlink()
-        if tree == git.text("rev-parse", f"{parent}^{{tree}}"):
+        records = "".join(f"100644 {sha}\t{self.repo.path(rel)}\0" for rel, sha in zip(changes, shas, strict=True))
+        tree = _tree_with(git, parent, "-z", "--index-info", input=records.encode())
+        if tree is None:
             return None
         sha = self._commit_object(git, tree, parent, message)
         pause_at("commit:commit-made")
@@ -259,16 +251,8 @@ class CatalogWriter:
 
     def _commit_tree(self, git: Git, head: Head, paths: list[str], message: str) -> CommitInfo | None:
         assert head.commit is not None
-        index = git.git_dir / f"{_PRIVATE_INDEX}.{os.getpid()}"
-        env = {"GIT_INDEX_FILE": str(index)}
-        try:
-            git.run("read-tree", head.commit, env=env)
-            git.run("update-index", "--add", "--remove", "--", *paths, env=env)
-            tree = git.text("write-tree", env=env)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                index.unlink()
-        if tree == git.text("rev-parse", f"{head.commit}^{{tree}}"):
+        tree = _tree_with(git, head.commit, "--add", "--remove", "--", *paths)
+        if tree is None:
             return None
         sha = self._commit_object(git, tree, head.commit, message)
         committed = git.text("show", "-s", "--format=%ct", sha)
@@ -352,6 +336,21 @@ def _tree_objects(out: bytes) -> dict[str, tuple[bytes, bytes]]:
             mode, _, sha = meta.split(b" ")
             found[path.decode("utf-8", "surrogateescape")] = (mode, sha)
     return found
+
+
+def _tree_with(git: Git, parent: str, *update: str, input: bytes | None = None) -> str | None:
+    """The tree of `parent` changed by `git update-index UPDATE`, built in a private index (the
+    real one is left alone); None when it is `parent`'s own tree."""
+    index = git.git_dir / f"{_PRIVATE_INDEX}.{os.getpid()}"
+    env = {"GIT_INDEX_FILE": str(index)}
+    try:
+        git.run("read-tree", parent, env=env)
+        git.run("update-index", *update, input=input, env=env)
+        tree = git.text("write-tree", env=env)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            index.unlink()
+    return None if tree == git.text("rev-parse", f"{parent}^{{tree}}") else tree
 
 
 def _remove_leftover_indexes(git: Git) -> None:

@@ -29,6 +29,12 @@ class Listed:
         if value is not None and value != [] and value != "":
             self.facts[name] = value
 
+    def deprecate(self, *, since: str | None = None, retires: str | None = None) -> None:
+        """The listing says the model is deprecated (since a date, retiring on one)."""
+        self.facts["lifecycle.status"] = "deprecated"
+        self.state("lifecycle.deprecated_at", since)
+        self.state("lifecycle.retires_at", retires)
+
     def feature(self, name: str, value: Any) -> None:
         """Record a feature flag the listing states (a boolean; anything else is unknown)."""
         if isinstance(value, bool):
@@ -71,6 +77,14 @@ def optional(obj: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> An
     if isinstance(value, bool) and kind is not bool:
         return None
     return value if isinstance(value, kind) else None
+
+
+def mapped(values: Any, table: dict[str, str]) -> list[str]:
+    """The listing's names (`TEXT`, `file`) as the catalog's, once each and in order; unknown
+    names and anything but a list are left out."""
+    if not isinstance(values, list):
+        return []
+    return list(dict.fromkeys(table[v] for v in values if isinstance(v, str) and v in table))
 
 
 def positive_int(value: Any) -> int | None:

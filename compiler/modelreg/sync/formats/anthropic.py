@@ -69,9 +69,9 @@ def read_page(page: Page) -> PageRead:
         status = optional(entry, "lifecycle", str)
         deprecated = date_of(entry.get("deprecated_at"))
         if status in ("deprecated", "legacy") or deprecated is not None:
-            listed.state("lifecycle.status", "deprecated")
-        listed.state("lifecycle.deprecated_at", deprecated)
-        listed.state("lifecycle.retires_at", date_of(entry.get("retires_at")))
+            listed.deprecate(since=deprecated, retires=date_of(entry.get("retires_at")))
+        else:
+            listed.state("lifecycle.retires_at", date_of(entry.get("retires_at")))
         models.append(listed)
     if not more:
         return models, None

@@ -6,7 +6,7 @@ signs requests with AWS credentials, which the AWS CLI already handles."""
 from __future__ import annotations
 
 from modelreg.sync.formats import ListingFormat, PageRead, no_query
-from modelreg.sync.listing import Listed, Page, optional
+from modelreg.sync.listing import Listed, Page, mapped, optional
 
 MODALITIES = {"TEXT": "text", "IMAGE": "image", "VIDEO": "video", "SPEECH": "audio", "AUDIO": "audio",
               "EMBEDDING": "embedding"}
@@ -18,10 +18,10 @@ def read_page(page: Page) -> PageRead:
     for i, entry in enumerate(entries):
         listed = Listed(page.need(entry, "modelId", str, f"modelSummaries[{i}].modelId"))
         listed.state("display_name", optional(entry, "modelName", str))
-        inputs = [MODALITIES[m] for m in optional(entry, "inputModalities", list) or [] if m in MODALITIES]
-        outputs = [MODALITIES[m] for m in optional(entry, "outputModalities", list) or [] if m in MODALITIES]
-        listed.state("modalities.input", list(dict.fromkeys(inputs)))
-        listed.state("modalities.output", list(dict.fromkeys(outputs)))
+        inputs = mapped(entry.get("inputModalities"), MODALITIES)
+        outputs = mapped(entry.get("outputModalities"), MODALITIES)
+        listed.state("modalities.input", inputs)
+        listed.state("modalities.output", outputs)
         if "text" in outputs and "text" in inputs:
             listed.capabilities.add("generation.text-generation")
             if "image" in inputs:
@@ -36,7 +36,7 @@ def read_page(page: Page) -> PageRead:
         listed.feature("streaming", optional(entry, "responseStreamingSupported", bool))
         lifecycle = optional(entry, "modelLifecycle", dict) or {}
         if lifecycle.get("status") == "LEGACY":
-            listed.state("lifecycle.status", "deprecated")
+            listed.deprecate()
         models.append(listed)
     return models, None
 

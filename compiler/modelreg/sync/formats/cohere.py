@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from modelreg.sync.formats import ListingFormat, PageRead, bearer
-from modelreg.sync.listing import Listed, Page, optional, positive_int
+from modelreg.sync.listing import Listed, Page, mapped, optional, positive_int
 
 ENDPOINTS = {
     "chat": "generation.text-generation",
@@ -31,14 +31,11 @@ def read_page(page: Page) -> PageRead:
         listed = Listed(page.need(entry, "name", str, f"models[{i}].name"))
         listed.state("limits.context_window", positive_int(entry.get("context_length")))
         endpoints = optional(entry, "endpoints", list) or []
-        for endpoint in endpoints:
-            if endpoint in ENDPOINTS:
-                listed.capabilities.add(ENDPOINTS[endpoint])
-        for feature in optional(entry, "features", list) or []:
-            if feature in FEATURES:
-                listed.feature(FEATURES[feature], True)
+        listed.capabilities.update(mapped(endpoints, ENDPOINTS))
+        for feature in mapped(entry.get("features"), FEATURES):
+            listed.feature(feature, True)
         if optional(entry, "is_deprecated", bool):
-            listed.state("lifecycle.status", "deprecated")
+            listed.deprecate()
         models.append(listed)
     token = optional(body, "next_page_token", str)
     return models, token or None

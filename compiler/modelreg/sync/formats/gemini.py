@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from modelreg.sync.formats import ListingFormat, PageRead
-from modelreg.sync.listing import Listed, Page, optional, positive_int
+from modelreg.sync.listing import Listed, Page, mapped, optional, positive_int
 
 METHODS = {
     "generateContent": "generation.text-generation",
@@ -38,9 +38,7 @@ def read_page(page: Page) -> PageRead:
         listed.state("limits.context_window", positive_int(entry.get("inputTokenLimit")))
         listed.state("limits.max_output_tokens", positive_int(entry.get("outputTokenLimit")))
         methods = optional(entry, "supportedGenerationMethods", list) or []
-        for method in methods:
-            if method in METHODS:
-                listed.capabilities.add(METHODS[method])
+        listed.capabilities.update(mapped(methods, METHODS))
         if optional(entry, "thinking", bool):
             listed.feature("reasoning", True)
         if "batchGenerateContent" in methods:

@@ -44,8 +44,7 @@ def read_page(page: Page) -> PageRead:
             listed.capabilities.add("understanding.image-understanding")
         deprecation = date_of(entry.get("deprecation"))
         if deprecation is not None:
-            listed.state("lifecycle.status", "deprecated")
-            listed.state("lifecycle.retires_at", deprecation)
+            listed.deprecate(retires=deprecation)
         models.append(listed)
     return models, None
 

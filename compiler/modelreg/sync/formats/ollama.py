@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from modelreg.sync.formats import ListingFormat, PageRead, no_query
 from modelreg.sync.http import ListingClient, shown_url
-from modelreg.sync.listing import Listed, Page, optional, positive_int
+from modelreg.sync.listing import Listed, Page, mapped, optional, positive_int
 
 CAPABILITIES = {"completion": "generation.text-generation", "embedding": "embedding.text-embedding"}
 FEATURES = {"vision": "vision", "tools": "tool_calling", "thinking": "reasoning"}
@@ -23,11 +23,9 @@ def read_show(listed: Listed, page: Page) -> None:
     if not isinstance(body, dict):
         raise page.fail("the body is not an object")
     capabilities = optional(body, "capabilities", list) or []
-    for flag in capabilities:
-        if flag in CAPABILITIES:
-            listed.capabilities.add(CAPABILITIES[flag])
-        if flag in FEATURES:
-            listed.feature(FEATURES[flag], True)
+    listed.capabilities.update(mapped(capabilities, CAPABILITIES))
+    for feature in mapped(capabilities, FEATURES):
+        listed.feature(feature, True)
     if "vision" in capabilities and "completion" in capabilities:
         listed.capabilities.add("understanding.image-understanding")
     info = optional(body, "model_info", dict) or {}

@@ -35,8 +35,7 @@ def read_page(page: Page) -> PageRead:
         listed.state("limits.context_window", positive_int(entry.get("context_length") or entry.get("context_window")))
         shutdown = date_of(entry.get("shutdown_date"))
         if shutdown is not None:
-            listed.state("lifecycle.status", "deprecated")
-            listed.state("lifecycle.retires_at", shutdown)
+            listed.deprecate(retires=shutdown)
         kind = optional(entry, "type", str)
         if kind in TYPES:
             listed.capabilities.add(TYPES[kind])

@@ -5,7 +5,7 @@ strings in USD per token; `expiration_date` marks a model going away. One page."
 from __future__ import annotations
 
 from modelreg.sync.formats import ListingFormat, PageRead, bearer, no_query
-from modelreg.sync.listing import Listed, Page, date_of, optional, per_million, positive_int
+from modelreg.sync.listing import Listed, Page, date_of, mapped, optional, per_million, positive_int
 
 MODALITIES = {"text": "text", "image": "image", "file": "pdf", "audio": "audio", "video": "video"}
 PARAMETERS = {
@@ -30,10 +30,10 @@ def read_page(page: Page) -> PageRead:
         top = optional(entry, "top_provider", dict) or {}
         listed.state("limits.max_output_tokens", positive_int(top.get("max_completion_tokens")))
         architecture = optional(entry, "architecture", dict) or {}
-        inputs = [MODALITIES[m] for m in optional(architecture, "input_modalities", list) or [] if m in MODALITIES]
-        outputs = [MODALITIES[m] for m in optional(architecture, "output_modalities", list) or [] if m in MODALITIES]
-        listed.state("modalities.input", list(dict.fromkeys(inputs)))
-        listed.state("modalities.output", list(dict.fromkeys(outputs)))
+        inputs = mapped(architecture.get("input_modalities"), MODALITIES)
+        outputs = mapped(architecture.get("output_modalities"), MODALITIES)
+        listed.state("modalities.input", inputs)
+        listed.state("modalities.output", outputs)
         if "text" in inputs and "text" in outputs:
             listed.capabilities.add("generation.text-generation")
         if "image" in inputs and "text" in outputs:
@@ -43,16 +43,14 @@ def read_page(page: Page) -> PageRead:
             listed.feature("pdf_input", True)
         if "image" in outputs:
             listed.capabilities.add("generation.image-generation")
-        for parameter in optional(entry, "supported_parameters", list) or []:
-            if parameter in PARAMETERS:
-                listed.feature(PARAMETERS[parameter], True)
+        for feature in mapped(entry.get("supported_parameters"), PARAMETERS):
+            listed.feature(feature, True)
         pricing = optional(entry, "pricing", dict) or {}
         for key, name in PRICES.items():
             listed.state(name, per_million(pricing.get(key)))
         expires = date_of(entry.get("expiration_date"))
         if expires is not None:
-            listed.state("lifecycle.status", "deprecated")
-            listed.state("lifecycle.retires_at", expires)
+            listed.deprecate(retires=expires)
         models.append(listed)
     return models, None
 
