@@ -131,7 +131,7 @@ def bench_litellm(registry: SnapshotRegistry, repeat: int) -> dict[str, float] |
     # Read the bundled price map instead of fetching it over the network at import.
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     try:
-        from litellm import Router as LiteLLMRouter  # type: ignore[import-not-found,unused-ignore]
+        from litellm import Router as LiteLLMRouter  # type: ignore[import-not-found,attr-defined,unused-ignore]
     except ImportError:
         return None
     model_list = [

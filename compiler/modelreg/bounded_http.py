@@ -88,6 +88,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def proxy_for(location: str) -> str | None:
+    """The proxy the environment names for an http(s) URL (`HTTP(S)_PROXY`, unless `NO_PROXY`
+    exempts its host), or None."""
+    parts = urllib.parse.urlsplit(location)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxy
+
+
 def open_connection(location: str, deadline: Deadline) -> tuple[http.client.HTTPConnection, str]:
     """A connection for `location` (through the environment's proxy when it names one), not yet
     connected, watched by `deadline`, and the request target to send on it. ValueError for
@@ -98,9 +108,7 @@ def open_connection(location: str, deadline: Deadline) -> tuple[http.client.HTTP
     https = parts.scheme == "https"
     port = parts.port or (443 if https else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    proxy = urllib.request.getproxies().get(parts.scheme)
-    if proxy and urllib.request.proxy_bypass(parts.hostname):
-        proxy = None
+    proxy = proxy_for(location)
     host, through = parts.hostname, None
     if proxy:
         proxied = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +18,7 @@ PATHS = {"openai": "/v1/models", "anthropic": "/v1/models", "gemini": "/v1beta/m
 
 @dataclass
 class Fault:
-    kind: str  # status | hang | malformed | huge | drip | cut | missing-field
+    kind: str  # status | hang | malformed | huge | drip | cut | missing-field | redirect | body
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1_000_000
@@ -82,7 +81,7 @@ class ListingServer:
         self.seen: list[Seen] = []
         self._hits: dict[int, int] = {}
         self._stop = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -144,6 +143,12 @@ class ListingServer:
         return fault
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up on a fault (a drip, a huge body) is the point of the test.
+        pass
+
+
 def _handler(server: ListingServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -184,6 +189,10 @@ def _handler(server: ListingServer) -> type[BaseHTTPRequestHandler]:
             raw = json.dumps(answer).encode()
             if fault is None:
                 self._send(200, raw)
+            elif fault.kind == "redirect":
+                self._send(302, b"", {"Location": fault.headers["Location"]})
+            elif fault.kind == "body":
+                self._send(200, fault.headers["body"].encode())
             elif fault.kind == "status":
                 self._send(fault.status, b'{"error": "scripted"}', fault.headers)
             elif fault.kind == "hang":
@@ -229,10 +238,3 @@ def _handler(server: ListingServer) -> type[BaseHTTPRequestHandler]:
 
     return Handler
 
-
-def wait_for(predicate: Any, seconds: float = 5.0) -> None:
-    end = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError("timed out")
-        time.sleep(0.01)

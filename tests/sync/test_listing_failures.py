@@ -106,3 +106,63 @@ def test_a_failure_is_in_the_json_report_too(make_synced) -> None:
     error = f"{synced.server.url}: page 1: the server answered 500 Internal Server Error"
     assert report["providers"][0]["error"] == error
     assert report["providers"][0]["commit"] is None
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("[" * 100000 + "]" * 100000, "page 1: the body is not JSON"),
+    ('"just a string"', "page 1: the body is not an object"),
+    ('{"error": "quota"}', "page 1: the field `models` is missing"),
+])
+def test_a_body_that_is_not_a_listing_changes_nothing(make_synced, body: str, message: str) -> None:
+    synced: Synced = make_synced("gemini")
+    synced.server.faults[1] = Fault("body", headers={"body": body})
+    result = synced.sync()
+    assert result.code == 1
+    assert result.err.endswith(f"{synced.server.url}: {message}\n"), result.err
+    assert "Traceback" not in result.err and synced.branch() is None
+
+
+def test_an_empty_listing_is_not_taken_for_every_model_gone(make_synced) -> None:
+    synced: Synced = make_synced("gemini")
+    assert synced.sync("--commit").code == 0
+    head = synced.head()
+    synced.server.faults[1] = Fault("body", headers={"body": "{}"})
+    result = synced.sync("--commit")
+    assert result.code == 1
+    assert result.err.endswith("acme: the listing holds none of the models the catalog follows (3); an empty answer "
+                               "is taken for a broken one, nothing changed\n")
+    assert synced.head() == head
+
+
+def test_the_key_never_follows_a_redirect_to_another_host(make_synced) -> None:
+    synced: Synced = make_synced("anthropic")
+    elsewhere = synced.server.url.replace("127.0.0.1", "localhost")
+    synced.server.faults[1] = Fault("redirect", headers={"Location": elsewhere})
+    result = synced.sync()
+    assert result.code == 1
+    assert result.err.endswith(f"page 1: redirected to another host ({elsewhere}); the API key is not sent there\n")
+    assert len(synced.server.seen) == 1
+
+
+def test_the_key_never_goes_through_a_plain_http_proxy(make_synced, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: Synced = make_synced("anthropic")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    result = synced.sync()
+    assert result.code == 1
+    assert result.err.endswith("refusing to send the API key over plain http through the proxy http://127.0.0.1:9; "
+                               "set NO_PROXY for this host\n")
+    assert synced.server.seen == []
+
+
+def test_a_pasted_key_is_stripped_and_a_broken_one_named_not_shown(make_synced, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: Synced = make_synced("anthropic")
+    monkeypatch.setenv("ACME_API_KEY", f"  {KEY}\n")
+    assert synced.sync("--dry-run").code == 0
+    monkeypatch.setenv("ACME_API_KEY", f"{KEY}\nX-Injected: 1")
+    result = synced.sync("--dry-run", "--format", "json")
+    assert result.code == 1
+    assert result.err.endswith("ACME_API_KEY holds control characters (a line break?); set it to the key alone\n")
+    assert KEY not in result.out + result.err

@@ -292,11 +292,12 @@ discovery:
 
 def test_usage_errors(make_synced) -> None:
     synced: Synced = make_synced()
-    assert run_cli("sync", "--catalog", str(synced.catalog)).code == 2
+    neither = run_cli("sync", "--catalog", str(synced.catalog))
+    assert (neither.code, neither.err) == (2, "modelreg: error: name the providers to sync, or give --all\n")
     nope = run_cli("sync", "nope", "--catalog", str(synced.catalog))
     assert (nope.code, nope.err) == (2, "modelreg: error: unknown provider `nope` (the catalog has acme)\n")
     both = run_cli("sync", "acme", "--all", "--catalog", str(synced.catalog))
-    assert both.code == 2
+    assert (both.code, both.err) == (2, "modelreg: error: name the providers to sync, or give --all\n")
 
 
 def test_a_merged_sync_branch_is_started_again_from_head(make_synced) -> None:
@@ -310,3 +311,112 @@ def test_a_merged_sync_branch_is_started_again_from_head(make_synced) -> None:
     assert git(synced.root, "rev-parse", "sync/acme~1") == synced.head()
     assert git(synced.root, "diff", "--name-only", "HEAD", "sync/acme").split() == [
         "models.d/acme/chat-tiny.yaml", "models.d/acme/discovery.json"]
+
+
+def _rules(*pairs: tuple[str, str]) -> str:
+    lines = ["  rules:"]
+    for match, capability in pairs:
+        lines += [f'    - match: "{match}"', f"      capabilities: [{capability}]"]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_discovered_model_gone_from_the_listing_stays_discovered(make_synced) -> None:
+    synced: Synced = make_synced("openai", [entry("openai", "mystery-1"), entry("openai", "known-1")],
+                                 extra=_rules(("known-*", "chat")), hand=False)
+    assert synced.sync("--commit").code == 0
+    del synced.server.entries[0]
+    result = synced.sync("--commit")
+    assert result.code == 0, result.err
+    assert "mystery-1: gone from the listing before anyone placed it; left as discovered" in result.out
+    data = yaml.safe_load((synced.catalog / "acme/mystery-1.yaml").read_text())
+    assert data["lifecycle"] == {"status": "discovered"}
+    assert run_cli("validate", str(synced.catalog)).code == 0
+
+
+def test_a_discovered_model_placed_by_a_later_rule_joins_its_pools(make_synced) -> None:
+    synced: Synced = make_synced("openai", [entry("openai", "mystery-1")], hand=False)
+    assert synced.sync("--commit").code == 0
+    provider = synced.catalog / "acme/provider.yaml"
+    provider.write_text(provider.read_text().replace("defaults:", _rules(("mystery-*", "chat")) + "defaults:"))
+    commit_all(synced.root, "a rule for it")
+    result = synced.sync("--commit")
+    assert result.code == 0, result.err
+    data = yaml.safe_load((synced.catalog / "acme/mystery-1.yaml").read_text())
+    assert data["capabilities"] == ["chat"]
+    assert "lifecycle" not in data  # the provider's default status applies
+    assert "+ acme/mystery-1 (#" in result.out
+
+
+def test_a_deprecation_the_listing_states_reaches_every_model(make_synced) -> None:
+    gone_soon = [{**entry("openai", "chat-large-2024"), "shutdown_date": "2026-06-01"},
+                 {**entry("openai", "mystery-1"), "shutdown_date": "2026-06-01"}]
+    synced: Synced = make_synced("openai", gone_soon)
+    result = synced.sync("--commit")
+    assert result.code == 0, result.err
+    hand = yaml.safe_load((synced.catalog / "acme/chat-large.yaml").read_text())
+    assert hand["lifecycle"] == {"status": "deprecated", "retires_at": "2026-06-01"}
+    assert hand["capabilities"] == ["generation.text-generation"]  # a person placed it: kept
+    found = yaml.safe_load((synced.catalog / "acme/mystery-1.yaml").read_text())
+    assert found["lifecycle"] == {"status": "discovered", "retires_at": "2026-06-01"}
+
+
+def test_a_model_listed_again_gets_its_own_status_back(make_synced) -> None:
+    synced: Synced = make_synced()
+    path = synced.catalog / "acme/chat-large.yaml"
+    path.write_text(path.read_text() + "lifecycle:\n  status: preview\n")
+    commit_all(synced.root, "preview")
+    assert synced.sync("--commit").code == 0
+    kept = synced.server.entries.pop(0)
+    assert "1 deprecated" in synced.sync("--commit").out
+    assert yaml.safe_load(path.read_text())["lifecycle"] == {"status": "deprecated", "deprecated_at": TODAY}
+    synced.server.entries.insert(0, kept)
+    assert "1 listed again" in synced.sync("--commit").out
+    assert yaml.safe_load(path.read_text())["lifecycle"] == {"status": "preview"}
+
+
+def test_an_entry_that_does_not_fit_a_model_file_is_skipped_and_the_rest_land(make_synced) -> None:
+    long_id = "x" + "!" * 299 + "y"  # its name, `acme/x-y`, fits; the ID is over the 300 the schema allows
+    synced: Synced = make_synced("anthropic", [entry("anthropic", long_id), entry("anthropic", "chat-small")],
+                                 hand=False)
+    result = synced.sync("--commit")
+    assert result.code == 0, result.err
+    assert f"{long_id}: the listing's values do not fit a model file (model_id: " in result.out
+    assert (synced.catalog / "acme/chat-small.yaml").is_file()
+    record = json.loads((synced.catalog / "acme/discovery.json").read_text())
+    assert list(record["models"]) == ["chat-small"]
+
+
+def test_validate_reports_a_discovery_rule_naming_what_the_tree_lacks(make_synced) -> None:
+    synced: Synced = make_synced(extra='  rules:\n    - match: "*"\n      capabilities: [generation.chatt]\n'
+                                       '      features:\n        visoin: true\n')
+    result = run_cli("validate", str(synced.catalog))
+    assert result.code == 1
+    lines = [line for line in result.err.splitlines() if "error[" in line]
+    assert lines[0].startswith(f"{synced.catalog}/acme/provider.yaml:12:22: error[unknown-capability]: unknown "
+                               "capability `generation.chatt`")
+    assert lines[1].startswith(f"{synced.catalog}/acme/provider.yaml:14:9: error[unknown-feature]: unknown feature "
+                               "`visoin`; did you mean `vision`?")
+    failed = synced.sync()
+    assert failed.code == 1 and "acme/provider.yaml:12:22: error[unknown-capability]" in failed.err
+    assert synced.server.seen != [] and synced.branch() is None
+
+
+def test_a_squash_merged_sync_branch_is_started_again_from_head(make_synced) -> None:
+    synced: Synced = make_synced()
+    assert synced.sync().code == 0
+    git(synced.root, "merge", "-q", "--squash", "sync/acme")
+    git(synced.root, "commit", "-q", "-m", "squashed sync")
+    synced.server.entries.append(entry("anthropic", "chat-tiny"))
+    assert synced.sync().code == 0
+    assert git(synced.root, "rev-parse", "sync/acme~1") == synced.head()
+
+
+def test_listing_usage_errors_say_what_to_do(make_synced, tmp_path: Path) -> None:
+    synced: Synced = make_synced()
+    both = run_cli("sync", "--all", "--listing", "x.json", "--catalog", str(synced.catalog))
+    assert (both.code, both.err) == (2, "modelreg: error: --listing reads one provider's listing: name the provider\n")
+    folder = run_cli("sync", "acme", "--listing", str(tmp_path), "--catalog", str(synced.catalog), "--dry-run")
+    assert folder.code == 2
+    assert folder.err.endswith(f"cannot read the listing file {tmp_path}: Is a directory\n")
+    missing = run_cli("sync", "acme", "--listing", str(tmp_path / "nope.json"), "--catalog", str(synced.catalog))
+    assert missing.code == 2 and missing.err.endswith(f"listing file not found: {tmp_path / 'nope.json'}\n")

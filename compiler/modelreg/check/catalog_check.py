@@ -16,7 +16,15 @@ from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.paths import CAPABILITIES_FILE, CATALOG_SUFFIX, PROVIDER_FILE, file_kind, model_name
 from modelreg.catalog.yaml_loader import UNLOADED, YamlDocument, too_large
 from modelreg.check.cross_file import check_replacements, check_tree, empty_pool_warnings
-from modelreg.check.file_check import BROKEN, OVERSIZED, RESOLVED, ModelContext, check_features, load_valid
+from modelreg.check.file_check import (
+    BROKEN,
+    OVERSIZED,
+    RESOLVED,
+    ModelContext,
+    check_discovery_rules,
+    check_features,
+    load_valid,
+)
 from modelreg.check.located import at_node
 from modelreg.check.parallel import iter_chunks
 from modelreg.diagnostics import Diagnostic, Severity, has_errors
@@ -131,6 +139,7 @@ def _check_catalog(files: CatalogFiles, pool_warnings: bool) -> CatalogCheck:
         if tree is not None:
             features = (doc.data.get("defaults") or {}).get("features") or {}
             diags.extend(check_features(doc, tree, features, ["defaults", "features"]))
+            diags.extend(check_discovery_rules(doc, tree))
         check.providers[directory] = doc.data
 
     context = ModelContext(files, tree, check.providers, frozenset(provider_docs), frozenset(broken_providers))

@@ -152,3 +152,16 @@ def check_features(doc: YamlDocument, tree: CapabilityTree, features: dict[str, 
                              f"unknown feature `{feature}`{hint} (features are listed in capabilities.yaml)",
                              key=True))
     return found
+
+
+def check_discovery_rules(doc: YamlDocument, tree: CapabilityTree) -> list[Diagnostic]:
+    """The capabilities and features a provider's discovery rules name are in the tree."""
+    found = []
+    for i, rule in enumerate((doc.data.get("discovery") or {}).get("rules", ())):
+        for j, capability in enumerate(rule.get("capabilities", ())):
+            try:
+                tree.lookup(capability)
+            except UnknownCapability as exc:
+                found.append(at_node(doc, ["discovery", "rules", i, "capabilities", j], "unknown-capability", str(exc)))
+        found.extend(check_features(doc, tree, rule.get("features") or {}, ["discovery", "rules", i, "features"]))
+    return found

@@ -70,8 +70,9 @@ def fetch_snapshot(url: str, *, etag: str | None = None, last_modified: str | No
         raise SnapshotError(f"{url}: more than {MAX_REDIRECTS} redirects")
     except Exception as exc:
         # A connection cut by the deadline can fail in many ways (a reset, an empty read, an SSL
-        # object gone, a body found short); whatever it looked like, it was the deadline.
-        if deadline.expired.is_set():
+        # object gone, a body found short); whatever it looked like, it was the deadline. So is a
+        # read that timed out: each one waits at most for what is left.
+        if deadline.expired.is_set() or isinstance(exc, TimeoutError):
             raise SnapshotError(f"{url}: no whole snapshot within {deadline.seconds:g} s "
                                 f"({deadline.spent():.1f} s spent)") from None
         if isinstance(exc, SnapshotError):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from modelreg.bounded_http import Deadline, is_loopback, open_connection
+from modelreg.bounded_http import Deadline, is_loopback, open_connection, proxy_for
 from modelreg.errors import ListingError
 
 _CHUNK = 1 << 16
@@ -55,19 +55,19 @@ class ListingClient:
         self.pages = 0
 
     def get_json(self, url: str, *, what: str, headers: Mapping[str, str] | None = None,
-                 body: Any = None) -> Any:
-        """One page: GET (POST with a JSON `body`) and parse the JSON answer. `what` names the page
-        in errors (`page 2`). ListingError for anything but a whole JSON body in time."""
-        self.pages += 1
-        if self.pages > self.limits.max_pages:
-            raise self._error(f"{shown_url(url)}: more than {self.limits.max_pages} pages; the listing is not complete")
+                 body: Any = None, page: bool = True) -> Any:
+        """One request: GET (POST with a JSON `body`) and parse the JSON answer. `what` names it in
+        errors (`page 2`); `page` counts it against the page cap (a listing's pages, not the
+        requests per model some APIs need). ListingError for anything but a whole JSON body in
+        time."""
+        if page:
+            self.pages += 1
+            if self.pages > self.limits.max_pages:
+                raise self._error(f"{shown_url(url)}: more than {self.limits.max_pages} pages; the listing is not "
+                                  "complete")
         sends_key = self._secret is not None and any(self._secret in value for value in (headers or {}).values())
         raw = self._with_retry(url, what, dict(headers or {}), body, sends_key)
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-            raise self._error(f"{shown_url(url)}: {what}: the body is not JSON{where}") from None
+        return parse_json(raw, f"{shown_url(url)}: {what}")
 
     def _with_retry(self, url: str, what: str, headers: dict[str, str], body: Any, sends_key: bool) -> bytes:
         for attempt in (1, 2):
@@ -109,13 +109,16 @@ class ListingClient:
             except ListingError:
                 raise
             except Exception as exc:
-                if deadline.expired.is_set():
+                # Each socket read waits at most for what is left, so a read that times out is the
+                # deadline too, however close the timer was to firing.
+                if deadline.expired.is_set() or isinstance(exc, TimeoutError):
                     if seconds < self.limits.request_seconds:
                         raise self._error(f"{shown_url(url)}: {what}: the deadline of the whole sync "
                                           f"({self.limits.total_seconds:g} s) passed") from None
                     raise self._error(f"{shown_url(url)}: {what}: no whole answer within {seconds:g} s") from None
-                if isinstance(exc, ValueError):
-                    raise self._error(f"{shown_url(url)}: {exc}") from None
+                if isinstance(exc, ValueError):  # http.client's words may quote a header: not repeated
+                    raise self._error(f"{shown_url(url)}: {what}: the request could not be sent "
+                                      f"({type(exc).__name__})") from None
                 if isinstance(exc, http.client.HTTPException):
                     raise self._error(f"{shown_url(url)}: {what}: the answer was not received whole "
                                       f"({type(exc).__name__})") from None
@@ -125,9 +128,17 @@ class ListingClient:
 
     def _check_transport(self, location: str, sends_key: bool) -> None:
         parts = urllib.parse.urlsplit(location)
-        if sends_key and parts.scheme != "https" and not is_loopback(parts.hostname or ""):
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise self._error(f"{shown_url(location)}: not an http(s) URL")
+        if not sends_key or parts.scheme == "https":
+            return
+        if not is_loopback(parts.hostname):
             raise self._error(f"{shown_url(location)}: refusing to send the API key over plain http to "
                               f"{parts.hostname}; use https")
+        proxy = proxy_for(location)
+        if proxy is not None:
+            raise self._error(f"{shown_url(location)}: refusing to send the API key over plain http through the "
+                              f"proxy {shown_url(proxy)}; set NO_PROXY for this host")
 
     def _once(self, location: str, headers: dict[str, str], body: Any, deadline: Deadline, url: str,
               what: str) -> tuple[int, str, str | None, float | None, bytes]:
@@ -180,6 +191,24 @@ class ListingClient:
         if self._secret:
             message = message.replace(self._secret, "***")
         return ListingError(message)
+
+
+def parse_json(raw: bytes, where: str) -> Any:
+    """A body's JSON; ListingError naming `where` for one that is not (or nests too deep to read)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        at = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise ListingError(f"{where}: the body is not JSON{at}") from None
+
+
+def check_key(key: str, variable: str) -> str:
+    """The API key from `variable`, stripped of the whitespace a paste leaves around it; ListingError
+    (naming the variable, never the key) for one that holds control characters."""
+    key = key.strip()
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+        raise ListingError(f"{variable} holds control characters (a line break?); set it to the key alone")
+    return key
 
 
 def _retry_after(response: http.client.HTTPResponse) -> float | None:

@@ -54,7 +54,8 @@ class Page:
     def need(self, obj: Any, key: str, kind: type | tuple[type, ...], path: str) -> Any:
         """`obj[key]`, which the format promises, of type `kind`; `path` names it in errors."""
         if not isinstance(obj, dict):
-            raise self.fail(f"`{path.rpartition('.')[0] or path}` is not an object")
+            parent = path.rpartition(".")[0]
+            raise self.fail(f"`{parent}` is not an object" if parent else "the body is not an object")
         if key not in obj or obj[key] is None:
             raise self.fail(f"the field `{path}` is missing")
         value = obj[key]

@@ -24,15 +24,12 @@ from modelreg.capability_tree import CapabilityTree
 from modelreg.catalog.model_file import dump_model_file
 from modelreg.catalog.paths import discovery_record_path, model_path
 from modelreg.diff.report import ABSENT
-from modelreg.errors import UsageError
+from modelreg.errors import ListingError, UsageError
 from modelreg.models import ModelDefinition
+from modelreg.schemas import first_error
 from modelreg.sync.config import Discovery
 from modelreg.sync.listing import Listed
 from modelreg.sync.record import Followed, Record
-
-# Fields discovery writes only in files it created (a person's file says what the model is for).
-_PLACEMENT = ("capabilities", "lifecycle.status")
-_GONE = ("lifecycle.status", "lifecycle.deprecated_at")
 
 
 @dataclass(frozen=True)
@@ -87,8 +84,7 @@ class CatalogModel:
 
 def place(listed: Listed, discovery: Discovery, tree: CapabilityTree) -> dict[str, Any]:
     """The facts to write for a listed model: the listing's own, then what the first matching rule
-    of the provider adds; capabilities the tree does not hold are left out, and a model with none left is
-    `discovered`."""
+    of the provider adds; capabilities the tree does not hold are left out."""
     facts = {k: v for k, v in listed.facts.items()
              if not k.startswith("features.") or k.removeprefix("features.") in tree.features}
     capabilities = {c for c in listed.capabilities if c in tree}
@@ -98,8 +94,6 @@ def place(listed: Listed, discovery: Discovery, tree: CapabilityTree) -> dict[st
         for feature, value in rule.features.items():
             facts.setdefault(f"features.{feature}", value)
     facts["capabilities"] = sorted(capabilities)
-    if not capabilities:
-        facts["lifecycle.status"] = "discovered"
     return facts
 
 
@@ -170,6 +164,8 @@ class _Planner:
         self.today = today
         self.plan = Plan(provider)
         self.docs: dict[str, dict[str, Any]] = {}  # name -> content being changed
+        # name -> (model ID, its record entry before this sync), to undo a file that cannot be written
+        self.backups: dict[str, tuple[str, Followed | None]] = {}
         self.by_id: dict[str, str] = {}
         for name in sorted(models):
             model_id = models[name].model_id
@@ -189,10 +185,13 @@ class _Planner:
         written = []
         for dotted in sorted(facts):
             value = facts[dotted]
-            if not created and dotted in _PLACEMENT and dotted not in followed.fields and not (
-                    dotted == "lifecycle.status" and value == "deprecated"):
-                continue  # a person placed this model
             current = get(doc, dotted)
+            if value is ABSENT:
+                # Discovery lets go of the field: taken out where it still holds discovery's value.
+                if dotted in followed.fields and same(current, followed.fields.pop(dotted)):
+                    put(doc, dotted, ABSENT)
+                    written.append(dotted)
+                continue
             if current is ABSENT and dotted not in followed.fields and same(get(self.defaults, dotted), value):
                 continue  # the provider's defaults already say so
             if dotted in followed.fields:
@@ -216,6 +215,22 @@ class _Planner:
         if written and not created:
             self.plan.updated.setdefault(name, []).extend(written)
 
+    def placement(self, facts: Mapping[str, Any], followed: Followed | None, *, created: bool) -> dict[str, Any]:
+        """The facts with the model's place settled. A model a person placed keeps its capabilities
+        (a deprecation the listing states still applies). One discovery placed follows the
+        listing: with no capabilities it is `discovered` (in no pool; the only status that allows
+        none), and once it has some, the provider's default status applies."""
+        facts = dict(facts)
+        if not created and (followed is None or "capabilities" not in followed.fields):
+            del facts["capabilities"]
+            return facts
+        if not facts["capabilities"]:
+            facts["lifecycle.status"] = "discovered"
+        elif followed is not None and followed.fields.get("lifecycle.status") == "discovered" \
+                and "lifecycle.status" not in facts:
+            facts["lifecycle.status"] = ABSENT
+        return facts
+
     def listed(self, listing: list[Listed]) -> set[str]:
         seen: set[str] = set()
         for listed in sorted(listing, key=lambda entry: entry.model_id):
@@ -237,10 +252,11 @@ class _Planner:
             if followed is None:
                 followed = self.record.models[model_id] = Followed(name)
             followed.name = name
+            self.backups.setdefault(name, (model_id, _copy_followed(followed)))
             if followed.unlisted_since is not None:
                 self.restore(name, followed, facts)
             followed.listed = True
-            self.follow(name, followed, facts, created=False)
+            self.follow(name, followed, self.placement(facts, followed, created=False), created=False)
         return seen
 
     def create(self, model_id: str, followed: Followed | None, facts: Mapping[str, Any]) -> None:
@@ -261,23 +277,25 @@ class _Planner:
             self.plan.skipped.append((model_id, f"`{name}` is not a valid model name"))
             return
         doc = self.docs[name] = {"name": name, "provider": self.plan.provider, "model_id": model_id}
+        self.backups[name] = (model_id, None)
         followed = self.record.models[model_id] = Followed(name)
-        self.follow(name, followed, facts, created=True)
+        self.follow(name, followed, self.placement(facts, followed, created=True), created=True)
         doc.setdefault("capabilities", [])
         self.by_id[model_id] = name
         self.plan.added.append(name)
 
     def restore(self, name: str, followed: Followed, facts: Mapping[str, Any]) -> None:
-        # Listed again: what discovery wrote when it went away is taken back, where it still stands.
+        # Listed again: what discovery wrote when it went away is put back as it was, where it
+        # still stands (a person's change since stays).
         doc = self.doc(name)
         taken = []
-        for dotted in _GONE:
+        for dotted, previous in sorted(followed.replaced.items()):
             if dotted in facts or dotted not in followed.fields:
                 continue
-            if same(get(doc, dotted), followed.fields[dotted]):
-                put(doc, dotted, ABSENT)
+            if same(get(doc, dotted), followed.fields.pop(dotted)):
+                put(doc, dotted, ABSENT if previous is None else previous)
                 taken.append(dotted)
-            del followed.fields[dotted]
+        followed.replaced = {}
         followed.unlisted_since = None
         if taken:
             self.plan.restored.append(name)
@@ -294,23 +312,50 @@ class _Planner:
                 continue
             doc = self.doc(followed.name)
             status = get(doc, "lifecycle.status")
+            if status == "discovered":
+                self.plan.skipped.append((model_id, "gone from the listing before anyone placed it; left as "
+                                                    "discovered"))
+                continue
             if status in ("deprecated", "retired"):
                 continue
             if "lifecycle.status" in followed.fields and not same(status, followed.fields["lifecycle.status"]):
                 self.plan.conflicts.append(Conflict(followed.name, "lifecycle.status", "deprecated", status))
                 followed.fields["lifecycle.status"] = "deprecated"
                 continue
+            # What it replaces is kept, to be put back if the model is listed again.
+            followed.replaced = {"lifecycle.status": None if status is ABSENT else status}
             put(doc, "lifecycle.status", "deprecated")
             followed.fields["lifecycle.status"] = "deprecated"
             if get(doc, "lifecycle.deprecated_at") is ABSENT:
                 put(doc, "lifecycle.deprecated_at", self.today)
                 followed.fields["lifecycle.deprecated_at"] = self.today
+                followed.replaced["lifecycle.deprecated_at"] = None
             self.plan.deprecated.append(followed.name)
+
+    def drop(self, name: str, problem: str) -> None:
+        # One entry whose values the model schema refuses is skipped, and its record left as it
+        # was, so the rest of the listing still lands.
+        model_id, before = self.backups.get(name, (name, None))
+        if before is None:
+            self.record.models.pop(model_id, None)
+        else:
+            self.record.models[model_id] = before
+        if name in self.plan.added:
+            self.plan.added.remove(name)
+        self.plan.updated.pop(name, None)
+        self.plan.deprecated = [n for n in self.plan.deprecated if n != name]
+        self.plan.restored = [n for n in self.plan.restored if n != name]
+        self.plan.conflicts = [c for c in self.plan.conflicts if c.name != name]
+        self.plan.skipped.append((model_id, f"the listing's values do not fit a model file ({problem})"))
 
     def finish(self) -> Plan:
         for name, doc in sorted(self.docs.items()):
             old = self.models.get(name)
             if old is not None and doc == old.data:
+                continue
+            problem = first_error("model", doc)
+            if problem is not None:
+                self.drop(name, problem)
                 continue
             rel = model_path(name)
             self.plan.writes[rel] = dump_model_file(ModelDefinition.from_document(doc), rel).encode("utf-8")
@@ -318,6 +363,13 @@ class _Planner:
         if raw != self.record_raw:
             self.plan.writes[discovery_record_path(self.plan.provider)] = raw
         return self.plan
+
+
+def _copy_followed(followed: Followed | None) -> Followed | None:
+    if followed is None:
+        return None
+    return Followed(followed.name, followed.listed, _copy(followed.fields), followed.unlisted_since,
+                    _copy(followed.replaced))
 
 
 def plan_sync(discovery: Discovery, listing: list[Listed], tree: CapabilityTree, models: Mapping[str, CatalogModel],
@@ -329,6 +381,11 @@ def plan_sync(discovery: Discovery, listing: list[Listed], tree: CapabilityTree,
     place."""
     planner = _Planner(discovery.provider, discovery, tree, models, record, record_raw, today, defaults or {})
     seen = planner.listed(listing)
+    following = sum(1 for followed in record.models.values() if followed.listed)
+    if planner.plan.listed == 0 and following:
+        # Deprecating every model at once is what a broken answer would do; a person decides.
+        raise ListingError(f"{discovery.provider}: the listing holds none of the models the catalog follows "
+                           f"({following}); an empty answer is taken for a broken one, nothing changed")
     planner.gone(seen)
     return planner.finish()
 

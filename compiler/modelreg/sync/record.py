@@ -18,6 +18,8 @@ from modelreg.schemas import first_error
 
 RECORD_FORMAT = "modelreg-discovery-record"
 RECORD_VERSION = 1
+_RESTORE = ("restore it from a commit where it is whole (`git log -- <file>`), or remove it to start the record "
+            "again (every field a model file sets then counts as a person's)")
 
 
 @dataclass
@@ -31,11 +33,16 @@ class Followed:
     """Dotted field -> the value discovery last wrote there."""
     unlisted_since: str | None = None
     """The date of the sync that first found it gone from a complete listing."""
+    replaced: dict[str, Any] = field(default_factory=dict)
+    """What marking it deprecated replaced (field -> the value before, None for none), put back if
+    it is listed again."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "listed": self.listed, "fields": dict(sorted(self.fields.items()))}
         if self.unlisted_since is not None:
             data["unlisted_since"] = self.unlisted_since
+        if self.replaced:
+            data["replaced"] = dict(sorted(self.replaced.items()))
         return data
 
 
@@ -69,14 +76,15 @@ def load_record(provider: str, raw: bytes | None, shown: str) -> Record:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise StateError(f"{shown}:{exc.lineno}:{exc.colno}: the discovery record is not JSON ({exc.msg}); "
-                         "restore it from git (`git checkout -- <file>`)") from None
-    except UnicodeDecodeError:
-        raise StateError(f"{shown}: the discovery record is not UTF-8 text; restore it from git") from None
+                         f"{_RESTORE}") from None
+    except (UnicodeDecodeError, RecursionError):
+        raise StateError(f"{shown}: the discovery record is not JSON text; {_RESTORE}") from None
     problem = first_error("discovery-record", data)
     if problem is not None:
-        raise StateError(f"{shown}: not a discovery record this version of modelreg reads: {problem}")
+        raise StateError(f"{shown}: not a discovery record this version of modelreg reads: {problem}; {_RESTORE}")
     if data["provider"] != provider:
         raise StateError(f"{shown}: the record is of provider `{data['provider']}`, not `{provider}`")
-    models = {model_id: Followed(entry["name"], entry["listed"], dict(entry["fields"]), entry.get("unlisted_since"))
+    models = {model_id: Followed(entry["name"], entry["listed"], dict(entry["fields"]), entry.get("unlisted_since"),
+                                 dict(entry.get("replaced", {})))
               for model_id, entry in data["models"].items()}
     return Record(provider, models)

@@ -29,11 +29,17 @@ from modelreg.catalog.paths import (
 from modelreg.catalog.revision import GitSource, RevisionReader
 from modelreg.catalog.yaml_loader import YamlLoadError, load_yaml
 from modelreg.check.catalog_check import check_catalog
-from modelreg.check.located import at_node
+from modelreg.check.file_check import check_discovery_rules
 from modelreg.check.schema_errors import schema_diagnostics
-from modelreg.diagnostics import Diagnostic
 from modelreg.diff.report import Diff, Side, compare
-from modelreg.errors import CatalogInvalid, ListingError, ModelregError, StateError, UnknownCapability, UsageError
+from modelreg.errors import (
+    BusyError,
+    CatalogInvalid,
+    ListingError,
+    ModelregError,
+    StateError,
+    UsageError,
+)
 from modelreg.gc_pause import collector_paused
 from modelreg.git.repository import CatalogRepository
 from modelreg.git.transaction import CatalogWriter, CommitInfo
@@ -41,7 +47,7 @@ from modelreg.pause import pause_at
 from modelreg.registry import open_writer
 from modelreg.sync.config import Discovery, discovery_of, require_format
 from modelreg.sync.formats import fetch_listing, load_format, read_saved
-from modelreg.sync.http import Limits, ListingClient
+from modelreg.sync.http import Limits, ListingClient, check_key, parse_json
 from modelreg.sync.listing import Listed
 from modelreg.sync.plan import CatalogModel, Plan, plan_sync
 from modelreg.sync.record import load_record
@@ -121,7 +127,7 @@ def sync_providers(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, providers:
         else None
     results = []
     for name in names:
-        result = _sync_one(repo, root, display, writer, configs[name], options)
+        result = _sync_one(repo, root, display, writer, name, options)
         results.append(result)
         if progress is not None:
             progress(result)
@@ -129,7 +135,8 @@ def sync_providers(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, providers:
 
 
 def _discovery_settings(reader: FileReader) -> dict[str, Discovery]:
-    # Every provider's settings, from provider files that load (a broken one is the check's to report).
+    # Which providers the work tree has, and which `--all` takes; each sync then reads its
+    # provider's settings from the state it syncs (a broken file is the check's to report).
     files = reader.read(reader.providers())  # the providers' files
     found = {}
     for rel, raw in files.contents.items():
@@ -142,36 +149,71 @@ def _discovery_settings(reader: FileReader) -> dict[str, Discovery]:
     return found
 
 
+@dataclass
+class _State:
+    """The state of the catalog a sync compares with: chosen files, or all of them."""
+
+    reader: FileReader
+    read_all: Callable[[], CatalogFiles]
+
+
+def _at_commit(repo: CatalogRepository, commit: str, display: str) -> _State:
+    source = GitSource(repo, commit, display)
+    return _State(RevisionReader(source), source.read)
+
+
+def _settings(state: _State, provider: str) -> Discovery:
+    # The provider's discovery settings as the synced state has them, so the listing is read and
+    # placed by the rules the commit holds.
+    rel = f"{provider}/{PROVIDER_FILE}"
+    files = state.reader.read([rel])
+    doc = _load(files, rel)
+    if doc is None:
+        raise UsageError(f"provider `{provider}` is not in {files.display(rel)} of the state being synced")
+    return discovery_of(provider, doc.data)
+
+
 def _sync_one(repo: CatalogRepository | None, root: Path, display: str, writer: CatalogWriter | None,
-              config: Discovery, options: SyncOptions) -> SyncResult:
+              provider: str, options: SyncOptions) -> SyncResult:
     mode = "dry-run" if options.dry_run else "commit" if options.commit_here else "branch"
-    result = SyncResult(config.provider, mode, branch=f"{BRANCH_PREFIX}{config.provider}" if mode != "commit" else None)
+    result = SyncResult(provider, mode, branch=f"{BRANCH_PREFIX}{provider}" if mode != "commit" else None)
     try:
-        listing = _listing(config, options)
-        pause_at("sync:listing-fetched")
-        if options.commit_here and writer is not None:
-            assert repo is not None
-            with writer.lock() as head:
-                assert head.commit is not None
-                result.branch = head.branch.removeprefix("refs/heads/") if head.branch else None
-                # Planned from HEAD, so the commit holds HEAD's catalog and this change, whatever
-                # else the work tree holds; a killed sync's files are taken for what they are.
-                source = GitSource(repo, head.commit, display)
-                _plan_and_check(result, config, listing, RevisionReader(source), source.read, options)
+        if mode == "commit":
+            assert repo is not None and writer is not None
+            # Planned from HEAD, so the commit holds HEAD's catalog and this change, whatever else
+            # the work tree holds; a killed sync's files are taken for what they are.
+            head = repo.head().commit
+            if head is None:
+                raise StateError("the repository has no commits yet; commit the catalog first")
+            state = _at_commit(repo, head, display)
+            config = _settings(state, provider)
+            listing = _listing(config, options)  # no lock is held while the network answers
+            pause_at("sync:listing-fetched")
+            with writer.lock() as locked:
+                assert locked.commit is not None
+                result.branch = locked.branch.removeprefix("refs/heads/") if locked.branch else None
+                if locked.commit != head:
+                    state = _at_commit(repo, locked.commit, display)
+                    if _settings(state, provider) != config:
+                        raise BusyError(f"busy, retry: HEAD moved while the listing was read, and {provider}'s "
+                                        "discovery settings with it")
+                _plan_and_check(result, config, listing, state, options)
                 if result.plan is not None and not result.plan.nothing_to_do:
                     _refuse_other_changes(writer.status(), result.plan.writes, root, display)
-                    result.commit = writer.commit(head, result.plan.writes, _message(result.plan))
+                    result.commit = writer.commit(locked, result.plan.writes, _message(result.plan))
             return result
-        base, tip = _branch_base(repo, result.branch) if repo is not None else (None, None)
-        if base is None:
-            reader: FileReader = WorktreeReader(root, display)
-            read_all: Callable[[], CatalogFiles] = DirectorySource(root, display).read
+        if mode == "dry-run":
+            # What the catalog as it is on disk would get: the way to try settings out.
+            state, base, tip = _State(WorktreeReader(root, display), DirectorySource(root, display).read), None, None
         else:
             assert repo is not None
-            source = GitSource(repo, base, display)
-            reader, read_all = RevisionReader(source), source.read
-        _plan_and_check(result, config, listing, reader, read_all, options)
-        if options.dry_run or result.plan is None or result.plan.nothing_to_do:
+            base, tip = _branch_base(repo, result.branch, provider)
+            state = _at_commit(repo, base, display)
+        config = _settings(state, provider)
+        listing = _listing(config, options)
+        pause_at("sync:listing-fetched")
+        _plan_and_check(result, config, listing, state, options)
+        if mode == "dry-run" or result.plan is None or result.plan.nothing_to_do:
             return result
         assert writer is not None and base is not None and result.branch is not None
         with writer.hold():
@@ -193,10 +235,11 @@ def _refuse_other_changes(status: dict[str, str], writes: dict[str, bytes], root
                          "(a sync commits the catalog as it checked it)")
 
 
-def _branch_base(repo: CatalogRepository, branch: str | None) -> tuple[str, str | None]:
+def _branch_base(repo: CatalogRepository, branch: str | None, provider: str) -> tuple[str, str | None]:
     """(the commit to sync on top of, the branch's tip now or None). The branch's tip while its
     pull request is open (it is updated, not opened again); HEAD when there is no branch yet, or
-    when HEAD already holds it (merged: the next sync starts from what was merged)."""
+    when HEAD already holds what it holds (merged, squashed or not: the next sync starts from
+    what was merged)."""
     assert branch is not None
     head = repo.head().commit
     if head is None:
@@ -204,28 +247,29 @@ def _branch_base(repo: CatalogRepository, branch: str | None) -> tuple[str, str 
     tip = repo.git.text("rev-parse", "-q", "--verify", f"refs/heads/{branch}^{{commit}}", ok=(0, 1)) or None
     if tip is None:
         return head, None
-    merged = repo.git.text("merge-base", tip, head, ok=(0, 1)) == tip
-    return (head if merged else tip), tip
+    if repo.git.text("merge-base", tip, head, ok=(0, 1)) == tip:
+        return head, tip
+    where = repo.path(provider)
+    trees = repo.git.text("rev-parse", "-q", f"{tip}:{where}", f"{head}:{where}", ok=(0, 1, 128)).split("\n")
+    return (head if len(trees) == 2 and trees[0] == trees[1] else tip), tip
 
 
 def _listing(config: Discovery, options: SyncOptions) -> list[Listed]:
     fmt = load_format(require_format(config, saved=options.listing is not None))
     if options.listing is not None:
         shown = os.fspath(options.listing)
+        cap = options.limits.max_listing_bytes
         try:
-            raw = options.listing.read_bytes()
+            with open(options.listing, "rb") as fh:
+                raw = fh.read(cap + 1)
         except FileNotFoundError:
             raise UsageError(f"listing file not found: {shown}") from None
-        if len(raw) > options.limits.max_listing_bytes:
-            raise ListingError(f"{shown}: the listing is {len(raw):,} bytes, over the limit of "
-                               f"{options.limits.max_listing_bytes:,}")
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-            raise ListingError(f"{shown}: not JSON{where}") from None
-        return read_saved(fmt, body, shown)
-    key = os.environ.get(config.api_key_env, "") if config.api_key_env else ""
+        except OSError as exc:
+            raise UsageError(f"cannot read the listing file {shown}: {exc.strerror or exc}") from None
+        if len(raw) > cap:
+            raise ListingError(f"{shown}: the listing is over the limit of {cap:,} bytes")
+        return read_saved(fmt, parse_json(raw, shown), shown)
+    key = check_key(os.environ.get(config.api_key_env, ""), config.api_key_env) if config.api_key_env else ""
     if config.api_key_env and not key and fmt.auth is not None and config.format != "openrouter":
         raise ListingError(f"{config.provider}: {config.api_key_env} is not set; the listing needs the API key")
     assert config.url is not None
@@ -233,9 +277,10 @@ def _listing(config: Discovery, options: SyncOptions) -> list[Listed]:
     return fetch_listing(fmt, client, config.url, key or None)
 
 
-def _plan_and_check(result: SyncResult, config: Discovery, listing: list[Listed], reader: FileReader,
-                    read_all: Callable[[], CatalogFiles], options: SyncOptions) -> None:
+def _plan_and_check(result: SyncResult, config: Discovery, listing: list[Listed], state: _State,
+                    options: SyncOptions) -> None:
     provider = config.provider
+    reader, read_all = state.reader, state.read_all
     rels = [model_rel(n) for n in reader.model_names() if n.startswith(f"{provider}/")]
     record_rel = discovery_record_path(provider)
     files = reader.read([CAPABILITIES_FILE, f"{provider}/{PROVIDER_FILE}", *rels])
@@ -319,20 +364,9 @@ def _load(files: CatalogFiles, rel: str) -> Any:
 
 
 def _check_rules(doc: Any, tree: CapabilityTree) -> None:
-    problems: list[Diagnostic] = []
-    for i, rule in enumerate((doc.data.get("discovery") or {}).get("rules", ())):
-        for j, capability in enumerate(rule.get("capabilities", ())):
-            try:
-                tree.lookup(capability)
-            except UnknownCapability as exc:
-                problems.append(at_node(doc, ["discovery", "rules", i, "capabilities", j], "unknown-capability",
-                                        str(exc)))
-        for feature in rule.get("features", {}):
-            if feature not in tree.features:
-                problems.append(at_node(doc, ["discovery", "rules", i, "features", feature], "unknown-feature",
-                                        f"unknown feature `{feature}` (features are listed in capabilities.yaml)",
-                                        key=True))
-    if problems:
+    # Before anything is fetched into files: a rule naming what the tree lacks is the rule's error.
+    problems = check_discovery_rules(doc, tree)
+    if any(d.is_error for d in problems):
         raise CatalogInvalid(problems)
 
 

@@ -28,8 +28,8 @@ def read_page(page: Page) -> PageRead:
     body = page.body
     if not isinstance(body, dict):
         raise page.fail("the body is not an object")
-    entries = page.items(body, "models", "models") if body.get("models") is not None or body.get(
-        "nextPageToken") else []  # the API leaves `models` out of an empty listing
+    # The API answers an empty listing with `{}`; any other body without `models` is not a listing.
+    entries = [] if body == {} else page.items(body, "models", "models")
     models = []
     for i, entry in enumerate(entries):
         name = page.need(entry, "name", str, f"models[{i}].name")

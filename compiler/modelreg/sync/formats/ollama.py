@@ -40,7 +40,7 @@ def fetch(listing: ListingFormat, client: ListingClient, url: str, key: str | No
     show = url.rstrip("/").removesuffix("/tags") + "/show"
     for listed in models:
         what = f"show {listed.model_id}"
-        body = client.get_json(show, what=what, body={"model": listed.model_id})
+        body = client.get_json(show, what=what, body={"model": listed.model_id}, page=False)
         read_show(listed, Page(body, f"{shown_url(show)}: {what}"))
     return models
 
