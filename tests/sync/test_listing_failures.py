@@ -157,7 +157,8 @@ def test_the_key_never_goes_through_a_plain_http_proxy(make_synced, monkeypatch:
     assert synced.server.seen == []
 
 
-def test_a_pasted_key_is_stripped_and_a_broken_one_named_not_shown(make_synced, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_pasted_key_is_stripped_and_a_broken_one_named_not_shown(make_synced,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     synced: Synced = make_synced("anthropic")
     monkeypatch.setenv("ACME_API_KEY", f"  {KEY}\n")
     assert synced.sync("--dry-run").code == 0
