@@ -37,7 +37,7 @@ FLOORS: list[set[str]] = [
     {"check"},
     {"build"},
     {"diff", "history", "registry", "scaffold"},
-    {"sync"},
+    {"sync", "interop"},
     {"cli"},
 ]
 

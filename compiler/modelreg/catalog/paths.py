@@ -102,6 +102,25 @@ def model_path(name: object) -> str:
     return model_rel(name)
 
 
+def slug_model_name(provider: str, model_id: str) -> str | None:
+    """The model name for a provider's model ID that has no file yet: `<provider>/<lowercase
+    slug>`, `/` kept for nesting, anything else outside the name's rule made `-`
+    (`amazon.nova-pro-v1:0` -> `bedrock/amazon.nova-pro-v1-0`); None when nothing of the ID is
+    usable or the name would be too long. `..` and empty segments are dropped, so no ID leads out
+    of the catalog."""
+    parts = []
+    for part in model_id.lower().split("/"):
+        part = re.sub(r"[^a-z0-9._-]+", "-", part)
+        part = re.sub(r"-{2,}", "-", part).strip("-")
+        part = re.sub(r"^[^a-z0-9]+", "", part)
+        if part:
+            parts.append(part)
+    if not parts:
+        return None
+    name = f"{provider}/{'/'.join(parts)}"
+    return name if len(name) <= 190 else None
+
+
 def model_rel(name: str) -> str:
     """The catalog path a model name stands for, unchecked: for names read from the catalog itself
     (a file's own path, a close match), which need no guard and may not be valid names."""

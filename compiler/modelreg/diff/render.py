@@ -8,7 +8,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from modelreg.diff.report import ABSENT, Diff, ItemChange, PoolChange
+from modelreg.catalog.dotted import ABSENT
+from modelreg.diff.report import Diff, ItemChange, PoolChange
 
 FORMATS = ("text", "markdown", "json")
 # GitHub refuses a job summary over 1 MiB; stay clear of it with room for the caller's own lines.

@@ -12,20 +12,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelreg.catalog.dotted import ABSENT
+
 DIFF_FORMAT = "modelreg-diff"
 DIFF_VERSION = 1
 # Snapshot fields reported elsewhere than in a model's field changes.
 _NOT_FIELDS = frozenset({"pools"})
 
 
-class _Absent:
-    """A field that does not exist on one side (not the same as a null value)."""
-
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-
-ABSENT: Any = _Absent()
 
 
 @dataclass(frozen=True)

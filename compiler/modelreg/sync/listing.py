@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from modelreg.catalog.dotted import exact_number
 from modelreg.errors import ListingError
 
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})([T ].*)?$")
@@ -115,5 +116,4 @@ def per_million(value: Any, scale: int = 1_000_000) -> int | float | None:
         return None
     if not amount.is_finite() or amount < 0:
         return None
-    amount = amount.normalize()
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
+    return exact_number(amount)

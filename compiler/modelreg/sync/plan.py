@@ -15,15 +15,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from modelreg.capability_tree import CapabilityTree
+from modelreg.catalog.dotted import ABSENT, copy, get, put, same
 from modelreg.catalog.model_file import dump_model_file
-from modelreg.catalog.paths import discovery_record_path, model_path
-from modelreg.diff.report import ABSENT
+from modelreg.catalog.paths import discovery_record_path, model_path, slug_model_name
 from modelreg.errors import ListingError, UsageError
 from modelreg.models import ModelDefinition
 from modelreg.schemas import first_error
@@ -97,60 +96,6 @@ def place(listed: Listed, discovery: Discovery, tree: CapabilityTree) -> dict[st
     return facts
 
 
-def get(doc: Mapping[str, Any], dotted: str) -> Any:
-    """The value at a dotted field of a model file's content, or ABSENT."""
-    head, _, rest = dotted.partition(".")
-    value = doc.get(head, ABSENT)
-    if rest:
-        return value.get(rest, ABSENT) if isinstance(value, dict) else ABSENT
-    return value
-
-
-def put(doc: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set a dotted field (ABSENT removes it, and a mapping it empties)."""
-    head, _, rest = dotted.partition(".")
-    if not rest:
-        if value is ABSENT:
-            doc.pop(head, None)
-        else:
-            doc[head] = value
-        return
-    inner = doc.get(head)
-    if not isinstance(inner, dict):
-        if value is ABSENT:
-            return
-        inner = doc[head] = {}
-    if value is ABSENT:
-        inner.pop(rest, None)
-        if not inner:
-            doc.pop(head)
-    else:
-        inner[rest] = value
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal as catalog values: `true` is not `1`, `3` is `3.0`."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    return bool(a == b)
-
-
-def slug_name(provider: str, model_id: str) -> str | None:
-    """The model name for a model ID the catalog does not have yet, in the catalog's rule
-    (`<provider>/<lowercase slug>`, `/` nesting kept), or None when nothing of it is usable."""
-    parts = []
-    for part in model_id.lower().split("/"):
-        part = re.sub(r"[^a-z0-9._-]+", "-", part)
-        part = re.sub(r"-{2,}", "-", part).strip("-")
-        part = re.sub(r"^[^a-z0-9]+", "", part)
-        if part:
-            parts.append(part)
-    if not parts:
-        return None
-    name = f"{provider}/{'/'.join(parts)}"
-    return name if len(name) <= 190 else None
-
-
 class _Planner:
     def __init__(self, provider: str, discovery: Discovery, tree: CapabilityTree,
                  models: Mapping[str, CatalogModel], record: Record, record_raw: bytes | None, today: str,
@@ -177,7 +122,7 @@ class _Planner:
 
     def doc(self, name: str) -> dict[str, Any]:
         if name not in self.docs:
-            self.docs[name] = _copy(self.models[name].data)
+            self.docs[name] = copy(self.models[name].data)
         return self.docs[name]
 
     def follow(self, name: str, followed: Followed, facts: Mapping[str, Any], *, created: bool) -> None:
@@ -264,7 +209,7 @@ class _Planner:
             self.plan.skipped.append((model_id, f"`{followed.name}` was removed from the catalog by hand; "
                                                 "not added again"))
             return
-        base = slug_name(self.plan.provider, model_id)
+        base = slug_model_name(self.plan.provider, model_id)
         if base is None:
             self.plan.skipped.append((model_id, "no model name can be made of this ID"))
             return
@@ -368,8 +313,8 @@ class _Planner:
 def _copy_followed(followed: Followed | None) -> Followed | None:
     if followed is None:
         return None
-    return Followed(followed.name, followed.listed, _copy(followed.fields), followed.unlisted_since,
-                    _copy(followed.replaced))
+    return Followed(followed.name, followed.listed, copy(followed.fields), followed.unlisted_since,
+                    copy(followed.replaced))
 
 
 def plan_sync(discovery: Discovery, listing: list[Listed], tree: CapabilityTree, models: Mapping[str, CatalogModel],
@@ -389,10 +334,3 @@ def plan_sync(discovery: Discovery, listing: list[Listed], tree: CapabilityTree,
     planner.gone(seen)
     return planner.finish()
 
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from modelreg.build.version import VersionInfo
 from modelreg.capability_tree import CapabilityTree
 from modelreg.catalog.directory import DirectorySource, WorktreeReader
 from modelreg.catalog.files import CatalogFiles, FileReader
@@ -28,10 +27,10 @@ from modelreg.catalog.paths import (
 )
 from modelreg.catalog.revision import GitSource, RevisionReader
 from modelreg.catalog.yaml_loader import YamlLoadError, load_yaml
-from modelreg.check.catalog_check import check_catalog
 from modelreg.check.file_check import check_discovery_rules
 from modelreg.check.schema_errors import schema_diagnostics
-from modelreg.diff.report import Diff, Side, compare
+from modelreg.diff.proposed import diff_proposed
+from modelreg.diff.report import Diff
 from modelreg.errors import (
     BusyError,
     CatalogInvalid,
@@ -40,7 +39,6 @@ from modelreg.errors import (
     StateError,
     UsageError,
 )
-from modelreg.gc_pause import collector_paused
 from modelreg.git.repository import CatalogRepository
 from modelreg.git.transaction import CatalogWriter, CommitInfo
 from modelreg.pause import pause_at
@@ -301,28 +299,9 @@ def _plan_and_check(result: SyncResult, config: Discovery, listing: list[Listed]
     result.plan = plan
     if plan.nothing_to_do:
         return
-    with collector_paused:
-        base_files = read_all()
-        contents = dict(base_files.take(base_files.paths()))
-        after = CatalogFiles(base_files.display_root, {r: c for r, c in contents.items() if isinstance(c, bytes)},
-                             list(base_files.diagnostics),
-                             oversized={r: c for r, c in contents.items() if isinstance(c, int)})
-        base = CatalogFiles(after.display_root, dict(after.contents), list(after.diagnostics),
-                            oversized=dict(after.oversized))
-        after.contents.update({rel: raw for rel, raw in plan.writes.items() if rel != record_rel})
-        before_check = check_catalog(base)
-        if not before_check.ok():
-            raise CatalogInvalid(before_check.diagnostics, f"{base.display_root}: the catalog is invalid before the "
-                                 "sync; fix it first (nothing written)")
-        after_check = check_catalog(after)
-        if not after_check.ok():
-            raise CatalogInvalid(after_check.diagnostics, f"the sync of {provider} would make the catalog invalid: "
-                                 f"{len(after_check.errors)} error(s); nothing written")
-        from modelreg.build.snapshot import snapshot_document
-
-        version = VersionInfo()
-        result.diff = compare(Side("revision", result.branch or "catalog", snapshot_document(before_check, version)),
-                              Side("worktree", f"sync {provider}", snapshot_document(after_check, version)))
+    writes = {rel: raw for rel, raw in plan.writes.items() if rel != record_rel}  # the record is not read
+    result.diff = diff_proposed(read_all, writes, base_ref=result.branch or "catalog", head_ref=f"sync {provider}",
+                                what=f"the sync of {provider}")
 
 
 def _read_record(reader: FileReader, rel: str) -> bytes | None:
