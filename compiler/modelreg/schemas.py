@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from referencing import Registry
 
 SCHEMA_NAMES = ("model", "provider", "capabilities", "snapshot", "diagnostics", "diff", "discovery-record",
-                "sync-report")
+                "sync-report", "models-dev")
 
 
 def schema_dir() -> Path:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from modelreg.build.snapshot import DEFAULT_OUTPUT, Snapshot
@@ -299,3 +300,60 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if any(isinstance(result.error, UsageError) for result in failed):
         return EXIT_USAGE
     return EXIT_INVALID if failed else EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelreg.diff import render
+    from modelreg.interop.importer import import_catalog
+    from modelreg.interop.litellm_catalog import read_litellm
+    from modelreg.interop.models_dev_catalog import read_models_dev
+    from modelreg.sync.run import SyncOptions, today_of
+
+    if args.source == "litellm":
+        parsed = read_litellm(args.file, today=today_of(SyncOptions()))
+    else:
+        parsed = read_models_dev(args.file)
+    try:
+        result = import_catalog(parsed, args.catalog, overwrite=args.overwrite, providers=args.provider,
+                                dry_run=args.dry_run, commit=args.commit, author=args.author)
+    except CatalogInvalid as exc:
+        report(exc.diagnostics, args, out, err)
+        err.write(f"modelreg: error: {exc}\n")
+        return EXIT_INVALID
+    plan = result.plan
+    out.write(f"import {parsed.source}: {plan.summary()}\n")
+    if plan.providers_added:
+        out.write(f"  new providers: {', '.join(plan.providers_added)}\n")
+    if plan.skipped:
+        out.write("  skipped:\n")
+        out.writelines(f"    {key}: {why}\n" for key, why in plan.skipped)
+    if result.diff is not None and result.diff.changed:
+        out.write("  " + render.render_text(result.diff).split("\n", 1)[0].split(": ", 1)[1] + "\n")
+    if result.commit is not None:
+        out.write(f"committed {result.commit.sha[:12]}: {len(plan.writes)} files\n")
+    elif result.written:
+        out.write(f"wrote {len(plan.writes)} files into {args.catalog}; review them, then commit\n")
+    elif args.dry_run:
+        out.write("dry run: nothing written\n")
+    else:
+        out.write("nothing to write\n")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelreg.atomic_files import write_atomic
+    from modelreg.interop.litellm_config import litellm_config
+    from modelreg.interop.models_dev_export import models_dev_api
+
+    if args.snapshot is None and args.catalog is None:
+        args.catalog = DEFAULT_CATALOG
+    snapshot = _load_for_show(args)
+    export = litellm_config(snapshot.document) if args.target == "litellm" else models_dev_api(snapshot.document)
+    if args.output:
+        write_atomic(Path(args.output), export.text.encode("utf-8"))
+        out.write(f"wrote {args.output}: {export.summary}\n")
+    else:
+        out.write(export.text)
+    for line in export.notes:
+        err.write(f"modelreg: note: {line}\n")
+    return EXIT_OK

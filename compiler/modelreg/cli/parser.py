@@ -11,7 +11,9 @@ from modelreg.check import reporters
 from modelreg.cli.commands import (
     cmd_compile,
     cmd_diff,
+    cmd_export,
     cmd_history,
+    cmd_import,
     cmd_new,
     cmd_register,
     cmd_route,
@@ -137,6 +139,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", dest="output_format", choices=("text", "markdown", "json"), default="text",
                    help="text, markdown (a pull-request body) or json (schemas/sync-report.schema.json)")
     p.set_defaults(handler=cmd_sync, format=None)
+
+    p = verbs.add_parser("import", help="bring in another tool's catalog (LiteLLM's model file, models.dev's "
+                                        "api.json) as model files to review")
+    sources = p.add_subparsers(dest="source", metavar="SOURCE", required=True)
+    for kind, what in (("litellm", "LiteLLM's model_prices_and_context_window.json"),
+                       ("models-dev", "models.dev's api.json")):
+        q = sources.add_parser(kind, help=f"import {what}")
+        q.add_argument("file", metavar="FILE", help=what)
+        q.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+        q.add_argument("--provider", action="append", default=[], metavar="P",
+                       help="import only this catalog provider's models (repeatable)")
+        q.add_argument("--overwrite", action="store_true",
+                       help="replace fields the catalog already sets (default: only add what is missing)")
+        mode = q.add_mutually_exclusive_group()
+        mode.add_argument("--dry-run", action="store_true", help="print the summary, write nothing")
+        mode.add_argument("--commit", action="store_true", help="commit the files in one commit")
+        q.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author (default: git's user.name/email)")
+        q.set_defaults(handler=cmd_import, format=None)
+
+    p = verbs.add_parser("export", help="write the catalog for another tool: a LiteLLM proxy config.yaml, or "
+                                        "models.dev's api.json")
+    targets = p.add_subparsers(dest="target", metavar="TARGET", required=True)
+    for target, what in (("litellm", "a LiteLLM proxy config.yaml, with a pool entry and fallbacks per capability"),
+                         ("models-dev", "models.dev's api.json")):
+        q = targets.add_parser(target, help=f"write {what}")
+        origin = q.add_mutually_exclusive_group()
+        origin.add_argument("--snapshot", metavar="FILE", help="a compiled snapshot")
+        origin.add_argument("--catalog", metavar="DIR", help="compile this catalog (default: models.d)")
+        q.add_argument("-o", "--output", metavar="FILE", help="where to write it (default: standard output)")
+        q.set_defaults(handler=cmd_export, format=None)
     return parser
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
+from typing import Any
 
 # External name (or glob) -> catalog provider. Only where it is the same API with the same models:
 # Gemini on Vertex is Google's, Anthropic's models on Vertex are not the Anthropic API.
@@ -40,15 +42,32 @@ ALIASES: tuple[tuple[str, str], ...] = (
 # Catalog provider -> the prefix LiteLLM routes it by (`<prefix>/<model>`), where it differs.
 LITELLM_PREFIX = {"google": "gemini", "together": "together_ai", "jina": "jina_ai"}
 
-# The providers LiteLLM routes (`litellm.provider_list`, the part a catalog is likely to hold); a
-# model of any other provider is reported by the export, not written for LiteLLM to drop.
+# The providers LiteLLM routes (`litellm.provider_list` of the pinned version; a test holds the two
+# together): a model of any other provider is reported by the export, not written for LiteLLM to drop.
+# `chatgpt` and `github_copilot` sign in through a browser, which a proxy's config cannot do: the
+# loader drops them, so they are left out here too.
 LITELLM_PROVIDERS = frozenset({
-    "ai21", "aiml", "anthropic", "anyscale", "assemblyai", "azure", "azure_ai", "baseten", "bedrock", "cerebras",
-    "cloudflare", "codestral", "cohere", "cohere_chat", "dashscope", "databricks", "deepgram", "deepinfra",
-    "deepseek", "elevenlabs", "featherless_ai", "fireworks_ai", "friendliai", "gemini", "github_copilot", "groq",
-    "huggingface", "hyperbolic", "jina_ai", "lambda_ai", "lm_studio", "mistral", "moonshot", "nebius", "nlp_cloud",
-    "novita", "nscale", "nvidia_nim", "ollama", "ollama_chat", "openai", "openrouter", "perplexity", "replicate",
-    "sagemaker", "sambanova", "snowflake", "together_ai", "vertex_ai", "vllm", "voyage", "watsonx", "xai",
+    "a2a", "a2a_agent", "ai21", "ai21_chat", "aiml", "aiohttp_openai", "amazon_nova", "anthropic", "anthropic_text",
+    "apertis", "assemblyai", "auto_router", "aws_polly", "aws_textract", "azure", "azure_ai", "azure_speech",
+    "azure_text", "baseten", "bedrock", "bedrock_mantle", "bespoke", "black_forest_labs", "bytez", "cerebras",
+    "charity_engine", "chutes", "clarifai", "cloudflare", "codestral", "cognition", "cohere",
+    "cohere_chat", "cometapi", "compactifai", "coralbricks", "cortecs", "cursor", "custom", "custom_openai",
+    "darkbloom", "dashscope", "databricks", "databricks_agent", "datarobot", "deepgram", "deepinfra", "deepseek",
+    "docker_model_runner", "dotprompt", "edenai", "elevenlabs", "empower", "fal_ai", "featherless_ai",
+    "fireworks_ai", "friendliai", "galadriel", "gdc", "gemini", "gigachat", "github",
+    "gradient_ai", "groq", "helicone", "heroku", "hosted_vllm", "huggingface", "humanloop", "hyperbolic",
+    "inception", "inferenceapis", "infinity", "jina_ai", "lambda_ai", "langflow", "langfuse", "langgraph", "laya",
+    "lemonade", "libertai", "litellm_agent", "litellm_proxy", "llamafile", "lm_studio", "manus", "maritalk", "meta",
+    "meta_llama", "microsoft_365_copilot", "milvus", "minimax", "mistral", "modelscope", "mongodb", "moonshot",
+    "morph", "nadir", "nano-gpt", "nebius", "neosantara", "nlp_cloud", "novita", "nscale", "nvidia_nim",
+    "nvidia_riva", "oci", "ollama", "ollama_chat", "oobabooga", "openai", "openai_like", "openrouter", "ovhcloud",
+    "parasail", "perplexity", "petals", "pg_vector", "pinstripes", "poe", "predibase", "prism", "publicai",
+    "qwen_ai_platform", "qwencloud", "ragflow", "recraft", "reducto", "reka", "replicate", "runwayml", "s3_vectors",
+    "sagemaker", "sagemaker_chat", "sagemaker_nova", "sail", "sambanova", "sap", "scaledown", "scaleway", "scx-ai",
+    "snowflake", "soniox", "stability", "strands_decider", "synthetic", "tencent", "tensormesh",
+    "text-completion-codestral", "text-completion-inception", "text-completion-openai", "together_ai", "topaz",
+    "transcribe", "triton", "typesafe", "v0", "valkey", "vercel_ai_gateway", "vertex_ai", "vertex_ai_beta", "vllm",
+    "volcengine", "voyage", "wandb", "watsonx", "watsonx_text", "xai", "xiaomi_mimo", "xinference", "zai",
 })
 
 
@@ -62,7 +81,17 @@ def catalog_provider(external: str) -> str | None:
     return slug[:64] if slug and re.fullmatch(r"[a-z0-9][a-z0-9_-]*", slug) else None
 
 
-def litellm_prefix(provider: str) -> str | None:
-    """The prefix LiteLLM routes a catalog provider's models by, or None when LiteLLM does not know it."""
+def litellm_prefix(provider: str, record: Mapping[str, Any] | None = None) -> str | None:
+    """The prefix LiteLLM routes a catalog provider's models by (its `record` from the snapshot
+    tells an OpenAI- or Anthropic-compatible API, which LiteLLM reaches as `openai/` or
+    `anthropic/` with the provider's `api_base`), or None when LiteLLM cannot route it. Partner
+    models on Vertex (`vertex_ai-anthropic_models`) route as `vertex_ai/`."""
     prefix = LITELLM_PREFIX.get(provider, provider)
-    return prefix if prefix in LITELLM_PROVIDERS else None
+    if prefix.startswith("vertex_ai-"):
+        prefix = "vertex_ai"
+    if prefix in LITELLM_PROVIDERS:
+        return prefix
+    record = record or {}
+    if record.get("api") in ("openai", "anthropic") and record.get("api_base"):
+        return str(record["api"])
+    return None

@@ -1,6 +1,7 @@
 """Reading LiteLLM's `model_prices_and_context_window.json` into catalog entries.
 
-Each key is a model (its exact ID: `openai/gpt-4o`, `anthropic.claude-haiku-4-5@20251001`), with
+Each key is a model (its exact ID, `anthropic.claude-haiku-4-5@20251001`, behind LiteLLM's routing
+prefix where it has one, `gemini/`), with
 `litellm_provider`, `mode`, `supports_*` flags, token limits and per-token prices. `sample_spec`
 documents the format and `fallback_generalizations` is not a model: both are reported, as is every
 entry that cannot be mapped. Fields LiteLLM adds later are ignored until they are mapped here.
@@ -14,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from modelreg.interop.aliases import catalog_provider
+from modelreg.interop.aliases import LITELLM_PREFIX, catalog_provider
 from modelreg.interop.entries import Entry, Parsed, ProviderInfo, limit, price, read_json_map
 
 NOT_MODELS = {"sample_spec": "the file's own description of an entry, not a model",
@@ -137,7 +138,16 @@ def _entry(key: str, entry: Any, today: str, parsed: Parsed) -> Entry:
             facts["lifecycle.status"] = "deprecated"
     if provider not in parsed.providers:
         parsed.providers[provider] = ProviderInfo(external.replace("_", " ").title())
-    return Entry(key, provider, key, facts)
+    return Entry(key, provider, model_id_of(key, external, provider), facts)
+
+
+def model_id_of(key: str, external: str, provider: str) -> str:
+    """The provider's own ID in a LiteLLM key: the key as it is, but for LiteLLM's routing prefix
+    (`gemini/gemini-2.5-flash` is Google's `gemini-2.5-flash`; `openrouter/anthropic/claude-x` is
+    OpenRouter's `anthropic/claude-x`)."""
+    head, sep, rest = key.partition("/")
+    routes = {external, external.split("-")[0], LITELLM_PREFIX.get(provider, provider), provider}
+    return rest if sep and rest and head in routes else key
 
 
 def _valid_date(text: str) -> None:
