@@ -42,8 +42,17 @@ def test_the_whole_litellm_file_imports_and_the_catalog_compiles(bundled_copy: P
     # Keys keep their exact ID; names are path-safe.
     claude = yaml.safe_load((bundled_copy / "bedrock/anthropic.claude-haiku-4-5-20251001-v1-0.yaml").read_text())
     assert claude["model_id"] == "anthropic.claude-haiku-4-5-20251001-v1:0"
-    cloudflare = next((bundled_copy / "cloudflare").rglob("*.yaml"))
-    assert "@cf/" in yaml.safe_load(cloudflare.read_text()).get("model_id", "") or cloudflare.name == "provider.yaml"
+    llama = yaml.safe_load((bundled_copy / "cloudflare/cf/meta/llama-2-7b-chat-fp16.yaml").read_text())
+    assert llama["model_id"] == "@cf/meta/llama-2-7b-chat-fp16"
+    # Written directly or by PyYAML, a file is the same bytes (a sample of the written files).
+    from modelreg.catalog import model_file
+
+    written = sorted((bundled_copy / "openrouter").rglob("*.yaml"))
+    for path in written:
+        data = yaml.safe_load(path.read_text())
+        reference = yaml.dump(data, Dumper=model_file._Dumper, sort_keys=False, allow_unicode=True, width=1 << 16,
+                              default_flow_style=False)
+        assert path.read_text().split("\n", 1)[1] == reference, path
 
 
 SMALL = {

@@ -9,6 +9,7 @@ double-quoted wherever a plain scalar would read as something else.
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
@@ -48,9 +49,91 @@ def dump_yaml(data: dict[str, Any]) -> str:
     """A mapping as catalog-style YAML (no schema comment); empty text for an empty mapping."""
     if not data:
         return ""
+    fast = _fast_dump(data)
+    if fast is not None:
+        return fast
     text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 16,
                           default_flow_style=False)
     return text
+
+
+# The common shape of a catalog file (scalars, mappings of scalars, lists of simple scalars), written
+# directly: PyYAML's emitter takes milliseconds a file, which an import of thousands of models feels.
+# Anything else goes to PyYAML; a test holds the two to the same bytes.
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_SIMPLE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/()+:@-]*(?: [A-Za-z0-9._/()+:@-]+)*$")
+
+
+def _fast_scalar(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        text = repr(value)
+        if "e" in text or "E" in text:
+            text = format(Decimal(text), "f")
+        return text if "." in text else text + ".0"
+    if isinstance(value, str) and _SIMPLE.match(value) and ": " not in value:
+        if ":" in value or not _plain_string(value):
+            return f'"{value}"'
+        return value
+    return None
+
+
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _plain_string(value: str) -> bool:
+    # As `_Dumper.resolve` decides: a plain string must read as one in YAML 1.1 and in the catalog's 1.2.
+    tag = _RESOLVER.resolve(ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    return bool(tag == _STR and plain_scalar_tag(value) == _STR)
+
+
+def _fast_list(key: str, items: list[Any], indent: str) -> list[str] | None:
+    scalars = [_fast_scalar(item) for item in items]
+    if any(s is None for s in scalars) or not all(isinstance(i, (str, int, float, bool)) for i in items):
+        return None
+    if key not in BLOCK_LISTS and (not items or len(repr(items)) <= FLOW_LIST_WIDTH):
+        return [f"{indent}{key}: [{', '.join(s for s in scalars if s is not None)}]"]
+    return [f"{indent}{key}:"] + [f"{indent}  - {s}" for s in scalars]
+
+
+def _fast_dump(data: dict[str, Any]) -> str | None:
+    lines: list[str] = []
+    for key, value in data.items():
+        if not isinstance(key, str) or not _KEY.match(key) or not _plain_string(key):
+            return None
+        if isinstance(value, dict):
+            if not value:
+                return None
+            lines.append(f"{key}:")
+            for inner, item in value.items():
+                if not isinstance(inner, str) or not _KEY.match(inner) or not _plain_string(inner):
+                    return None
+                if isinstance(item, list):
+                    nested = _fast_list(inner, item, "  ")
+                    if nested is None:
+                        return None
+                    lines += nested
+                    continue
+                scalar = _fast_scalar(item)
+                if scalar is None:
+                    return None
+                lines.append(f"  {inner}: {scalar}")
+        elif isinstance(value, list):
+            block = _fast_list(key, value, "")
+            if block is None:
+                return None
+            lines += block
+        else:
+            scalar = _fast_scalar(value)
+            if scalar is None:
+                return None
+            lines.append(f"{key}: {scalar}")
+    return "\n".join(lines) + "\n"
 
 
 class _Dumper(yaml.SafeDumper):

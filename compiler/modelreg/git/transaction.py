@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from modelreg.atomic_files import is_running, remove_leftovers, temp_writer, write_atomic
+from modelreg.atomic_files import is_running, remove_leftovers, temp_writer, write_atomic, write_atomic_many
 from modelreg.errors import BusyError, StateError, UsageError
 from modelreg.git.repository import CatalogRepository, Head
 from modelreg.git.runner import Git, GitFailed, MissingObject
@@ -295,13 +295,15 @@ class CatalogWriter:
 
     def _put_files(self, previous: Mapping[str, bytes | None]) -> None:
         """Put catalog files in the given state: content written atomically, None removed."""
+        written = {self.repo.catalog / rel: content for rel, content in previous.items() if content is not None}
+        if len(written) == 1:
+            write_atomic(*next(iter(written.items())))
+        elif written:
+            write_atomic_many(written)  # an import: one sync for all of them
         for rel, content in previous.items():
-            full = self.repo.catalog / rel
             if content is None:
                 with contextlib.suppress(FileNotFoundError):
-                    full.unlink()
-            else:
-                write_atomic(full, content)
+                    (self.repo.catalog / rel).unlink()
 
     def _identity_env(self) -> dict[str, str]:
         if self._author is None:

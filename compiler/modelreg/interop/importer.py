@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelreg.atomic_files import write_atomic
+from modelreg.atomic_files import write_atomic_many
 from modelreg.capability_tree import CapabilityTree
 from modelreg.catalog.directory import DirectorySource
 from modelreg.catalog.files import CatalogFiles
@@ -114,18 +114,14 @@ def _catalog(files: CatalogFiles) -> tuple[CapabilityTree, dict[str, CatalogMode
 
 def _write_all(root: Path, writes: dict[str, bytes]) -> None:
     # Each file atomically; a failure midway puts back what was written, so no import is half done.
-    previous: dict[Path, bytes | None] = {}
+    previous = {root / rel: (root / rel).read_bytes() if (root / rel).is_file() else None for rel in writes}
     try:
-        for rel, content in writes.items():
-            path = root / rel
-            previous[path] = path.read_bytes() if path.is_file() else None
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, content)
+        write_atomic_many({root / rel: content for rel, content in writes.items()})
     except BaseException:
+        with contextlib.suppress(OSError):
+            write_atomic_many({path: before for path, before in previous.items() if before is not None})
         for path, before in previous.items():
-            with contextlib.suppress(OSError):
-                if before is None:
+            if before is None:
+                with contextlib.suppress(OSError):
                     path.unlink(missing_ok=True)
-                else:
-                    write_atomic(path, before)
         raise
