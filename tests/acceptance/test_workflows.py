@@ -192,7 +192,7 @@ def test_test_workflow_runs_the_readme_test_command() -> None:
     assert set(workflow["on"]) == {"push", "pull_request"}
     assert [step["run"] for step in _steps(workflow) if "run" in step] == [".ci/run"]
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert "pip install --quiet -e '.[test]'" in ci and "python -m pytest" in ci
+    assert "pip install --quiet -e '.[test,litellm]'" in ci and "python -m pytest" in ci
     assert "pip install -e '.[test]' && python -m pytest" in (REPO / "README.md").read_text(encoding="utf-8")
 
 

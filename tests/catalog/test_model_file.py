@@ -124,7 +124,9 @@ def test_the_direct_writer_writes_what_pyyaml_writes(value: str) -> None:
     from modelreg.catalog import model_file
 
     for data in ({"name": "a/b", "display_name": value}, {"name": "a/b", "modalities": {"input": [value, "text"]}},
-                 {"name": "a/b", "capabilities": [value]}, {"name": "a/b", "features": {"vision": True},
+                 {"name": "a/b", "capabilities": [value]}, {"name": "a/b", "capabilities": [], "x": [value] * 30},
+                 {"name": "a/b", "lifecycle": {"status": "discovered"}, "modalities": {"input": []}},
+                 {"name": "a/b", "features": {"vision": True},
                                                             "cost": {"per_second": 6e-05, "input_per_mtok": 3}}):
         reference = yaml.dump(data, Dumper=model_file._Dumper, sort_keys=False, allow_unicode=True, width=1 << 16,
                               default_flow_style=False)

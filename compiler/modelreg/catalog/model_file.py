@@ -96,7 +96,7 @@ def _fast_list(key: str, items: list[Any], indent: str) -> list[str] | None:
     scalars = [_fast_scalar(item) for item in items]
     if any(s is None for s in scalars) or not all(isinstance(i, (str, int, float, bool)) for i in items):
         return None
-    if key not in BLOCK_LISTS and (not items or len(repr(items)) <= FLOW_LIST_WIDTH):
+    if not items or (key not in BLOCK_LISTS and len(repr(items)) <= FLOW_LIST_WIDTH):
         return [f"{indent}{key}: [{', '.join(s for s in scalars if s is not None)}]"]
     return [f"{indent}{key}:"] + [f"{indent}  - {s}" for s in scalars]
 
