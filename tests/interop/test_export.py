@@ -55,7 +55,7 @@ def test_a_provider_litellm_does_not_route_is_reported_not_written(catalog: Path
 def test_litellm_round_trip_file_to_catalog_to_config_to_litellms_loader(bundled_copy: Path, tmp_path: Path) -> None:
     # The providers most catalogs start from; the whole file's import is tested in test_import.
     providers = ("openai", "anthropic", "google", "mistral", "groq", "deepseek", "xai", "together", "cohere",
-                 "bedrock", "vertex_ai-anthropic_models", "openrouter")
+                 "bedrock", "vertex_ai", "openrouter")
     chosen = [arg for p in providers for arg in ("--provider", p)]
     assert run_cli("import", "litellm", str(LITELLM_FILE), "--catalog", str(bundled_copy), *chosen).code == 0
     out = tmp_path / "config.yaml"
@@ -84,9 +84,25 @@ def test_the_models_dev_export_satisfies_its_schema_and_says_what_it_guessed(bun
     assert sonnet["limit"]["context"] == 200000
     assert sonnet["tool_call"] is True and sonnet["attachment"] is True
     assert api["anthropic"]["npm"] == "@ai-sdk/anthropic" and "api" not in api["anthropic"]
-    assert api["together"]["npm"] == "@ai-sdk/togetherai" if "together" in api else True
+    assert api["togetherai"]["npm"] == "@ai-sdk/togetherai"  # models.dev's name for it
     assert "modelreg: note: open_weights unknown for " in result.err
     # A broken export would be caught by the schema: it holds models.dev's rules.
     broken = dict(api)
     broken["anthropic"] = {**api["anthropic"], "env": []}
     assert first_error("models-dev", broken) is not None
+
+
+def test_native_litellm_routes_get_no_api_base_and_unreachable_ones_say_why(bundled_copy: Path,
+                                                                            tmp_path: Path) -> None:
+    out = tmp_path / "config.yaml"
+    result = run_cli("export", "litellm", "--catalog", str(bundled_copy), "-o", str(out))
+    assert result.code == 0, result.err
+    params = {e["model_name"]: e["litellm_params"] for e in yaml.safe_load(out.read_text())["model_list"]}
+    # LiteLLM builds Gemini's and Anthropic's URLs itself: the catalog's base would send them astray.
+    assert params["google/gemini-2.5-pro"] == {"model": "gemini/gemini-2.5-pro", "api_key": "os.environ/GEMINI_API_KEY"}
+    assert "api_base" not in params["anthropic/claude-sonnet-4-5"]
+    assert params["ollama/llama3.2-3b"]["api_base"] == "http://localhost:11434/v1"
+    provider = bundled_copy / "perplexity/provider.yaml"
+    provider.write_text(provider.read_text().replace("api_base:", "x-api_base:"))
+    again = run_cli("export", "litellm", "--catalog", str(bundled_copy), "-o", str(out))
+    assert again.code == 0

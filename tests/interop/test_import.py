@@ -85,7 +85,8 @@ def test_every_entry_is_imported_merged_or_skipped_with_its_reason(bundled_copy:
     result = run_cli("import", "litellm", str(small), "--catalog", str(bundled_copy))
     assert result.code == 0, result.err
     lines = result.out.splitlines()
-    assert lines[0].startswith(f"import {small}: 11 entries: 4 imported, 1 merged into existing models, 6 skipped (")
+    assert lines[0].startswith(f"import {small}: 11 entries: 4 imported, 1 merged into a model already there, "
+                               "6 skipped (")
     skipped = {line.strip().split(": ", 1)[0]: line.strip().split(": ", 1)[1] for line in lines
                if line.startswith("    ")}
     assert skipped == {
@@ -139,9 +140,16 @@ def test_an_existing_model_gains_only_what_it_lacks_unless_overwrite(bundled_cop
 def test_provider_selects_entries_and_the_counts_still_add_up(bundled_copy: Path, small: Path) -> None:
     result = run_cli("import", "litellm", str(small), "--catalog", str(bundled_copy), "--provider", "google")
     assert result.code == 0, result.err
-    assert result.out.splitlines()[0].startswith(f"import {small}: 11 entries: 1 imported, 0 merged into existing "
-                                                 "models, 10 skipped")
+    assert result.out.splitlines()[0].startswith(f"import {small}: 11 entries: 1 imported, 0 merged into a model "
+                                                 "already there, 10 skipped (5 provider `…` not selected; ")
     assert "    gpt-9: provider `openai` not selected (--provider)\n" in result.out
+    # The file's own name for a provider selects it too; a name nobody has is a usage error.
+    same = run_cli("import", "litellm", str(small), "--catalog", str(bundled_copy), "--provider", "gemini",
+                   "--dry-run")
+    assert same.code == 0 and "11 entries: 0 imported, 1 merged" in same.out.splitlines()[0]
+    nope = run_cli("import", "litellm", str(small), "--catalog", str(bundled_copy), "--provider", "nope")
+    assert (nope.code, nope.err) == (2, f"modelreg: error: --provider nope: neither the catalog nor {small} has "
+                                        "that provider\n")
 
 
 def test_dry_run_writes_nothing_and_commit_makes_one_commit(catalog: Path, small: Path) -> None:
@@ -209,8 +217,8 @@ def test_models_dev_imports_and_merges_with_litellm(catalog: Path, tmp_path: Pat
     write(catalog, "acme/provider.yaml", PROVIDER)
     result = run_cli("import", "models-dev", str(MODELS_DEV_FILE), "--catalog", str(catalog))
     assert result.code == 0, result.err
-    assert result.out.splitlines()[0] == (f"import {MODELS_DEV_FILE}: 6 entries: 5 imported, 0 merged into existing "
-                                          "models, 1 skipped (1 `cost.input` is not a number)")
+    assert result.out.splitlines()[0] == (f"import {MODELS_DEV_FILE}: 6 entries: 5 imported, 0 merged into a model "
+                                          "already there, 1 skipped (1 `…` is not a number)")
     assert '    moonshotai/kimi-k2-thinking: `cost.input` is not a number ("0.6")\n' in result.out
     sonnet = yaml.safe_load((catalog / "anthropic/claude-sonnet-4-5-20250929.yaml").read_text())
     assert sonnet["display_name"] == "Claude Sonnet 4.5"
@@ -238,8 +246,8 @@ def test_models_dev_imports_and_merges_with_litellm(catalog: Path, tmp_path: Pat
                                      "supports_web_search": True}}))
     merged = run_cli("import", "litellm", str(litellm), "--catalog", str(catalog))
     assert merged.code == 0, merged.err
-    assert merged.out.splitlines()[0] == f"import {litellm}: 2 entries: 0 imported, 2 merged into existing models, " \
-                                         "0 skipped"
+    assert merged.out.splitlines()[0] == (f"import {litellm}: 2 entries: 0 imported, 2 merged into a model already "
+                                          "there, 0 skipped")
     again = yaml.safe_load((catalog / "anthropic/claude-sonnet-4-5-20250929.yaml").read_text())
     assert again["limits"]["context_window"] == 200000 and again["cost"]["input_per_mtok"] == 3
     assert sorted(p.name for p in (catalog / "google").iterdir()) == ["gemini-2.5-pro.yaml", "provider.yaml",
@@ -255,4 +263,31 @@ def test_a_litellm_key_keeps_its_exact_id(tmp_path: Path) -> None:
     parsed = read_litellm(path, today="2026-01-01")
     assert [(e.provider, e.model_id) for e in parsed.entries] == [
         ("cloudflare", "@cf/meta/llama-2-7b-chat-fp16"),
-        ("vertex_ai-anthropic_models", "anthropic.claude-haiku-4-5@20251001")]
+        ("vertex_ai", "anthropic.claude-haiku-4-5@20251001")]  # Vertex's own, not Google's Gemini API
+
+
+def test_odd_entries_are_skipped_with_a_reason_not_a_traceback(bundled_copy: Path, tmp_path: Path) -> None:
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps({
+        "list-mode": {"litellm_provider": "openai", "mode": ["chat"]},
+        "huge-limit": {"litellm_provider": "openai", "mode": "chat", "max_input_tokens": 1e300},
+        "huge-price": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 1e300},
+        "bool-price": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": True},
+        "not-an-object": ["chat"],
+        "provider": {"litellm_provider": "openai", "mode": "chat"},
+        "line\nbreak": {"litellm_provider": "openai", "mode": "vector_store"},
+        "fine": {"litellm_provider": "openai", "mode": "chat"},
+    }).replace("1e+300", "1e400", 1))
+    result = run_cli("import", "litellm", str(path), "--catalog", str(bundled_copy))
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[0].startswith(f"import {path}: 8 entries: 1 imported, 0 merged into a model "
+                                                 "already there, 7 skipped")
+    skipped = result.out.split("  skipped:\n")[1]
+    assert "    list-mode: `mode` is not a string (list)\n" in skipped
+    assert "    huge-limit: a token limit is not a positive whole number (inf)\n" in skipped
+    assert "    huge-price: `input_cost_per_token` is beyond any real price (1e+300)\n" in skipped
+    assert "    bool-price: `input_cost_per_token` is not a number (true)\n" in skipped
+    assert "    not-an-object: not an object\n" in skipped
+    assert "    provider: name collision: `openai/provider.yaml` is the provider's own file\n" in skipped
+    assert '    "line\\nbreak": unknown mode' in skipped
+    assert yaml.safe_load((bundled_copy / "openai/provider.yaml").read_text())["name"] == "openai"

@@ -76,7 +76,8 @@ def _fast_scalar(value: Any) -> str | None:
         if "e" in text or "E" in text:
             text = format(Decimal(text), "f")
         return text if "." in text else text + ".0"
-    if isinstance(value, str) and _SIMPLE.match(value) and ": " not in value:
+    # Long strings are PyYAML's: it folds them past its width.
+    if isinstance(value, str) and len(value) <= 4096 and _SIMPLE.match(value) and ": " not in value:
         if ":" in value or not _plain_string(value):
             return f'"{value}"'
         return value

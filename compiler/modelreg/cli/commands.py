@@ -6,6 +6,7 @@ Every handler takes the parsed arguments and the two streams; only `modelreg.cli
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -326,7 +327,8 @@ def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"  new providers: {', '.join(plan.providers_added)}\n")
     if plan.skipped:
         out.write("  skipped:\n")
-        out.writelines(f"    {key}: {why}\n" for key, why in plan.skipped)
+        # A key is the file's: shown escaped, so no key can break the report's lines.
+        out.writelines(f"    {key if key.isprintable() else json.dumps(key)}: {why}\n" for key, why in plan.skipped)
     if result.diff is not None and result.diff.changed:
         out.write("  " + render.render_text(result.diff).split("\n", 1)[0].split(": ", 1)[1] + "\n")
     if result.commit is not None:

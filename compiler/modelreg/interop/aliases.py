@@ -16,14 +16,11 @@ from typing import Any
 # Gemini on Vertex is Google's, Anthropic's models on Vertex are not the Anthropic API.
 ALIASES: tuple[tuple[str, str], ...] = (
     ("gemini", "google"),
-    ("vertex_ai", "google"),
-    ("vertex_ai-language-models", "google"),
-    ("vertex_ai-embedding-models", "google"),
-    ("vertex_ai-image-models", "google"),
-    ("vertex_ai-video-models", "google"),
-    ("vertex_ai-text-models", "google"),
-    ("palm", "google"),
+    ("vertex_ai-language-models", "google"),  # Gemini on Vertex
     ("google-vertex", "google"),
+    # The rest of Vertex (PaLM, Imagen, Chirp, partner models) is Vertex's own.
+    ("vertex_ai-*", "vertex_ai"),
+    ("palm", "vertex_ai"),
     ("bedrock_converse", "bedrock"),
     ("amazon-bedrock", "bedrock"),
     ("together_ai", "together"),
@@ -41,6 +38,9 @@ ALIASES: tuple[tuple[str, str], ...] = (
 
 # Catalog provider -> the prefix LiteLLM routes it by (`<prefix>/<model>`), where it differs.
 LITELLM_PREFIX = {"google": "gemini", "together": "together_ai", "jina": "jina_ai"}
+# LiteLLM routes that take the deployment's own `api_base`; the others know their provider's.
+OWN_BASE = frozenset({"openai", "anthropic", "azure", "azure_ai", "ollama", "ollama_chat", "vllm", "hosted_vllm",
+                      "lm_studio", "openai_like", "custom_openai"})
 
 # The providers LiteLLM routes (`litellm.provider_list` of the pinned version; a test holds the two
 # together): a model of any other provider is reported by the export, not written for LiteLLM to drop.
@@ -84,11 +84,8 @@ def catalog_provider(external: str) -> str | None:
 def litellm_prefix(provider: str, record: Mapping[str, Any] | None = None) -> str | None:
     """The prefix LiteLLM routes a catalog provider's models by (its `record` from the snapshot
     tells an OpenAI- or Anthropic-compatible API, which LiteLLM reaches as `openai/` or
-    `anthropic/` with the provider's `api_base`), or None when LiteLLM cannot route it. Partner
-    models on Vertex (`vertex_ai-anthropic_models`) route as `vertex_ai/`."""
+    `anthropic/` with the provider's `api_base`), or None when LiteLLM cannot route it."""
     prefix = LITELLM_PREFIX.get(provider, provider)
-    if prefix.startswith("vertex_ai-"):
-        prefix = "vertex_ai"
     if prefix in LITELLM_PROVIDERS:
         return prefix
     record = record or {}

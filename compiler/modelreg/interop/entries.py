@@ -4,6 +4,7 @@ entries it could not map (each with the reason), and the providers they belong t
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -74,19 +75,28 @@ def read_json_map(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
     return data
 
 
+# Bounds past which a number is a mistake, not a model: a context of a trillion tokens, a price of a
+# billion dollars for a million tokens.
+MAX_LIMIT = 10**12
+MAX_PRICE = 10**9
+
+
 def price(value: Any, scale: int) -> int | float | None:
     """A price scaled exactly (`2.5e-06` per token -> `2.5` per million); None when absent.
     ValueError for a price that is not a non-negative number (a string, a negative)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"not a number ({json.dumps(value)})")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float)
+                                                                          and not math.isfinite(value)):
+        raise ValueError(f"not a number ({json.dumps(value) if not isinstance(value, float) else repr(value)})")
     try:
         amount = Decimal(repr(value)) * scale
     except InvalidOperation:
         raise ValueError(f"not a number ({value!r})") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError(f"not a non-negative number ({value!r})")
+    if amount > MAX_PRICE:
+        raise ValueError(f"beyond any real price ({value!r})")
     return exact_number(amount)
 
 
@@ -94,6 +104,9 @@ def limit(value: Any) -> int | None:
     """A token limit; None when absent. ValueError for 0, a negative or anything but an integer."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value <= 0:
-        raise ValueError(f"not a positive whole number ({json.dumps(value)})")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value != int(value) or value <= 0:
+        raise ValueError(f"not a positive whole number ({value!r})")
+    if value > MAX_LIMIT:
+        raise ValueError(f"beyond any real token limit ({value!r})")
     return int(value)

@@ -26,6 +26,7 @@ from modelreg.diff.report import Diff
 from modelreg.errors import CatalogInvalid, StateError, UsageError
 from modelreg.git.repository import CatalogRepository
 from modelreg.git.transaction import CommitInfo
+from modelreg.interop.aliases import catalog_provider
 from modelreg.interop.entries import Parsed
 from modelreg.interop.merge import CatalogModel, ImportPlan, plan_import
 from modelreg.registry import open_writer
@@ -57,7 +58,8 @@ def import_catalog(parsed: Parsed, catalog: str | os.PathLike[str] = DEFAULT_CAT
     source = DirectorySource(root, display)
     files = source.read()
     tree, models, known = _catalog(files)
-    plan = plan_import(parsed, models, known, tree, overwrite=overwrite, only=providers)
+    only = _selected(providers, known, parsed)
+    plan = plan_import(parsed, models, known, tree, overwrite=overwrite, only=only)
     if not plan.writes:
         return ImportResult(plan, None, False)
     diff = diff_proposed(_reuse(files), plan.writes, base_ref="catalog", head_ref=f"import {parsed.source}",
@@ -78,6 +80,17 @@ def import_catalog(parsed: Parsed, catalog: str | os.PathLike[str] = DEFAULT_CAT
         return ImportResult(plan, diff, True, info)
     _write_all(root, plan.writes)
     return ImportResult(plan, diff, True)
+
+
+def _selected(names: Collection[str], known: Collection[str], parsed: Parsed) -> set[str]:
+    # `--provider` takes the catalog's names or the file's own (`gemini` is the catalog's `google`).
+    chosen = set()
+    for name in names:
+        provider = name if name in known else catalog_provider(name)
+        if provider is None or (provider not in known and all(e.provider != provider for e in parsed.entries)):
+            raise UsageError(f"--provider {name}: neither the catalog nor {parsed.source} has that provider")
+        chosen.add(provider)
+    return chosen
 
 
 def _reuse(files: CatalogFiles) -> Callable[[], CatalogFiles]:

@@ -101,6 +101,8 @@ def _entry(key: str, entry: Any, today: str, parsed: Parsed) -> Entry:
     if provider is None:
         raise ValueError(f"no catalog provider name can be made of `{external}`")
     mode = entry.get("mode")
+    if not isinstance(mode, str) and mode is not None:
+        raise ValueError(f"`mode` is not a string ({type(mode).__name__})")
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}" if mode is not None else "no `mode`")
     facts: dict[str, Any] = {}

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from modelreg.interop.aliases import litellm_prefix
+from modelreg.interop.aliases import OWN_BASE, litellm_prefix
 
 POOL_PREFIX = "pool/"
 ROUTABLE = frozenset({"active", "preview", "deprecated"})
@@ -39,7 +39,10 @@ def litellm_params(model: Mapping[str, Any], provider: Mapping[str, Any], prefix
     """How LiteLLM calls one model: `<prefix>/<model_id>`, the API base, the key's variable."""
     model_id = str(model["model_id"])
     params: dict[str, Any] = {"model": model_id if model_id.startswith(f"{prefix}/") else f"{prefix}/{model_id}"}
-    if provider.get("api_base"):
+    # A native route knows its provider's endpoint (and builds its own paths on it): the catalog's
+    # base, often the provider's OpenAI-compatible one, would send it astray.
+    generic = prefix in ("openai", "anthropic") and model["provider"] != prefix  # a compatible API, reached there
+    if provider.get("api_base") and prefix in OWN_BASE and (generic or prefix not in ("openai", "anthropic")):
         params["api_base"] = provider["api_base"]
     if provider.get("api_key_env"):
         params["api_key"] = f"os.environ/{provider['api_key_env']}"
@@ -59,6 +62,14 @@ def _model_info(model: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(cost.get(ours), (int, float)) and cost.get("currency", "USD") == "USD":
             info[theirs] = cost[ours] / 1_000_000
     return info
+
+
+def _unroutable(provider: str, record: Mapping[str, Any], count: int) -> str:
+    if record.get("api") in ("openai", "anthropic"):
+        why = f"`{provider}` speaks the {record['api']} API but has no `api_base` to reach it at"
+    else:
+        why = f"LiteLLM has no provider `{provider}`"
+    return f"{why}: its {count} model(s) left out"
 
 
 def litellm_config(document: Mapping[str, Any]) -> Export:
@@ -96,8 +107,7 @@ def litellm_config(document: Mapping[str, Any]) -> Export:
             missing = [t for t in [group, *targets] if t not in written]
             if missing:  # never: the chains are built from what was written
                 raise AssertionError(f"fallback of {group} names groups not written: {missing}")
-    notes = [f"LiteLLM has no provider `{provider}`: its {n} model(s) left out"
-             for provider, n in sorted(unknown.items())]
+    notes = [_unroutable(provider, providers.get(provider) or {}, n) for provider, n in sorted(unknown.items())]
     config = {"model_list": entries, "router_settings": {"fallbacks": fallbacks}}
     label = document["version"]["label"]
     text = (f"# LiteLLM proxy config, written by `modelreg export litellm` from snapshot {label}.\n"

@@ -5,6 +5,7 @@ or skipped with its reason, so the three counts add up to the file's entries."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from modelreg.capability_tree import CapabilityTree
 from modelreg.catalog.dotted import ABSENT, copy, get, put, same
 from modelreg.catalog.model_file import dump_model_file, dump_yaml, schema_comment
-from modelreg.catalog.paths import PROVIDER_FILE, model_path, slug_model_name
+from modelreg.catalog.paths import PROVIDER_FILE, is_discovery_record, is_model_path, model_path, slug_model_name
 from modelreg.errors import UsageError
 from modelreg.interop.entries import Parsed, ProviderInfo
 from modelreg.models import ModelDefinition
@@ -41,11 +42,12 @@ class ImportPlan:
     def summary(self) -> str:
         why: dict[str, int] = {}
         for _, reason in self.skipped:
-            kind = reason.split(" (")[0].split(": ")[0]
+            # Grouped by kind: the names and values in a reason tell entries apart, not kinds.
+            kind = re.sub(r"`[^`]*`", "`…`", reason.split(" (")[0].split(": ")[0])
             why[kind] = why.get(kind, 0) + 1
         reasons = "; ".join(f"{n} {kind}" for kind, n in sorted(why.items(), key=lambda kv: (-kv[1], kv[0])))
-        text = (f"{self.total} entries: {len(self.imported)} imported, {len(self.merged)} merged into existing "
-                f"models, {len(self.skipped)} skipped")
+        text = (f"{self.total} entries: {len(self.imported)} imported, {len(self.merged)} merged into a model "
+                f"already there, {len(self.skipped)} skipped")
         return text + (f" ({reasons})" if reasons else "")
 
 
@@ -94,9 +96,12 @@ def plan_import(parsed: Parsed, models: Mapping[str, CatalogModel], providers: M
             plan.skipped.append((entry.key, f"name collision: `{name}` is already `{other}`"))
             continue
         try:
-            model_path(name)
+            rel = model_path(name)
         except UsageError as exc:
             plan.skipped.append((entry.key, f"no valid model name: {exc}"))
+            continue
+        if not is_model_path(rel) or is_discovery_record(rel):
+            plan.skipped.append((entry.key, f"name collision: `{rel}` is the provider's own file"))
             continue
         doc = {"name": name, "provider": entry.provider, "model_id": entry.model_id}
         _merge(doc, facts, defaults, overwrite=True, new=True)
@@ -147,8 +152,8 @@ def _known(facts: Mapping[str, Any], tree: CapabilityTree) -> dict[str, Any]:
 
 def _merge(doc: dict[str, Any], facts: Mapping[str, Any], defaults: Mapping[str, Any], *, overwrite: bool,
            new: bool) -> list[str]:
-    """Write `facts` into `doc`: only where it says nothing (and the provider's defaults do not
-    already say the same), or everywhere with `overwrite`. Capabilities are a person's choice in a
+    """Write `facts` into `doc`: only where neither it nor the provider's defaults say anything,
+    or everywhere with `overwrite`. Capabilities are a person's choice in a
     model the catalog has: only `overwrite` replaces them, and never with none."""
     written = []
     for dotted in sorted(facts):
@@ -158,8 +163,9 @@ def _merge(doc: dict[str, Any], facts: Mapping[str, Any], defaults: Mapping[str,
         current = get(doc, dotted)
         if current is not ABSENT and not overwrite:
             continue
-        if current is ABSENT and same(get(defaults, dotted), value):
-            continue
+        inherited = get(defaults, dotted)
+        if current is ABSENT and inherited is not ABSENT and (not overwrite or same(inherited, value)):
+            continue  # the provider's defaults set it for every model of the provider
         if not same(current, value):
             put(doc, dotted, value)
             written.append(dotted)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelreg.interop.aliases import catalog_provider
-from modelreg.interop.entries import Entry, Parsed, ProviderInfo, price, read_json_map
+from modelreg.interop.entries import Entry, Parsed, ProviderInfo, limit, price, read_json_map
 
 MODALITIES = {"text": "text", "image": "image", "audio": "audio", "video": "video", "pdf": "pdf",
               "file": "pdf", "embeddings": "embedding"}
@@ -53,7 +53,8 @@ def read_models_dev(path: str | os.PathLike[str]) -> Parsed:
 
 
 def _provider(provider_id: str, block: Mapping[str, Any]) -> ProviderInfo:
-    env = [e for e in block.get("env") or [] if isinstance(e, str) and _ENV.match(e)]
+    given = block.get("env")
+    env = [e for e in (given if isinstance(given, list) else [given]) if isinstance(e, str) and _ENV.match(e)]
     api = block.get("api")
     doc = block.get("doc")
     name = block.get("name")
@@ -102,7 +103,10 @@ def _entry(key: str, provider: str, model_id: str, model: Any) -> Entry:
         value = limits.get(field)
         # models.dev writes 0 for a limit it does not know (an embedding model's output).
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            facts[dotted] = value
+            try:
+                facts[dotted] = limit(value)
+            except ValueError as exc:
+                raise ValueError(f"`limit.{field}` is {exc}") from None
     cost = _mapping(model.get("cost"))
     for field, dotted in (("input", "cost.input_per_mtok"), ("output", "cost.output_per_mtok"),
                           ("cache_read", "cost.cached_input_per_mtok")):

@@ -67,6 +67,8 @@ def _model(model: Mapping[str, Any], defaulted: list[str]) -> dict[str, Any]:
                   "output": limits.get("max_output_tokens") or 0},
     }
     defaulted += ["temperature", "open_weights"]
+    if not model.get("registered_at"):
+        defaulted.append("last_updated")
     if not entry["limit"]["context"]:
         defaulted.append("limit.context")
     if not entry["limit"]["output"]:
@@ -91,6 +93,7 @@ def models_dev_api(document: Mapping[str, Any]) -> Export:
     providers: Mapping[str, Mapping[str, Any]] = document["providers"]
     out: dict[str, Any] = {}
     counts: dict[str, int] = {}
+    notes: list[str] = []
     exported = 0
     for name in sorted(document["models"]):
         model = document["models"][name]
@@ -100,6 +103,12 @@ def models_dev_api(document: Mapping[str, Any]) -> Export:
         pid = MODELS_DEV_IDS.get(model["provider"], model["provider"])
         if pid not in out:
             npm = NPM.get(model["provider"], COMPATIBLE)
+            guessed = [what for what, known in (("env", provider.get("api_key_env")),
+                                                 ("doc", provider.get("homepage") or provider.get("api_base")),
+                                                 ("api", npm != COMPATIBLE or provider.get("api_base")))
+                       if not known]
+            if guessed:
+                notes.append(f"provider `{pid}`: {', '.join(guessed)} unknown; wrote a placeholder")
             env = provider.get("api_key_env") or f"{pid.upper().replace('-', '_')}_API_KEY"
             block: dict[str, Any] = {
                 "id": pid, "name": provider.get("display_name") or pid, "env": [env],
@@ -118,6 +127,6 @@ def models_dev_api(document: Mapping[str, Any]) -> Export:
     problem = first_error("models-dev", out)
     if problem is not None:  # never: every field is written to the schema
         raise AssertionError(f"the models.dev export does not satisfy models.dev's schema: {problem}")
-    notes = [f"{what} unknown for {n} model(s): wrote the conservative value" for what, n in sorted(counts.items())]
+    notes += [f"{what} unknown for {n} model(s): wrote the conservative value" for what, n in sorted(counts.items())]
     text = json.dumps(out, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     return Export(text, f"{exported} models from {len(out)} providers", notes)
