@@ -134,6 +134,16 @@ def test_the_direct_writer_writes_what_pyyaml_writes(value: str) -> None:
         assert fast is None or fast == reference, (value, data)
 
 
+@pytest.mark.parametrize(("value", "written"), [("Claude 3.5", "Claude 3.5"), ("yes", '"yes"'), ("3.10", '"3.10"'),
+                                                ("2024-05-13", '"2024-05-13"'), ("gemma3:4b", '"gemma3:4b"')])
+def test_the_direct_writer_takes_the_catalog_style_and_quotes_what_would_not_read_back(value: str,
+                                                                                         written: str) -> None:
+    from modelreg.catalog import model_file
+
+    assert model_file._fast_dump({"name": "a/b", "display_name": value}) == f"name: a/b\ndisplay_name: {written}\n"
+    assert model_file._fast_dump({"name": "a/b", "display_name": "a: b"}) is None  # PyYAML's to write
+
+
 def test_every_bundled_file_is_written_the_same_by_either_writer() -> None:
     import yaml
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
@@ -27,6 +28,21 @@ FLOW_LIST_WIDTH = 80
 BLOCK_LISTS = frozenset({"capabilities"})
 
 _STR = "tag:yaml.org,2002:str"
+
+
+@dataclass
+class CatalogModel:
+    """A model file as it is in the catalog: its name, path and own content (before provider
+    defaults), for the changes sync and import propose to it."""
+
+    name: str
+    rel: str
+    data: dict[str, Any]
+
+    @property
+    def model_id(self) -> str:
+        """The provider's ID for the model: its `model_id`, or the name without the provider."""
+        return str(self.data.get("model_id") or self.name.split("/", 1)[1])
 
 
 def schema_comment(rel_path: str, schema: str = MODEL_SCHEMA) -> str:

@@ -19,6 +19,7 @@ from modelreg.atomic_files import write_atomic_many
 from modelreg.capability_tree import CapabilityTree
 from modelreg.catalog.directory import DirectorySource
 from modelreg.catalog.files import CatalogFiles
+from modelreg.catalog.model_file import CatalogModel
 from modelreg.catalog.paths import CAPABILITIES_FILE, DEFAULT_CATALOG, file_kind, is_model_path, status_changes_catalog
 from modelreg.catalog.yaml_loader import YamlLoadError, load_yaml
 from modelreg.diff.proposed import diff_proposed
@@ -28,7 +29,7 @@ from modelreg.git.repository import CatalogRepository
 from modelreg.git.transaction import CommitInfo
 from modelreg.interop.aliases import catalog_provider
 from modelreg.interop.entries import Parsed
-from modelreg.interop.merge import CatalogModel, ImportPlan, plan_import
+from modelreg.interop.merge import ImportPlan, plan_import
 from modelreg.registry import open_writer
 
 

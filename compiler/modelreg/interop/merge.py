@@ -12,7 +12,7 @@ from typing import Any
 
 from modelreg.capability_tree import CapabilityTree
 from modelreg.catalog.dotted import ABSENT, copy, get, put, same
-from modelreg.catalog.model_file import dump_model_file, dump_yaml, schema_comment
+from modelreg.catalog.model_file import CatalogModel, dump_model_file, dump_yaml, schema_comment
 from modelreg.catalog.paths import PROVIDER_FILE, is_discovery_record, is_model_path, model_path, slug_model_name
 from modelreg.errors import UsageError
 from modelreg.interop.entries import Parsed, ProviderInfo
@@ -49,19 +49,6 @@ class ImportPlan:
         text = (f"{self.total} entries: {len(self.imported)} imported, {len(self.merged)} merged into a model "
                 f"already there, {len(self.skipped)} skipped")
         return text + (f" ({reasons})" if reasons else "")
-
-
-@dataclass
-class CatalogModel:
-    """A model file as it is: its name, path and own content."""
-
-    name: str
-    rel: str
-    data: dict[str, Any]
-
-    @property
-    def model_id(self) -> str:
-        return str(self.data.get("model_id") or self.name.split("/", 1)[1])
 
 
 def plan_import(parsed: Parsed, models: Mapping[str, CatalogModel], providers: Mapping[str, Mapping[str, Any]],

@@ -21,7 +21,7 @@ from typing import Any
 
 from modelreg.capability_tree import CapabilityTree
 from modelreg.catalog.dotted import ABSENT, copy, get, put, same
-from modelreg.catalog.model_file import dump_model_file
+from modelreg.catalog.model_file import CatalogModel, dump_model_file
 from modelreg.catalog.paths import discovery_record_path, model_path, slug_model_name
 from modelreg.errors import ListingError, UsageError
 from modelreg.models import ModelDefinition
@@ -65,20 +65,6 @@ class Plan:
     @property
     def nothing_to_do(self) -> bool:
         return not self.writes
-
-
-@dataclass
-class CatalogModel:
-    """A model file of the provider as it is: its path, bytes, and its own content."""
-
-    name: str
-    rel: str
-    raw: bytes
-    data: dict[str, Any]
-
-    @property
-    def model_id(self) -> str:
-        return str(self.data.get("model_id") or self.name.split("/", 1)[1])
 
 
 def place(listed: Listed, discovery: Discovery, tree: CapabilityTree) -> dict[str, Any]:

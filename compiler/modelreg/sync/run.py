@@ -17,6 +17,7 @@ from typing import Any
 from modelreg.capability_tree import CapabilityTree
 from modelreg.catalog.directory import DirectorySource, WorktreeReader
 from modelreg.catalog.files import CatalogFiles, FileReader
+from modelreg.catalog.model_file import CatalogModel
 from modelreg.catalog.paths import (
     CAPABILITIES_FILE,
     DEFAULT_CATALOG,
@@ -47,7 +48,7 @@ from modelreg.sync.config import Discovery, discovery_of, require_format
 from modelreg.sync.formats import fetch_listing, load_format, read_saved
 from modelreg.sync.http import Limits, ListingClient, check_key, parse_json
 from modelreg.sync.listing import Listed
-from modelreg.sync.plan import CatalogModel, Plan, plan_sync
+from modelreg.sync.plan import Plan, plan_sync
 from modelreg.sync.record import load_record
 
 BRANCH_PREFIX = "sync/"
@@ -291,7 +292,7 @@ def _plan_and_check(result: SyncResult, config: Discovery, listing: list[Listed]
     for rel in rels:
         doc = _load(files, rel)
         if doc is not None and isinstance(doc.data.get("name"), str):
-            models[doc.data["name"]] = CatalogModel(doc.data["name"], rel, files.contents[rel], doc.data)
+            models[doc.data["name"]] = CatalogModel(doc.data["name"], rel, doc.data)
     record_raw = _read_record(reader, record_rel)
     record = load_record(provider, record_raw, files.display(record_rel))
     plan = plan_sync(config, listing, tree, models, record, record_raw, today_of(options),
