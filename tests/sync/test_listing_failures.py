@@ -167,3 +167,25 @@ def test_a_pasted_key_is_stripped_and_a_broken_one_named_not_shown(make_synced,
     assert result.code == 1
     assert result.err.endswith("ACME_API_KEY holds control characters (a line break?); set it to the key alone\n")
     assert KEY not in result.out + result.err
+
+
+FORMATS = ["openai", "anthropic", "gemini", "mistral", "openrouter", "ollama", "cohere"]
+# The request that fails: the last page where the format pages, Ollama's per-model `show`.
+LAST = {"anthropic": 2, "gemini": 2, "cohere": 2, "ollama": 2}
+
+
+@pytest.mark.parametrize("fault", [Fault("status", 500, {"Retry-After": "0"}), Fault("malformed")],
+                         ids=["a 500", "a malformed body"])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_changes_nothing_when_its_last_request_fails(make_synced, fmt: str, fault: Fault) -> None:
+    synced: Synced = make_synced(fmt, page_size=2)
+    synced.server.faults[LAST.get(fmt, 1)] = fault
+    head = synced.head()
+    result = synced.sync("--commit")
+    assert result.code == 1
+    last = result.err.strip().splitlines()[-1]
+    assert last.startswith("modelreg: error: sync acme: http://127.0.0.1:"), last
+    assert ("the server answered 500 Internal Server Error" in last) == (fault.kind == "status")
+    assert ("the body is not JSON" in last) == (fault.kind == "malformed")
+    assert synced.head() == head
+    assert git(synced.root, "status", "--porcelain", "--ignored") == ""
