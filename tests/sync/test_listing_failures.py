@@ -129,8 +129,8 @@ def test_an_empty_listing_is_not_taken_for_every_model_gone(make_synced) -> None
     synced.server.faults[1] = Fault("body", headers={"body": "{}"})
     result = synced.sync("--commit")
     assert result.code == 1
-    assert result.err.endswith("acme: the listing holds none of the models the catalog follows (3); an empty answer "
-                               "is taken for a broken one, nothing changed\n")
+    assert result.err.endswith("sync acme: the listing holds none of the 3 acme models the catalog follows; an empty "
+                               "answer is taken for a broken one, nothing changed\n")
     assert synced.head() == head
 
 

@@ -227,7 +227,7 @@ def test_a_missing_key_is_named_without_a_request(make_synced, monkeypatch) -> N
     monkeypatch.delenv("ACME_API_KEY")
     result = synced.sync()
     assert result.code == 1
-    assert "acme: ACME_API_KEY is not set; the listing needs the API key" in result.err
+    assert result.err.endswith("sync acme: ACME_API_KEY is not set; the listing of acme needs the API key\n")
     assert synced.server.seen == []
 
 

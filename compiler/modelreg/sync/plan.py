@@ -315,8 +315,8 @@ def plan_sync(discovery: Discovery, listing: list[Listed], tree: CapabilityTree,
     following = sum(1 for followed in record.models.values() if followed.listed)
     if planner.plan.listed == 0 and following:
         # Deprecating every model at once is what a broken answer would do; a person decides.
-        raise ListingError(f"{discovery.provider}: the listing holds none of the models the catalog follows "
-                           f"({following}); an empty answer is taken for a broken one, nothing changed")
+        raise ListingError(f"the listing holds none of the {following} {discovery.provider} models the catalog "
+                           "follows; an empty answer is taken for a broken one, nothing changed")
     planner.gone(seen)
     return planner.finish()
 

@@ -270,7 +270,7 @@ def _listing(config: Discovery, options: SyncOptions) -> list[Listed]:
         return read_saved(fmt, parse_json(raw, shown), shown)
     key = check_key(os.environ.get(config.api_key_env, ""), config.api_key_env) if config.api_key_env else ""
     if config.api_key_env and not key and fmt.auth is not None and config.format != "openrouter":
-        raise ListingError(f"{config.provider}: {config.api_key_env} is not set; the listing needs the API key")
+        raise ListingError(f"{config.api_key_env} is not set; the listing of {config.provider} needs the API key")
     assert config.url is not None
     client = ListingClient(options.limits, secret=key or None)
     return fetch_listing(fmt, client, config.url, key or None)
