@@ -94,7 +94,7 @@ def test_new_refuses_an_unknown_provider_with_a_suggestion(catalog: Path) -> Non
     assert (result.code, result.err) == (2, "modelreg: error: unknown provider `acne`; did you mean `acme`?\n")
     result = run_cli("new", "zeta/chat", "--catalog", str(catalog))
     assert (result.code, result.err) == (
-        2, f"modelreg: error: unknown provider `zeta`; add {catalog}/zeta/provider.yaml first\n")
+        2, "modelreg: error: unknown provider `zeta`; add it first: `modelreg new --provider zeta`\n")
     assert _tree(catalog) == before
 
 
@@ -194,3 +194,35 @@ def test_library_returns_what_it_wrote(catalog: Path) -> None:
     assert scaffold.complete
     assert scaffold.path == catalog / "acme" / "embed-large.yaml"
     assert scaffold.path.read_text(encoding="utf-8") == scaffold.text
+
+
+def test_new_provider_writes_a_provider_file_its_models_validate_against(catalog: Path) -> None:
+    result = run_cli("new", "--provider", "zeta_ai", "--catalog", str(catalog))
+    assert result.code == 0, result.err
+    path = catalog / "zeta_ai" / PROVIDER_FILE
+    assert result.out == (f"wrote {path}\nnext: set its `api` and `api_base`, then add models with "
+                          "`modelreg new zeta_ai/<model>`\n")
+    assert path.read_text().splitlines()[0] == "# yaml-language-server: $schema=../../schemas/provider.schema.json"
+    assert "api_key_env: ZETA_AI_API_KEY\n" in path.read_text()
+    assert run_cli("new", "zeta_ai/chat-1", "--capability", "chat", "--catalog", str(catalog)).code == 0
+    validated = run_cli("validate", str(catalog), "--strict")
+    assert validated.code == 0, validated.err
+    again = run_cli("new", "--provider", "zeta_ai", "--catalog", str(catalog))
+    assert (again.code, again.err) == (2, f"modelreg: error: {path} already exists; edit it instead\n")
+
+
+@pytest.mark.parametrize("argv", [["new", "--provider", "Zeta"], ["new", "--provider", "../x"], ["new"],
+                                  ["new", "acme/x", "--provider", "zeta"],
+                                  ["new", "--provider", "z", "--capability", "chat"]])
+def test_new_provider_usage_errors(catalog: Path, argv: list[str]) -> None:
+    result = run_cli(*argv, "--catalog", str(catalog))
+    assert result.code == 2
+    assert result.err.startswith("modelreg: error: ")
+    assert sorted(p.name for p in catalog.iterdir()) == ["acme", "capabilities.yaml"]
+
+
+def test_version_names_the_package_and_the_snapshot_format(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    assert run_cli("--version").code == 0
+    assert capsys.readouterr().out == f"modelreg {version('modelreg')} (snapshot format modelreg-registry 1.0)\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 from modelreg.capability_tree import CapabilityTree
 from modelreg.catalog.directory import WorktreeReader
-from modelreg.catalog.model_file import dump_model_file, dump_yaml
+from modelreg.catalog.model_file import dump_model_file, dump_yaml, schema_comment
 from modelreg.catalog.paths import CAPABILITIES_FILE, PROVIDER_FILE, model_path
 from modelreg.catalog.yaml_loader import YamlLoadError, load_yaml
 from modelreg.errors import CatalogInvalid, UsageError
@@ -68,6 +69,43 @@ def new_model(catalog: str | os.PathLike[str], name: str, capabilities: Sequence
     return Scaffold(target, text, complete=bool(capabilities))
 
 
+def new_provider(catalog: str | os.PathLike[str], name: str) -> Scaffold:
+    """Write `<catalog>/<name>/provider.yaml` for a new provider: its name, a display name, the
+    variable its key is read from, and defaults to fill in. UsageError when the catalog does not
+    exist, the name is not a valid provider name, or the provider exists already."""
+    root = Path(catalog)
+    if not root.is_dir():
+        raise UsageError(f"catalog directory not found: {os.fspath(catalog)}")
+    from modelreg.schemas import load_schema
+
+    rule = load_schema("model")["$defs"]["provider_name"]
+    if not isinstance(name, str) or not re.fullmatch(rule["pattern"], name) or len(name) > rule["maxLength"]:
+        raise UsageError(f"`{name}` is not a valid provider name: lowercase letters, digits, `-` and `_`, "
+                         "starting with a letter or digit")
+    target = root / name / PROVIDER_FILE
+    if os.path.lexists(target):
+        raise UsageError(f"{target} already exists; edit it instead")
+    rel = f"{name}/{PROVIDER_FILE}"
+    data = {"name": name, "display_name": name.replace("-", " ").replace("_", " ").title(),
+            "api": "openai", "api_base": f"https://api.{name.replace('_', '-')}.example/v1",
+            "api_key_env": re.sub(r"[^A-Z0-9_]", "_", name.upper()) + "_API_KEY",
+            "defaults": {"lifecycle": {"status": "active"}}}
+    text = "\n".join([
+        schema_comment(rel, "provider.schema.json"),
+        "# A new provider: set `api` (openai, anthropic, bedrock, vertex or other) and `api_base` to what it",
+        "# really serves, then add its models with `modelreg new " + name + "/<model>`.",
+        dump_yaml(data).rstrip("\n"),
+    ]) + "\n"
+    assert is_valid("provider", data)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(target, "x", encoding="utf-8") as fh:
+            fh.write(text)
+    except FileExistsError:
+        raise UsageError(f"{target} already exists; edit it instead") from None
+    return Scaffold(target, text, complete=True)
+
+
 def render_model(name: str, provider: str, capabilities: list[str], defaults: dict[str, Any],
                  catalog: Path | None = None) -> str:
     """The scaffold's text: the model's own keys, then the provider's defaults as comments."""
@@ -94,7 +132,7 @@ def _provider_defaults(root: Path, provider: str) -> dict[str, Any]:
     if not os.path.lexists(root / rel):
         known = [path.split("/", 1)[0] for path in WorktreeReader(root).providers()]
         close = difflib.get_close_matches(provider, known, n=1)
-        hint = f"; did you mean `{close[0]}`?" if close else f"; add {root / rel} first"
+        hint = f"; did you mean `{close[0]}`?" if close else f"; add it first: `modelreg new --provider {provider}`"
         raise UsageError(f"unknown provider `{provider}`{hint}")
     data = _read(root, rel)
     defaults = data.get("defaults") if isinstance(data, dict) else None

@@ -208,8 +208,17 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from modelreg.scaffold import new_model
+    from modelreg.scaffold import new_model, new_provider
 
+    if (args.name is None) == (args.provider is None):
+        raise UsageError("name the new model (PROVIDER/MODEL), or give --provider NAME for a new provider")
+    if args.provider is not None:
+        if args.capability:
+            raise UsageError("--capability belongs to a new model, not to --provider")
+        scaffold = new_provider(args.catalog, args.provider)
+        out.write(f"wrote {scaffold.path}\nnext: set its `api` and `api_base`, then add models with "
+                  f"`modelreg new {args.provider}/<model>`\n")
+        return EXIT_OK
     scaffold = new_model(args.catalog, args.name, args.capability)
     out.write(f"wrote {scaffold.path}\n")
     if not scaffold.complete:

@@ -24,6 +24,19 @@ from modelreg.cli.commands import (
 )
 
 
+def version_line() -> str:
+    """`modelreg X.Y.Z (snapshot format modelreg-registry 1.0)`: the package, and what it writes."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from modelreg.snapshot_format import FORMAT_MAJOR, FORMAT_MINOR, FORMAT_NAME
+
+    try:
+        installed = version("modelreg")
+    except PackageNotFoundError:  # run from a checkout without installing it
+        installed = "unknown"
+    return f"modelreg {installed} (snapshot format {FORMAT_NAME} {FORMAT_MAJOR}.{FORMAT_MINOR})"
+
+
 def _format_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=reporters.FORMATS, default=None,
                         help="diagnostics format (default: github inside GitHub Actions, else text)")
@@ -35,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate, compile and route a GitOps catalog of AI models (models.d/).",
         epilog="Exit codes: 0 success, 1 invalid catalog or failed operation, nothing changed (or changes, "
                "with diff --exit-code), 2 wrong usage, 3 committed and then failed, 130 interrupted.")
+    parser.add_argument("--version", action="version", version=version_line())
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     p = verbs.add_parser("validate", help="check a catalog and report every problem")
@@ -65,8 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     _format_arg(p)
     p.set_defaults(handler=cmd_show)
 
-    p = verbs.add_parser("new", help="scaffold a model file from its provider's defaults, ready to edit")
-    p.add_argument("name", metavar="PROVIDER/MODEL", help="the new model's name, e.g. openai/gpt-6")
+    p = verbs.add_parser("new", help="scaffold a model file from its provider's defaults, or a provider's file, "
+                                     "ready to edit")
+    p.add_argument("name", metavar="PROVIDER/MODEL", nargs="?", help="the new model's name, e.g. openai/gpt-6")
+    p.add_argument("--provider", metavar="NAME", help="scaffold models.d/NAME/provider.yaml instead")
     p.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
     p.add_argument("--capability", action="append", default=[], metavar="PATH",
                    help="a capability path or alias to list (repeatable); without one, fill them in by hand")
