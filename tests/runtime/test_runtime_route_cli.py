@@ -78,6 +78,8 @@ def test_route_compiles_the_catalog_when_there_is_no_snapshot(
     (["chta"], "modelreg: error: unknown capability `chta`; did you mean `generation.text-generation`?\n"),
     (["chat", "--feature", "visoin"], "modelreg: error: unknown feature `visoin`; did you mean `vision`?\n"),
     (["chat", "--exclude-provider", "acne"], "modelreg: error: unknown provider `acne`; did you mean `acme`?\n"),
+    (["chat", "--input", "imag"], "modelreg: error: unknown input modality `imag`; did you mean `image`? (one of "
+                                  "text, image, audio, video, pdf, embedding)\n"),
 ])
 def test_unknown_names_are_usage_errors(snapshot: Path, argv: list[str], message: str) -> None:
     result = run_cli("route", *argv, "--snapshot", str(snapshot))
@@ -89,3 +91,9 @@ def test_a_corrupt_snapshot_is_refused(snapshot: Path) -> None:
     result = run_cli("route", "chat", "--snapshot", str(snapshot))
     assert result.code == 1
     assert result.err.startswith(f"modelreg: error: {snapshot}: not a JSON snapshot (truncated or corrupt?)")
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "many"])
+def test_a_min_context_that_is_not_a_positive_number_is_a_usage_error(snapshot: Path, value: str) -> None:
+    result = run_cli("route", "chat", "--min-context", value, "--snapshot", str(snapshot))
+    assert result.code == 2 and result.out == ""

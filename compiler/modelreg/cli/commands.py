@@ -227,9 +227,24 @@ def cmd_new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _check_modalities(names: Sequence[str]) -> None:
+    # The vocabulary is the model schema's; a misspelled modality would silently match nothing.
+    import difflib
+
+    from modelreg.errors import did_you_mean
+    from modelreg.schemas import load_schema
+
+    known = load_schema("model")["$defs"]["modalities"]["properties"]["input"]["items"]["enum"]
+    for name in names:
+        if name not in known:
+            hint = did_you_mean(difflib.get_close_matches(name, known, n=1))
+            raise UsageError(f"unknown input modality `{name}`{hint} (one of {', '.join(known)})")
+
+
 def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from modelreg.runtime import Router, SnapshotRegistry, UnknownFeature, UnknownProvider, load_snapshot
 
+    _check_modalities(args.input)
     if args.snapshot:
         registry, origin = load_snapshot(args.snapshot), args.snapshot
     elif args.catalog is None and DEFAULT_OUTPUT.is_file():

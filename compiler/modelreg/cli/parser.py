@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "and why the others would not")
     p.add_argument("capability", metavar="CAPABILITY", help="capability path or alias")
     p.add_argument("--feature", action="append", default=[], metavar="F", help="required feature (repeatable)")
-    p.add_argument("--min-context", type=int, metavar="N", help="smallest context window, in tokens")
+    p.add_argument("--min-context", type=_positive, metavar="N", help="smallest context window, in tokens")
     p.add_argument("--input", action="append", default=[], metavar="MODALITY",
                    help="required input modality, e.g. image (repeatable)")
     p.add_argument("--provider", action="append", default=[], metavar="NAME", help="allow only these providers")
