@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from modelreg import ModelDefinition, ModelRegistry
-from modelreg.git.registration_dates import SHALLOW_HINT
 from tests.conftest import run_cli
 from tests.git_helpers import commit_all, git, init_repo
 
@@ -83,4 +82,7 @@ def test_history_refuses_a_shallow_clone(repo: Path, tmp_path_factory: pytest.Te
     # The boundary commit holds the file without its parent: it would pass for the one that added it.
     run = run_cli("history", "acme/vision", "--catalog", str(clone / "models.d"), "--rev", "HEAD~1")
     assert (run.code, run.out) == (1, "")
-    assert run.err == f"modelreg: error: cannot show the history of `acme/vision`: {SHALLOW_HINT}\n"
+    # Only what `history` can do is suggested: it has no --allow-shallow.
+    assert run.err == ("modelreg: error: cannot show the history of `acme/vision`: this is a shallow clone, which "
+                       "holds only part of it; run `git fetch --unshallow` (in GitHub Actions, check out with "
+                       "`fetch-depth: 0`)\n")

@@ -12,7 +12,7 @@ from modelreg.catalog.yaml_loader import YamlLoadError, load_yaml
 from modelreg.diff.render import format_value
 from modelreg.diff.report import FieldChange, field_changes
 from modelreg.errors import StateError, UsageError
-from modelreg.git.registration_dates import HISTORY_LOG_OPTIONS, SHALLOW_HINT
+from modelreg.git.registration_dates import HISTORY_LOG_OPTIONS
 from modelreg.git.repository import CatalogRepository
 from modelreg.git.runner import MissingObject
 
@@ -51,7 +51,8 @@ def model_history(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, name: str =
     # The clone's oldest commit holds the file without its parent, so it would pass for the commit
     # that added every model.
     if repo.is_shallow():
-        raise StateError(f"cannot show the history of `{name}`: {SHALLOW_HINT}")
+        raise StateError(f"cannot show the history of `{name}`: this is a shallow clone, which holds only part "
+                         "of it; run `git fetch --unshallow` (in GitHub Actions, check out with `fetch-depth: 0`)")
     entries = _entries(repo, rel, repo.resolve(rev))
     if not entries:
         raise UsageError(f"no commit touches {repo.display}/{rel}; is `{name}` a model of this catalog?")

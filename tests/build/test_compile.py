@@ -152,6 +152,14 @@ def test_show_tree_pool_and_provider(catalog: Path, tmp_path: Path) -> None:
     assert run_cli("compile", str(catalog), "-o", str(out)).code == 0
     provider = run_cli("show", "--snapshot", str(out), "--provider", "acme")
     assert provider.out.splitlines()[0] == "acme (Acme AI): 3 model(s)"
+    # Both: the pool's members of that provider, in pool order.
+    write(catalog, "other/provider.yaml", "name: other\ndisplay_name: Other\n")
+    write(catalog, "other/chat.yaml", "name: other/chat\nprovider: other\ncapabilities: [chat]\n")
+    both = run_cli("show", str(catalog), "--capability", "chat", "--provider", "other")
+    assert both.out.splitlines()[0] == "generation.text-generation, provider other: 1 of 3 model(s)"
+    assert [line.split()[0] for line in both.out.splitlines()[2:]] == ["other/chat"]
+    unknown = run_cli("show", str(catalog), "--capability", "chat", "--provider", "nope")
+    assert unknown.code == 2
     typo = run_cli("show", str(catalog), "--capability", "generation.text-generaton")
     assert typo.code == 2
     assert typo.err == ("modelreg: error: unknown capability `generation.text-generaton`; "

@@ -176,15 +176,20 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)
         return EXIT_INVALID
+    if args.provider and args.provider not in snapshot.providers:
+        raise UsageError(f"unknown provider `{args.provider}`; known: {', '.join(sorted(snapshot.providers))}")
     if args.capability:
         path = snapshot.tree.resolve(args.capability)
         names = snapshot.pools[path]
-        out.write(f"{path}: {len(names)} model(s)\n")
-        _model_table([snapshot.document["models"][n] for n in names], out)
+        records = [snapshot.document["models"][n] for n in names]
+        if args.provider:  # both: the pool's members of that provider, in pool order
+            records = [m for m in records if m["provider"] == args.provider]
+            out.write(f"{path}, provider {args.provider}: {len(records)} of {len(names)} model(s)\n")
+        else:
+            out.write(f"{path}: {len(names)} model(s)\n")
+        _model_table(records, out)
         return EXIT_OK
     if args.provider:
-        if args.provider not in snapshot.providers:
-            raise UsageError(f"unknown provider `{args.provider}`; known: {', '.join(sorted(snapshot.providers))}")
         records = [m for m in snapshot.document["models"].values() if m["provider"] == args.provider]
         out.write(f"{args.provider} ({snapshot.providers[args.provider].get('display_name', '')}): "
                   f"{len(records)} model(s)\n")
