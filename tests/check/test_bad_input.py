@@ -146,3 +146,16 @@ def test_no_output_is_created_when_there_was_none(catalog: Path) -> None:
     out = catalog.parent / "out" / "registry.json"
     assert run_cli("compile", str(catalog), "-o", str(out)).code == 1
     assert not out.exists()
+
+
+def test_a_copied_file_is_reported_on_both_files_each_naming_the_other(catalog: Path) -> None:
+    _two_files_one_name(catalog)
+    result = run_cli("validate", str(catalog))
+    assert result.code == 1
+    lines = [line for line in result.err.splitlines() if "duplicate-name" in line]
+    assert lines == [
+        f"{catalog}/acme/chat-copy.yaml:1:7: error[duplicate-name]: model `acme/chat-large` is defined again in "
+        f"{catalog}/acme/chat-large.yaml:1; names are unique (ignoring case)",
+        f"{catalog}/acme/chat-large.yaml:1:7: error[duplicate-name]: model `acme/chat-large` is already defined in "
+        f"{catalog}/acme/chat-copy.yaml:1; names are unique (ignoring case)",
+    ]

@@ -431,6 +431,7 @@ def test_a_catalog_checks_the_same_over_two_processes(tmp_path: Path, workers: C
                 ("models.d/beta/b02.yaml", "enum"),
                 ("models.d/acme/m27.yaml", "name-path-mismatch"),
                 ("models.d/acme/m27.yaml", "duplicate-name"),
+                ("models.d/acme/m06.yaml", "duplicate-name"),
                 ("models.d/ghost/orphan.yaml", "unknown-provider"),
                 ("models.d/acme/m18.yaml", "unknown-feature"),
                 ("models.d/beta/b04.yaml", "unknown-capability"),
@@ -443,8 +444,11 @@ def test_a_catalog_checks_the_same_over_two_processes(tmp_path: Path, workers: C
                 ("models.d/beta/b08.yaml", "deprecated-replacement"),
                 ("models.d/acme/m15.yaml", "deprecated-capability"),
             }
-            duplicate = next(d for d in serial.diagnostics if d.code == "duplicate-name")
+            duplicates = [d for d in serial.diagnostics if d.code == "duplicate-name"]
+            duplicate = next(d for d in duplicates if d.file.endswith("m27.yaml"))
             assert duplicate.message.startswith("model `acme/m06` is already defined in models.d/acme/m06.yaml:1;")
+            original = next(d for d in duplicates if d.file.endswith("m06.yaml"))
+            assert original.message.startswith("model `acme/m06` is defined again in models.d/acme/m27.yaml:1;")
 
 
 def test_validate_and_compile_print_the_same_bytes_over_two_processes(
@@ -474,7 +478,7 @@ def test_validate_and_compile_print_the_same_bytes_over_two_processes(
     assert [run.code for run, _ in serial] == [0, 1, 1, 0, 1]
     assert serial[3][1] is not None and b'"acme/m00"' in serial[3][1]
     assert serial[4][1] is None
-    assert "invalid (12 error(s), 3 warning(s))" in serial[1][0].err
+    assert "invalid (13 error(s), 3 warning(s))" in serial[1][0].err
 
 
 # -- revisions read as a stream ----------------------------------------------------------------

@@ -183,9 +183,16 @@ def _check_catalog(files: CatalogFiles, pool_warnings: bool) -> CatalogCheck:
                 lifecycles.append((doc, name, lifecycle))
                 folded = name.lower()
                 if folded in seen:
-                    line, _ = seen[folded].locate(["name"])
+                    first = seen[folded]
+                    line, _ = first.locate(["name"])
                     diags.append(at_node(doc, ["name"], "duplicate-name",
-                                     f"model `{name}` is already defined in {seen[folded].file}:{line}; names "
+                                     f"model `{name}` is already defined in {first.file}:{line}; names "
+                                     "are unique (ignoring case)"))
+                    # On both files, each naming the other: a copy made in a pull request is the file
+                    # its review shows, whichever of the two sorts first.
+                    again, _ = doc.locate(["name"])
+                    diags.append(at_node(first, ["name"], "duplicate-name",
+                                     f"model `{first.data['name']}` is defined again in {doc.file}:{again}; names "
                                      "are unique (ignoring case)"))
                     continue
                 seen[folded] = doc
