@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -67,9 +68,17 @@ def test_route_compiles_the_catalog_when_there_is_no_snapshot(
     assert result.err.startswith("snapshot: models.d (compiled), version ")
     # Once compiled, build/registry.json is what services load, and what `route` reads by default.
     assert run_cli("compile").code == 0
+    fresh = run_cli("route", "chat")
+    assert "warning" not in fresh.err
     (catalog / "acme" / "coder.yaml").unlink()
+    built = (catalog.parent / "build" / "registry.json").stat().st_mtime
+    os.utime(catalog / "acme", (built + 5, built + 5))  # the removal, seconds after the compile
     code = "generation.text-generation.code-generation"
-    assert run_cli("route", code).out.startswith("generation.text-generation.code-generation: 1 of 1 model(s)")
+    stale = run_cli("route", code)
+    assert stale.out.startswith("generation.text-generation.code-generation: 1 of 1 model(s)")
+    assert stale.err.startswith("modelreg: warning: build/registry.json is older than models.d/acme: it may not "
+                                "hold the catalog as it is now; run `modelreg compile`, or route on the catalog "
+                                "itself with `--catalog models.d`\n")
     assert run_cli("route", code, "--catalog", "models.d").out.startswith(
         "generation.text-generation.code-generation: 0 of 0 model(s)")
 

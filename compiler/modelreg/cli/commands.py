@@ -246,6 +246,23 @@ def _check_modalities(names: Sequence[str]) -> None:
             raise UsageError(f"unknown input modality `{name}`{hint} (one of {', '.join(known)})")
 
 
+def _changed_since(snapshot: Path, catalog: Path) -> str | None:
+    """A catalog file or directory changed after `snapshot` was written (a directory's time tells
+    a file added or removed), or None."""
+    import os
+
+    built = snapshot.stat().st_mtime
+    for directory, subdirectories, files in os.walk(catalog):
+        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
+        for path in [directory, *(os.path.join(directory, name) for name in sorted(files))]:
+            try:
+                if os.stat(path).st_mtime > built:
+                    return path
+            except OSError:  # gone meanwhile
+                continue
+    return None
+
+
 def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from modelreg.runtime import Router, SnapshotRegistry, UnknownFeature, UnknownProvider, load_snapshot
 
@@ -254,6 +271,11 @@ def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         registry, origin = load_snapshot(args.snapshot), args.snapshot
     elif args.catalog is None and DEFAULT_OUTPUT.is_file():
         registry, origin = load_snapshot(DEFAULT_OUTPUT), str(DEFAULT_OUTPUT)
+        changed = _changed_since(DEFAULT_OUTPUT, Path(DEFAULT_CATALOG))
+        if changed is not None:
+            err.write(f"modelreg: warning: {DEFAULT_OUTPUT} is older than {changed}: it may not hold the catalog "
+                      f"as it is now; run `modelreg compile`, or route on the catalog itself with "
+                      f"`--catalog {DEFAULT_CATALOG}`\n")
     else:
         from modelreg.build.compile import compile_catalog
 
