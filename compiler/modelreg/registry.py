@@ -301,3 +301,8 @@ class ModelRegistry:
     def find_by_provider(self, provider: str) -> list[Model]:
         """The models of one provider, by name (empty for a provider without models)."""
         return [m for m in self.list_models() if m.provider == provider]
+
+    def find_by_model_id(self, model_id: str) -> list[Model]:
+        """The models whose provider calls them `model_id` (`gpt-4o`), by name; one ID may be served
+        by several providers."""
+        return [m for m in self.list_models() if m.model_id == model_id]

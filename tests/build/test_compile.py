@@ -158,6 +158,10 @@ def test_show_tree_pool_and_provider(catalog: Path, tmp_path: Path) -> None:
     both = run_cli("show", str(catalog), "--capability", "chat", "--provider", "other")
     assert both.out.splitlines()[0] == "generation.text-generation, provider other: 1 of 3 model(s)"
     assert [line.split()[0] for line in both.out.splitlines()[2:]] == ["other/chat"]
+    by_id = run_cli("show", str(catalog), "--model-id", "chat-large:2024")
+    assert by_id.out.splitlines()[0] == "model ID `chat-large:2024`: 2 model(s)"
+    assert [line.split()[0] for line in by_id.out.splitlines()[2:]] == ["acme/chat-large", "acme/coder"]
+    assert run_cli("show", str(catalog), "--model-id", "nope").out == "model ID `nope`: 0 model(s)\n"
     unknown = run_cli("show", str(catalog), "--capability", "chat", "--provider", "nope")
     assert unknown.code == 2
     typo = run_cli("show", str(catalog), "--capability", "generation.text-generaton")

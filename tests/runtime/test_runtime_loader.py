@@ -421,6 +421,11 @@ def test_answers_equal_model_registry_on_the_bundled_catalog() -> None:
         assert names(registry.find_by_capability(path)) == [m.name for m in compiled.find_by_capability(path)], path
     for provider in registry.providers:
         assert names(registry.find_by_provider(provider)) == [m.name for m in compiled.find_by_provider(provider)]
+    # By the provider's own ID, as a LiteLLM user thinks of a model: both registries agree.
+    for model_id in {m.model_id for m in compiled.list_models()}:
+        assert names(registry.find_by_model_id(model_id)) == [m.name for m in compiled.find_by_model_id(model_id)]
+    assert names(registry.find_by_model_id("claude-3-5-sonnet-20241022")) == ["anthropic/claude-3-5-sonnet"]
+    assert registry.find_by_model_id("nope") == () and compiled.find_by_model_id("nope") == []
     for original in compiled.list_models():
         loaded = registry.get_model(original.name)
         assert loaded is not None and list(loaded.pools) == original.pools and loaded.status == original.status

@@ -176,6 +176,13 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)
         return EXIT_INVALID
+    if args.model_id is not None:
+        records = [m for _, m in sorted(snapshot.document["models"].items()) if m["model_id"] == args.model_id
+                   and (not args.provider or m["provider"] == args.provider)]
+        out.write(f"model ID `{args.model_id}`: {len(records)} model(s)\n")
+        if records:
+            _model_table(records, out)
+        return EXIT_OK
     if args.provider and args.provider not in snapshot.providers:
         raise UsageError(f"unknown provider `{args.provider}`; known: {', '.join(sorted(snapshot.providers))}")
     if args.capability:

@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--snapshot", metavar="FILE", help="read a compiled snapshot instead of a catalog")
     p.add_argument("--capability", metavar="PATH", help="list the members of one pool (path or alias)")
     p.add_argument("--provider", metavar="NAME", help="list the models of one provider")
+    p.add_argument("--model-id", metavar="ID", help="list the models a provider calls ID (`gpt-4o`)")
     _format_arg(p)
     p.set_defaults(handler=cmd_show)
 

@@ -368,6 +368,11 @@ class SnapshotRegistry:
         except KeyError:
             raise UnknownProvider(provider, difflib.get_close_matches(provider, list(self._by_provider))) from None
 
+    def find_by_model_id(self, model_id: str) -> tuple[SnapshotModel, ...]:
+        """The models whose provider calls them `model_id` (`gpt-4o`: OpenAI's, and Azure's if it
+        serves the same ID), by name; empty when none does."""
+        return tuple(m for m in self._models if m.model_id == model_id)
+
     def feature_mask(self, features: Iterable[str]) -> int:
         """The bitmask of feature names; raises UnknownFeature (with suggestions) for a name outside the vocabulary."""
         mask = 0
