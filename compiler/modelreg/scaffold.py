@@ -59,13 +59,7 @@ def new_model(catalog: str | os.PathLike[str], name: str, capabilities: Sequence
     if target.exists() or target.is_symlink():
         raise UsageError(f"{target} already exists; edit it instead (or delete it first)")
     text = render_model(name, provider, list(capabilities), defaults, root)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # Exclusive creation: a file that appeared since the check above is never overwritten.
-        with open(target, "x", encoding="utf-8") as fh:
-            fh.write(text)
-    except FileExistsError:
-        raise UsageError(f"{target} already exists; edit it instead (or delete it first)") from None
+    _create(target, text, "edit it instead (or delete it first)")
     return Scaffold(target, text, complete=bool(capabilities))
 
 
@@ -97,13 +91,18 @@ def new_provider(catalog: str | os.PathLike[str], name: str) -> Scaffold:
         dump_yaml(data).rstrip("\n"),
     ]) + "\n"
     assert is_valid("provider", data)
+    _create(target, text, "edit it instead")
+    return Scaffold(target, text, complete=True)
+
+
+def _create(target: Path, text: str, advice: str) -> None:
+    # Exclusive creation: a file that appeared since the caller's check is never overwritten.
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(target, "x", encoding="utf-8") as fh:
             fh.write(text)
     except FileExistsError:
-        raise UsageError(f"{target} already exists; edit it instead") from None
-    return Scaffold(target, text, complete=True)
+        raise UsageError(f"{target} already exists; {advice}") from None
 
 
 def render_model(name: str, provider: str, capabilities: list[str], defaults: dict[str, Any],

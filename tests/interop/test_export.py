@@ -102,7 +102,14 @@ def test_native_litellm_routes_get_no_api_base_and_unreachable_ones_say_why(bund
     assert params["google/gemini-2.5-pro"] == {"model": "gemini/gemini-2.5-pro", "api_key": "os.environ/GEMINI_API_KEY"}
     assert "api_base" not in params["anthropic/claude-sonnet-4-5"]
     assert params["ollama/llama3.2-3b"]["api_base"] == "http://localhost:11434/v1"
-    provider = bundled_copy / "perplexity/provider.yaml"
-    provider.write_text(provider.read_text().replace("api_base:", "x-api_base:"))
-    again = run_cli("export", "litellm", "--catalog", str(bundled_copy), "-o", str(out))
-    assert again.code == 0
+
+
+def test_a_compatible_provider_without_an_api_base_is_reported_with_the_reason(catalog: Path, tmp_path: Path) -> None:
+    provider = catalog / "acme/provider.yaml"
+    provider.write_text(provider.read_text().replace("api_base: https://api.acme.test/v1\n", ""))
+    out = tmp_path / "config.yaml"
+    result = run_cli("export", "litellm", "--catalog", str(catalog), "-o", str(out))
+    assert result.code == 0
+    assert result.err == ("modelreg: note: `acme` speaks the openai API but has no `api_base` to reach it at: its 3 "
+                          "model(s) left out\n")
+    assert yaml.safe_load(out.read_text())["model_list"] == []

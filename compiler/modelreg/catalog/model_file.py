@@ -86,12 +86,7 @@ def _fast_scalar(value: Any) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        text = repr(value)
-        if "e" in text or "E" in text:
-            text = format(Decimal(text), "f")
-        return text if "." in text else text + ".0"
+        return _float_text(value) if math.isfinite(value) else None
     # Long strings are PyYAML's: it folds them past its width.
     if isinstance(value, str) and len(value) <= 4096 and _SIMPLE.match(value) and ": " not in value:
         if ":" in value or not _plain_string(value):
@@ -177,16 +172,18 @@ def _represent_str(dumper: _Dumper, data: str) -> yaml.Node:
     return dumper.represent_scalar(_STR, data, style='"' if ":" in data else None)
 
 
-def _represent_float(dumper: _Dumper, data: float) -> yaml.Node:
+def _float_text(value: float) -> str:
     # Prices per second are tiny: write `0.00006` as people do, not `6.0e-05`.
-    if not math.isfinite(data):
-        return dumper.represent_float(data)
-    text = repr(data)
+    text = repr(value)
     if "e" in text or "E" in text:
         text = format(Decimal(text), "f")
-    if "." not in text:
-        text += ".0"
-    return dumper.represent_scalar("tag:yaml.org,2002:float", text)
+    return text if "." in text else text + ".0"
+
+
+def _represent_float(dumper: _Dumper, data: float) -> yaml.Node:
+    if not math.isfinite(data):
+        return dumper.represent_float(data)
+    return dumper.represent_scalar("tag:yaml.org,2002:float", _float_text(data))
 
 
 def _represent_list(dumper: _Dumper, data: list[Any]) -> yaml.Node:

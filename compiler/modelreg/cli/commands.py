@@ -362,16 +362,13 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelreg.clock import today
     from modelreg.diff import render
     from modelreg.interop.importer import import_catalog
     from modelreg.interop.litellm_catalog import read_litellm
     from modelreg.interop.models_dev_catalog import read_models_dev
-    from modelreg.sync.run import SyncOptions, today_of
 
-    if args.source == "litellm":
-        parsed = read_litellm(args.file, today=today_of(SyncOptions()))
-    else:
-        parsed = read_models_dev(args.file)
+    parsed = read_litellm(args.file, today=today()) if args.source == "litellm" else read_models_dev(args.file)
     try:
         result = import_catalog(parsed, args.catalog, overwrite=args.overwrite, providers=args.provider,
                                 dry_run=args.dry_run, commit=args.commit, author=args.author)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from modelreg.build.limits import DEFAULT_MAX_MODELS, DEFAULT_MAX_SNAPSHOT_BYTES
 from modelreg.build.snapshot import DEFAULT_OUTPUT
@@ -22,6 +23,14 @@ from modelreg.cli.commands import (
     cmd_unregister,
     cmd_validate,
 )
+
+
+class _Version(argparse.Action):
+    # argparse's own version action wants the text when the parser is built, on every command.
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        sys.stdout.write(version_line() + "\n")
+        parser.exit()
 
 
 def version_line() -> str:
@@ -48,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate, compile and route a GitOps catalog of AI models (models.d/).",
         epilog="Exit codes: 0 success, 1 invalid catalog or failed operation, nothing changed (or changes, "
                "with diff --exit-code), 2 wrong usage, 3 committed and then failed, 130 interrupted.")
-    parser.add_argument("--version", action="version", version=version_line())
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and the snapshot format, "
+                        "then exit")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     p = verbs.add_parser("validate", help="check a catalog and report every problem")

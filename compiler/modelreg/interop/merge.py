@@ -34,11 +34,6 @@ class ImportPlan:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     providers_added: list[str] = field(default_factory=list)
 
-    @property
-    def accounted(self) -> bool:
-        """Whether every entry of the file is imported, merged or skipped."""
-        return len(self.imported) + len(self.merged) + len(self.skipped) == self.total
-
     def summary(self) -> str:
         why: dict[str, int] = {}
         for _, reason in self.skipped:

@@ -10,7 +10,6 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from modelreg.catalog.revision import GitSource, RevisionReader
 from modelreg.catalog.yaml_loader import YamlLoadError, load_yaml
 from modelreg.check.file_check import check_discovery_rules
 from modelreg.check.schema_errors import schema_diagnostics
+from modelreg.clock import today
 from modelreg.diff.proposed import diff_proposed
 from modelreg.diff.report import Diff
 from modelreg.errors import (
@@ -84,15 +84,6 @@ class SyncResult:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-def today_of(options: SyncOptions) -> str:
-    """The date a sync stamps: given, or `SOURCE_DATE_EPOCH` (reproducible runs), or today in UTC."""
-    if options.today is not None:
-        return options.today
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    when = datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
-    return when.strftime("%Y-%m-%d")
 
 
 def sync_providers(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, providers: Sequence[str] | None = None,
@@ -295,7 +286,7 @@ def _plan_and_check(result: SyncResult, config: Discovery, listing: list[Listed]
             models[doc.data["name"]] = CatalogModel(doc.data["name"], rel, doc.data)
     record_raw = _read_record(reader, record_rel)
     record = load_record(provider, record_raw, files.display(record_rel))
-    plan = plan_sync(config, listing, tree, models, record, record_raw, today_of(options),
+    plan = plan_sync(config, listing, tree, models, record, record_raw, options.today or today(),
                      provider_doc.data.get("defaults") or {})
     result.plan = plan
     if plan.nothing_to_do:
