@@ -84,7 +84,7 @@ class Script:
 
 
 def make_router(clock: FakeClock, events: list[RouterEvent] | None = None, **policy: Any) -> Router:
-    breaker = policy.pop("breaker", BreakerPolicy(failures=100, min_volume=100))
+    breaker = policy.pop("breaker", BreakerPolicy(consecutive_failures=100, min_volume=100))
     return Router(registry(MODELS), policy=RetryPolicy(**policy), breaker=breaker, clock=clock,
                   sleep=clock.sleep, async_sleep=clock.async_sleep, random=lambda: 0.0,
                   on_event=None if events is None else events.append)
@@ -263,8 +263,9 @@ def test_events_are_logged_and_a_broken_callback_does_not_fail_the_call(
 def test_the_breaker_opens_skips_probes_once_and_closes(run: Run, clock: FakeClock) -> None:
     events: list[RouterEvent] = []
     router = make_router(clock, events, attempts_per_model=1,
-                         breaker=BreakerPolicy(failures=2, window=60.0, min_volume=3, open_for=30.0))
-    # One success and two failures within the window: volume 3, failures 2 -> open.
+                         breaker=BreakerPolicy(failure_rate=0.6, min_volume=3, consecutive_failures=10,
+                                               window=60.0, open_for=30.0))
+    # One success and two failures within the window: volume 3, a failure rate of 2/3 -> open.
     assert run(router, "generation.image-generation", Script(clock)) == "solo/only"
     for _ in range(2):
         with pytest.raises(AllCandidatesFailed):
@@ -303,7 +304,7 @@ def test_the_breaker_opens_skips_probes_once_and_closes(run: Run, clock: FakeClo
 
 def test_half_open_lets_exactly_one_probe_through(clock: FakeClock) -> None:
     router = make_router(clock, attempts_per_model=1,
-                         breaker=BreakerPolicy(failures=1, window=60.0, min_volume=1, open_for=10.0))
+                         breaker=BreakerPolicy(consecutive_failures=1, window=60.0, open_for=10.0))
     with pytest.raises(AllCandidatesFailed):
         router.call("chat", Script(clock, acme_a=[failover()]), providers=["acme"], exclude_models=["acme/b"])
     clock.advance(10.0)
@@ -329,7 +330,7 @@ class Abandoned(BaseException):
 def test_a_probe_abandoned_midway_frees_its_slot(run: Run, clock: FakeClock) -> None:
     events: list[RouterEvent] = []
     router = make_router(clock, events, attempts_per_model=1,
-                         breaker=BreakerPolicy(failures=1, window=60.0, min_volume=1, open_for=10.0))
+                         breaker=BreakerPolicy(consecutive_failures=1, window=60.0, open_for=10.0))
     only_a: dict[str, Any] = {"providers": ["acme"], "exclude_models": ["acme/b"]}
     with pytest.raises(AllCandidatesFailed):
         run(router, "chat", Script(clock, acme_a=[failover()]), **only_a)
@@ -345,7 +346,7 @@ def test_a_probe_abandoned_midway_frees_its_slot(run: Run, clock: FakeClock) -> 
 
 def test_failures_outside_the_window_do_not_open_the_breaker(clock: FakeClock) -> None:
     router = make_router(clock, attempts_per_model=1,
-                         breaker=BreakerPolicy(failures=2, window=10.0, min_volume=2, open_for=30.0))
+                         breaker=BreakerPolicy(consecutive_failures=2, failure_rate=1.0, min_volume=2, window=10.0, open_for=30.0))
     for _ in range(3):
         router.call("chat", Script(clock, acme_a=[failover()]))
         clock.advance(11.0)
@@ -357,14 +358,14 @@ def test_failures_outside_the_window_do_not_open_the_breaker(clock: FakeClock) -
 
 def test_failures_that_say_nothing_about_the_model_do_not_count(clock: FakeClock) -> None:
     router = make_router(clock, attempts_per_model=1,
-                         breaker=BreakerPolicy(failures=1, window=60.0, min_volume=1, open_for=30.0))
+                         breaker=BreakerPolicy(consecutive_failures=1, window=60.0, open_for=30.0))
     missing_key = ProviderError("no API key", FailureKind.FAILOVER, counts_for_breaker=False)
     assert router.call("chat", Script(clock, acme_a=[missing_key])) == "acme/b"
     assert router.breaker_state("acme/a") is BreakerState.CLOSED
 
 
 def test_an_invalid_request_is_no_strike_against_the_model(clock: FakeClock) -> None:
-    router = make_router(clock, breaker=BreakerPolicy(failures=1, window=60.0, min_volume=1, open_for=30.0))
+    router = make_router(clock, breaker=BreakerPolicy(consecutive_failures=1, window=60.0, open_for=30.0))
     with pytest.raises(RequestRejected):
         router.call("chat", Script(clock, acme_a=[stop()]))
     assert router.breaker_state("acme/a") is BreakerState.CLOSED
@@ -431,7 +432,7 @@ def test_a_stream_closed_early_closes_its_source(clock: FakeClock) -> None:
     (429, "", FailureKind.RETRY, "rate limited (HTTP 429)"),
     (500, "oops", FailureKind.RETRY, "server error (HTTP 500: oops)"),
     (503, "", FailureKind.RETRY, "server error (HTTP 503)"),
-    (529, "", FailureKind.RETRY, "server error (HTTP 529)"),
+    (529, "", FailureKind.RETRY, "overloaded (HTTP 529)"),
     (408, "", FailureKind.RETRY, "timeout (HTTP 408)"),
     (401, "", FailureKind.FAILOVER, "authentication failed (HTTP 401)"),
     (403, "", FailureKind.FAILOVER, "authentication failed (HTTP 403)"),
@@ -476,4 +477,6 @@ def test_policies_refuse_nonsense() -> None:
     with pytest.raises(ValueError, match="deadline must be positive"):
         RetryPolicy(deadline=0)
     with pytest.raises(ValueError, match="breaker thresholds"):
-        BreakerPolicy(failures=0)
+        BreakerPolicy(consecutive_failures=0)
+    with pytest.raises(ValueError, match="failure_rate"):
+        BreakerPolicy(failure_rate=0)

@@ -154,7 +154,7 @@ def test_every_failure_reported_at_once(provider: FakeProvider) -> None:
 def test_the_breaker_stops_calling_a_failing_provider(provider: FakeProvider) -> None:
     models = [model("acme/alpha", model_id="alpha-2024")]
     router = Router(registry(models, base_url=provider.url), policy=RetryPolicy(attempts_per_model=1),
-                    breaker=BreakerPolicy(failures=2, min_volume=2, open_for=60.0))
+                    breaker=BreakerPolicy(consecutive_failures=2, open_for=60.0))
     client = OpenAIClient(env=ENV)
     provider.script("alpha-2024", status(500), status(500), ok())
     for _ in range(3):

@@ -15,6 +15,8 @@ PyYAML or jsonschema.
 from __future__ import annotations
 
 from modelreg.errors import ModelregError, SnapshotError, UnknownCapability
+from modelreg.runtime.breaker import BreakerPolicy, BreakerState, CircuitBreaker
+from modelreg.runtime.classify import Failure, classify_error, classify_status, parse_retry_after
 from modelreg.runtime.errors import (
     AllCandidatesFailed,
     Attempt,
@@ -28,24 +30,15 @@ from modelreg.runtime.errors import (
     UnknownFeature,
     UnknownProvider,
 )
-from modelreg.runtime.failover import (
-    BreakerPolicy,
-    BreakerState,
-    CircuitBreaker,
-    EventKind,
-    Failure,
-    RetryPolicy,
-    RouterEvent,
-    classify_error,
-    classify_status,
-    parse_retry_after,
-)
+from modelreg.runtime.failover import EventKind, RetryPolicy, RouterEvent
+from modelreg.runtime.health import Admission, HealthStore, Limits, LocalHealthStore, usage_tokens
 from modelreg.runtime.openai import OpenAIClient
 from modelreg.runtime.router import Filters, RegistrySource, Route, RoutedStream, Router, remaining_time
 from modelreg.runtime.snapshot_registry import Provider, SnapshotModel, SnapshotRegistry, SnapshotVersion, load_snapshot
 from modelreg.runtime.watcher import SnapshotWatcher
 
 __all__ = [
+    "Admission",
     "AllCandidatesFailed",
     "Attempt",
     "BreakerPolicy",
@@ -56,6 +49,9 @@ __all__ = [
     "Failure",
     "FailureKind",
     "Filters",
+    "HealthStore",
+    "Limits",
+    "LocalHealthStore",
     "ModelregError",
     "NoCandidates",
     "OpenAIClient",
@@ -83,4 +79,5 @@ __all__ = [
     "load_snapshot",
     "parse_retry_after",
     "remaining_time",
+    "usage_tokens",
 ]

@@ -17,8 +17,8 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from modelreg.runtime.classify import classify_status, parse_retry_after
 from modelreg.runtime.errors import FailureKind, ProviderError
-from modelreg.runtime.failover import classify_status, parse_retry_after
 from modelreg.runtime.router import remaining_time
 from modelreg.runtime.snapshot_registry import SnapshotModel
 

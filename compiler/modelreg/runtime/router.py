@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, 
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypedDict, TypeVar, Unpack
 
+from modelreg.runtime.breaker import BreakerPolicy, BreakerState, Transition
+from modelreg.runtime.classify import Failure, classify_error
 from modelreg.runtime.errors import (
     AllCandidatesFailed,
     Attempt,
@@ -29,18 +31,8 @@ from modelreg.runtime.errors import (
     RoutingError,
     StreamInterrupted,
 )
-from modelreg.runtime.failover import (
-    BreakerPolicy,
-    BreakerState,
-    CircuitBreaker,
-    EventKind,
-    Failure,
-    RetryPolicy,
-    RouterEvent,
-    Transition,
-    classify_error,
-    log_event,
-)
+from modelreg.runtime.failover import LOG_LEVELS, EventKind, RetryPolicy, RouterEvent, log_event
+from modelreg.runtime.health import HealthStore, Limits, LocalHealthStore, usage_tokens
 from modelreg.runtime.log import logger
 from modelreg.runtime.snapshot_registry import SnapshotModel, SnapshotRegistry
 
@@ -120,6 +112,8 @@ class Route:
     candidates: tuple[SnapshotModel, ...]
     excluded: tuple[tuple[SnapshotModel, str], ...]
     pool_size: int
+    unavailable: tuple[tuple[SnapshotModel, str], ...] = ()
+    """Candidates the router would skip right now, and why: circuit open, or at a limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +207,15 @@ class Router:
 
     `source` is a `SnapshotRegistry` or a `SnapshotWatcher` (each call reads its current registry once, so
     a reload never splits a call between two snapshots). Circuit breakers are per model name and
-    survive reloads. `clock`, `sleep`, `async_sleep` and `random` are injectable for tests.
+    survive reloads; they live in `store`, this process's memory by default, or Redis
+    (`modelreg.runtime.redis_store.RedisHealthStore`) to share them across replicas.
+
+    `classify(error)` decides what a failure means (default `classify_error`). `limits` maps model
+    names to `Limits` (requests and tokens per minute), over the `limits.rpm`/`limits.tpm` the
+    catalog declares; a model at its limit is skipped as if its circuit were open. `tokens(result)`
+    reads the tokens a call used, for `tpm` (default: the result's `usage`). `spread=True` takes
+    models of equal priority in turn instead of always the first; the default is pool order.
+    `clock`, `sleep`, `async_sleep` and `random` are injectable for tests.
     """
 
     def __init__(
@@ -224,6 +226,10 @@ class Router:
         breaker: BreakerPolicy | None = None,
         classify: Callable[[BaseException], Failure] = classify_error,
         on_event: Callable[[RouterEvent], None] | None = None,
+        store: HealthStore | None = None,
+        limits: Mapping[str, Limits] | None = None,
+        tokens: Callable[[Any], int | None] = usage_tokens,
+        spread: bool = False,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -238,8 +244,19 @@ class Router:
         self._sleep = sleep
         self._async_sleep = async_sleep
         self._random = random
-        self._breakers: dict[str, CircuitBreaker] = {}
-        self._breakers_lock = threading.Lock()
+        self._store: HealthStore = store if store is not None else LocalHealthStore(self.breaker_policy, clock=clock)
+        self._limit_overrides = dict(limits or {})
+        self._limits: dict[str, Limits | None] = {}
+        self._limits_of: SnapshotRegistry | None = None
+        self._tokens = tokens
+        self._spread = spread
+        self._turns: dict[tuple[str, int], int] = {}
+        self._turns_lock = threading.Lock()
+
+    @property
+    def store(self) -> HealthStore:
+        """Where breaker state and request budgets live."""
+        return self._store
 
     @property
     def registry(self) -> SnapshotRegistry:
@@ -266,12 +283,38 @@ class Router:
         chosen = self._select(pool, request, None)
         picked = set(chosen)
         excluded = tuple((m, _why_not(m, request) or "not selected") for m in pool if m not in picked)
-        return Route(registry.tree.resolve(capability), chosen, excluded, len(pool))
+        limits = self._limits_for(registry)
+        unavailable = tuple((m, why) for m in chosen if (why := self._store.blocked(m.name, limits(m))))
+        return Route(registry.tree.resolve(capability), chosen, excluded, len(pool), unavailable)
 
     def breaker_state(self, model: str) -> BreakerState:
         """The circuit state of one model (closed if it was never called)."""
-        breaker = self._breakers.get(model)
-        return breaker.state if breaker is not None else BreakerState.CLOSED
+        return self._store.state(model)
+
+    def limits(self, model: SnapshotModel) -> Limits | None:
+        """The request budget the router holds `model` to: the catalog's, or the one given."""
+        return self._limits_for(self._source.current)(model)
+
+    def _limits_for(self, registry: SnapshotRegistry) -> Callable[[SnapshotModel], Limits | None]:
+        if self._limits_of is not registry:  # a reload: the catalog's limits may have changed
+            self._limits = {}
+            self._limits_of = registry
+        cache, overrides = self._limits, self._limit_overrides
+
+        def limits_of(model: SnapshotModel) -> Limits | None:
+            name = model.name
+            try:
+                return cache[name]
+            except KeyError:
+                pass
+            found = overrides.get(name)
+            if found is None:
+                declared = model.limits
+                rpm, tpm = declared.get("rpm"), declared.get("tpm")
+                found = Limits(rpm, tpm) if rpm is not None or tpm is not None else None
+            cache[name] = found
+            return found
+        return limits_of
 
     @staticmethod
     def _compile(registry: SnapshotRegistry, filters: Filters) -> _Request:
@@ -415,14 +458,30 @@ class Router:
             error = NoCandidates(capability, [(m.name, _why_not(m, request) or "not selected") for m in pool])
             self._emit(RouterEvent(EventKind.GAVE_UP, capability, None, 0, 0.0, reason="no candidates"))
             raise error
-        return self._plan(capability, candidates, chosen)
+        if self._spread and len(candidates) > 1:
+            candidates = self._take_turns(capability, candidates)
+        return self._plan(capability, candidates, chosen, self._limits_for(registry))
 
-    def _breaker(self, model: str) -> CircuitBreaker:
-        breaker = self._breakers.get(model)
-        if breaker is None:
-            with self._breakers_lock:
-                breaker = self._breakers.setdefault(model, CircuitBreaker(self.breaker_policy, self._clock))
-        return breaker
+    def _take_turns(self, capability: str, candidates: tuple[SnapshotModel, ...]) -> tuple[SnapshotModel, ...]:
+        """Rotate each run of equal priority by one more place on every call."""
+        ordered: list[SnapshotModel] = []
+        start = 0
+        while start < len(candidates):
+            end = start + 1
+            key = (candidates[start].priority, candidates[start].status == "deprecated")
+            while end < len(candidates) and (candidates[end].priority,
+                                             candidates[end].status == "deprecated") == key:
+                end += 1
+            run = candidates[start:end]
+            if len(run) > 1:
+                with self._turns_lock:
+                    turn = self._turns.get((capability, start), 0)
+                    self._turns[(capability, start)] = turn + 1
+                shift = turn % len(run)
+                run = run[shift:] + run[:shift]
+            ordered += run
+            start = end
+        return tuple(ordered)
 
     def _emit(self, event: RouterEvent) -> None:
         log_event(event)
@@ -432,18 +491,23 @@ class Router:
             except Exception:  # a broken metrics hook must not fail the request
                 logger.warning("router event callback failed", exc_info=True)
 
-    def _plan(self, capability: str, candidates: tuple[SnapshotModel, ...], policy: RetryPolicy) -> _Plan:
+    def _plan(self, capability: str, candidates: tuple[SnapshotModel, ...], policy: RetryPolicy,
+              limits_of: Callable[[SnapshotModel], Limits | None]) -> _Plan:
         """The decision procedure of `call` and `acall`: yields `_Invoke` and `_Sleep` actions,
         receives each invoke's `_Outcome`, returns the successful value or raises RoutingError."""
         clock = self._clock
+        store = self._store
         start = clock()
         deadline = start + policy.deadline
         attempts: list[Attempt] = []
         made = 0
         last_error: Exception | None = None
+        on_event = self._on_event
+        enabled = logger.isEnabledFor
 
         def emit(kind: EventKind, model: str | None = None, **details: Any) -> None:
-            self._emit(RouterEvent(kind, capability, model, made, clock() - start, **details))
+            if on_event is not None or enabled(LOG_LEVELS[kind]):
+                self._emit(RouterEvent(kind, capability, model, made, clock() - start, **details))
 
         def breaker_moved(model: str, transition: Transition | None) -> None:
             if transition is not None:
@@ -456,7 +520,8 @@ class Router:
             return error
 
         for position, model in enumerate(candidates):
-            breaker = self._breaker(model.name)
+            name = model.name
+            limits = limits_of(model)
             tries = 0
             while True:
                 if clock() >= deadline:
@@ -464,47 +529,51 @@ class Router:
                                                     f"{made} attempt(s)")
                 if made >= policy.max_attempts:
                     raise give_up(AllCandidatesFailed, f"gave up after {made} attempt(s) (max_attempts)")
-                allowed, transition = breaker.acquire()
-                breaker_moved(model.name, transition)
-                if not allowed:
-                    attempts.append(Attempt(model.name, None, "skipped", "circuit open", clock() - start))
-                    emit(EventKind.SKIPPED, model.name, reason="circuit open")
+                admission = store.admit(name, limits)
+                if admission.transition is not None:
+                    breaker_moved(name, admission.transition)
+                if not admission.allowed:
+                    attempts.append(Attempt(name, None, "skipped", admission.reason, clock() - start))
+                    emit(EventKind.SKIPPED, name, reason=admission.reason)
                     break
                 made += 1
                 tries += 1
-                emit(EventKind.ATTEMPT, model.name)
+                emit(EventKind.ATTEMPT, name)
                 try:
                     outcome = yield _Invoke(model, deadline)
                 except GeneratorExit:  # the caller was cancelled mid-attempt: free a probe slot
-                    breaker.release()
+                    store.release(name)
                     raise
                 assert outcome is not None
                 if outcome.error is None:
-                    breaker_moved(model.name, breaker.record(True))
-                    emit(EventKind.SUCCESS, model.name)
+                    used = self._tokens(outcome.value) if limits is not None and limits.tpm is not None else None
+                    transition = store.record(name, True, used)
+                    if transition is not None:
+                        breaker_moved(name, transition)
+                    emit(EventKind.SUCCESS, name)
                     return outcome.value
                 last_error = outcome.error
                 failure = self._classify(outcome.error)
                 if failure.counts_for_breaker:
                     # An invalid request shows the model answering: it is no strike against it.
-                    breaker_moved(model.name, breaker.record(failure.kind is FailureKind.STOP))
+                    breaker_moved(name, store.record(name, failure.kind is FailureKind.STOP))
                 else:
-                    breaker.release()
-                attempts.append(Attempt(model.name, made, failure.kind.value, failure.reason, clock() - start))
-                emit(EventKind.FAILURE, model.name, failure=failure.kind, reason=failure.reason)
+                    store.release(name)
+                attempts.append(Attempt(name, made, failure.kind.value, failure.reason, clock() - start))
+                emit(EventKind.FAILURE, name, failure=failure.kind, reason=failure.reason)
                 if failure.kind is FailureKind.STOP:
-                    raise give_up(RequestRejected, f"{model.name} rejected the request as invalid; "
+                    raise give_up(RequestRejected, f"{name} rejected the request as invalid; "
                                                    "no other model is tried")
                 if failure.kind is FailureKind.RETRY and tries < policy.attempts_per_model:
                     wait = failure.retry_after or 0.0
                     delay = max(policy.backoff(tries, self._random()), wait)
                     if wait <= policy.max_retry_after and clock() + delay < deadline:
-                        emit(EventKind.RETRY, model.name, failure=failure.kind, delay=delay)
+                        emit(EventKind.RETRY, name, failure=failure.kind, delay=delay)
                         if delay > 0:
                             yield _Sleep(delay)
                         continue
                 if position + 1 < len(candidates):
-                    emit(EventKind.FAILOVER, model.name, failure=failure.kind,
+                    emit(EventKind.FAILOVER, name, failure=failure.kind,
                          reason=f"to {candidates[position + 1].name}")
                 break
         raise give_up(AllCandidatesFailed, f"all {len(candidates)} candidate(s) failed")
