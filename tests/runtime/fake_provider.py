@@ -18,12 +18,16 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Reply:
-    kind: str  # ok | status | hang | cut | stream
+    kind: str  # ok | status | hang | cut | stream | drip | keepalive
     status: int = 200
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     chunks: tuple[str, ...] = ()
     cut_after: int | None = None
+    error: dict[str, Any] | None = None
+    """For a stream: an SSE `data: {"error": ...}` event sent after `chunks`."""
+    interval: float = 0.0
+    """For drip and keepalive: the pause between bytes or keep-alive comments."""
 
 
 def ok(content: str = "hello") -> Reply:
@@ -42,8 +46,18 @@ def cut() -> Reply:
     return Reply("cut")
 
 
-def stream(*chunks: str, cut_after: int | None = None) -> Reply:
-    return Reply("stream", chunks=chunks, cut_after=cut_after)
+def stream(*chunks: str, cut_after: int | None = None, error: dict[str, Any] | None = None) -> Reply:
+    return Reply("stream", chunks=chunks, cut_after=cut_after, error=error)
+
+
+def drip(content: str = "hello", interval: float = 0.2) -> Reply:
+    """A completion whose body comes one byte every `interval` seconds."""
+    return Reply("drip", body=content, interval=interval)
+
+
+def keepalive(interval: float = 0.2) -> Reply:
+    """A stream that sends SSE keep-alive comments every `interval` seconds and never any data."""
+    return Reply("keepalive", interval=interval)
 
 
 @dataclass
@@ -89,6 +103,9 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.kind == "hang":
             fake.release.wait(10)
             return
+        if reply.kind in ("drip", "keepalive"):
+            self._trickle(reply, model)
+            return
         if reply.kind == "cut":
             return  # close the connection without a word
         if reply.kind == "status":
@@ -111,18 +128,52 @@ class _Handler(BaseHTTPRequestHandler):
                          "choices": [{"index": 0, "delta": {"content": text}}]}
                 self.wfile.write(b": keep-alive\n\ndata: " + json.dumps(chunk).encode() + b"\n\n")
                 self.wfile.flush()
+            if reply.error is not None:
+                self.wfile.write(b"data: " + json.dumps({"error": reply.error}).encode() + b"\n\n")
+                self.wfile.flush()
+                return
             self.wfile.write(b"data: [DONE]\n\n")
             return
-        data = json.dumps({
-            "id": "chatcmpl-1", "object": "chat.completion", "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.body},
-                         "finish_reason": "stop"}],
-        }).encode()
+        data = completion(model, reply.body, anthropic=self.path.endswith("/messages"))
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+    def _trickle(self, reply: Reply, model: str) -> None:
+        fake = self.server.fake
+        self.send_response(200)
+        if reply.kind == "drip":
+            data = completion(model, reply.body)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            pieces = [data[i:i + 1] for i in range(len(data))]
+        else:
+            self.send_header("Content-Type", "text/event-stream")
+            pieces = [b": keep-alive\n\n"] * 1000
+        self.end_headers()
+        for piece in pieces:
+            self.wfile.write(piece)
+            self.wfile.flush()
+            if fake.release.wait(reply.interval):
+                return
+
+
+def completion(model: str, content: str, *, anthropic: bool = False) -> bytes:
+    """A completion in the OpenAI format, or Anthropic's Messages format."""
+    if anthropic:
+        return json.dumps({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": content}], "stop_reason": "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": 3, "output_tokens": 2},
+        }).encode()
+    return json.dumps({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+    }).encode()
 
 
 class _Server(ThreadingHTTPServer):

@@ -346,7 +346,8 @@ def test_a_probe_abandoned_midway_frees_its_slot(run: Run, clock: FakeClock) -> 
 
 def test_failures_outside_the_window_do_not_open_the_breaker(clock: FakeClock) -> None:
     router = make_router(clock, attempts_per_model=1,
-                         breaker=BreakerPolicy(consecutive_failures=2, failure_rate=1.0, min_volume=2, window=10.0, open_for=30.0))
+                         breaker=BreakerPolicy(consecutive_failures=2, failure_rate=1.0, min_volume=2,
+                                               window=10.0, open_for=30.0))
     for _ in range(3):
         router.call("chat", Script(clock, acme_a=[failover()]))
         clock.advance(11.0)

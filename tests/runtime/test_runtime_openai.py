@@ -109,7 +109,7 @@ def test_a_hanging_provider_times_out_and_fails_over(provider: FakeProvider) -> 
     assert setup.chat() == "beta: hello"
     assert provider.calls() == ["alpha-2024", "alpha-2024", "beta"]
     # The client's own timeout ended each attempt (the fake hangs far longer, then drops the line).
-    assert setup.failures() == [("acme/alpha", "acme/alpha: timed out (timed out)")] * 2
+    assert setup.failures() == [("acme/alpha", "acme/alpha: timed out (no complete answer within 0.2s)")] * 2
 
 
 def test_a_cut_connection_is_retried(setup: Setup, provider: FakeProvider) -> None:
@@ -126,7 +126,7 @@ def test_the_deadline_bounds_a_hanging_request(provider: FakeProvider) -> None:
     assert provider.calls() == ["alpha-2024"]
     # Timed out, not cut off when the fake gives up: the request's timeout was the 0.3 s left, not 30 s.
     assert [(a.model, a.outcome, a.reason) for a in caught.value.attempts] == [
-        ("acme/alpha", "retry", "acme/alpha: timed out (timed out)")]
+        ("acme/alpha", "retry", "acme/alpha: timed out (no complete answer within 0.3s)")]
     assert str(caught.value).splitlines()[0] == "chat: deadline of 0.3s expired after 1 attempt(s)"
 
 

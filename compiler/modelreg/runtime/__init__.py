@@ -33,13 +33,24 @@ from modelreg.runtime.errors import (
 from modelreg.runtime.failover import EventKind, RetryPolicy, RouterEvent
 from modelreg.runtime.health import Admission, HealthStore, Limits, LocalHealthStore, usage_tokens
 from modelreg.runtime.openai import OpenAIClient
-from modelreg.runtime.router import Filters, RegistrySource, Route, RoutedStream, Router, remaining_time
+from modelreg.runtime.openai_async import AsyncOpenAIClient
+from modelreg.runtime.router import (
+    AsyncRoutedStream,
+    Filters,
+    RegistrySource,
+    Route,
+    RoutedStream,
+    Router,
+    remaining_time,
+)
 from modelreg.runtime.snapshot_registry import Provider, SnapshotModel, SnapshotRegistry, SnapshotVersion, load_snapshot
 from modelreg.runtime.watcher import SnapshotWatcher
 
 __all__ = [
     "Admission",
     "AllCandidatesFailed",
+    "AsyncOpenAIClient",
+    "AsyncRoutedStream",
     "Attempt",
     "BreakerPolicy",
     "BreakerState",

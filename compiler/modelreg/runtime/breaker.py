@@ -29,8 +29,9 @@ class BreakerPolicy:
 
     It opens when, within the last `window` seconds, the model had at least `min_volume`
     attempts of which at least `failure_rate` failed, or after `consecutive_failures` failures
-    in a row (a run that a gap longer than `window` interrupts starts again). It stays open `open_for` seconds, then lets exactly one probe call through
-    (half-open): success closes it, failure opens it again.
+    in a row (a gap longer than `window` starts the run again). It stays open `open_for`
+    seconds, then lets exactly one probe call through (half-open): success closes it, failure
+    opens it again.
     """
 
     failure_rate: float = 0.5

@@ -1,37 +1,44 @@
-"""An OpenAI-compatible chat client on urllib, speaking the router's error classification.
+"""An OpenAI-compatible chat client on the standard library, speaking the router's error
+classification.
 
 It sends `POST {api_base}/chat/completions` with the model's `model_id`, authenticated with the
 key in the environment variable the provider's snapshot record names (`api_key_env`). HTTP
-statuses and network errors become `ProviderError`s whose kind tells the router to retry, fail
-over or stop. Standard library only.
+statuses, network errors and stream error events become `ProviderError`s whose kind tells the
+router to retry, fail over or stop. One deadline bounds the whole response, not each socket
+read: a provider that drips its body or sends keep-alives and no data is cut when it passes.
 """
 
 from __future__ import annotations
 
 import http.client
-import json
 import os
-import socket
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from modelreg.runtime.classify import classify_status, parse_retry_after
+from modelreg.bounded_http import Deadline, open_connection
 from modelreg.runtime.errors import FailureKind, ProviderError
-from modelreg.runtime.router import remaining_time
+from modelreg.runtime.openai_wire import (
+    DONE,
+    MAX_ERROR_BODY,
+    Message,
+    completion,
+    connection_failed,
+    payload,
+    prepare,
+    sse_event,
+    status_error,
+    timed_out,
+)
 from modelreg.runtime.snapshot_registry import SnapshotModel
-
-Message = Mapping[str, Any]
-_MAX_ERROR_BODY = 64 * 1024
 
 
 class OpenAIClient:
     """Chat completions against any OpenAI-compatible provider of the snapshot.
 
     `env` is where API keys are looked up (default `os.environ`); `base_urls` overrides a
-    provider's `api_base` by provider name (a proxy, a test server). Each request times out after
-    `timeout` seconds, or sooner when the routed call's deadline is nearer.
+    provider's `api_base` by provider name (a proxy, a test server). A request, the whole of its
+    response included, takes at most `timeout` seconds, or less when the routed call's deadline
+    is nearer; for a stream, that bound covers every chunk.
 
         client = OpenAIClient()
         reply = router.call("chat", client.chat([{"role": "user", "content": "Hi"}]))
@@ -55,97 +62,77 @@ class OpenAIClient:
 
     def complete(self, model: SnapshotModel, messages: Sequence[Message], **params: Any) -> dict[str, Any]:
         """One chat completion; returns the parsed response, raises ProviderError."""
-        with self._open(model, {"model": model.model_id, "messages": list(messages), **params}) as response:
+        deadline, connection, response = self._open(model, payload(model, messages, params))
+        with deadline:
             try:
                 body = response.read()
             except (OSError, http.client.HTTPException) as exc:
-                raise _network_error(model, exc) from exc
-        try:
-            reply = json.loads(body)
-        except ValueError:
-            raise ProviderError(f"{model.name}: the response is not JSON", FailureKind.FAILOVER) from None
-        if not isinstance(reply, dict):
-            raise ProviderError(f"{model.name}: the response is not a JSON object", FailureKind.FAILOVER)
-        return reply
+                raise self._failed(model, deadline, exc) from exc
+            finally:
+                connection.close()
+            if deadline.expired.is_set():  # cut mid-body: what was read is not the whole answer
+                raise timed_out(model, deadline.seconds)
+        return completion(model, body)
 
     def stream(self, model: SnapshotModel, messages: Sequence[Message], **params: Any) -> Iterator[dict[str, Any]]:
         """A streamed chat completion: the SSE `data:` chunks, parsed, until `[DONE]`.
 
         The request is sent when iteration starts. A stream that ends without `[DONE]` raises
-        ProviderError (retry): the connection was cut.
+        ProviderError (retry): the connection was cut. An error event raises the error it names.
         """
-        response = self._open(model, {"model": model.model_id, "messages": list(messages), "stream": True, **params})
+        deadline, connection, response = self._open(model, payload(model, messages, params, stream=True))
         try:
             while True:
                 try:
                     line = response.readline()
                 except (OSError, http.client.HTTPException) as exc:
-                    raise _network_error(model, exc) from exc
+                    raise self._failed(model, deadline, exc) from exc
                 if not line:
+                    if deadline.expired.is_set():
+                        raise timed_out(model, deadline.seconds)
                     raise ProviderError(f"{model.name}: the stream ended before [DONE]", FailureKind.RETRY)
-                text = line.decode("utf-8", "replace").strip()
-                if not text.startswith("data:"):
-                    continue  # blank separators, comments, `event:` lines
-                data = text[5:].strip()
-                if data == "[DONE]":
+                event = sse_event(model, line)
+                if event is DONE:
                     return
-                try:
-                    chunk = json.loads(data)
-                except ValueError:
-                    raise ProviderError(f"{model.name}: a stream chunk is not JSON", FailureKind.FAILOVER) from None
-                yield chunk
+                if event is not None:
+                    yield event
         finally:
-            response.close()
+            deadline.cancel()
+            connection.close()
 
-    def _open(self, model: SnapshotModel, payload: dict[str, Any]) -> http.client.HTTPResponse:
-        provider = model.endpoint
-        if provider is not None and provider.api not in (None, "openai"):
-            raise ProviderError(f"{model.name}: provider `{model.provider}` speaks `{provider.api}`, not the "
-                                "OpenAI API", FailureKind.FAILOVER, counts_for_breaker=False)
-        base = self._base_urls.get(model.provider) or (provider.api_base if provider else None)
-        if not base:
-            raise ProviderError(f"{model.name}: provider `{model.provider}` has no api_base",
-                                FailureKind.FAILOVER, counts_for_breaker=False)
-        headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": self.user_agent}
-        key_env = provider.api_key_env if provider else None
-        if key_env:
-            key = self._env.get(key_env)
-            if not key:
-                raise ProviderError(f"{model.name}: no API key: the environment variable {key_env} is not set",
-                                    FailureKind.FAILOVER, counts_for_breaker=False)
-            headers["Authorization"] = f"Bearer {key}"
-        request = urllib.request.Request(base.rstrip("/") + "/chat/completions", method="POST",
-                                         data=json.dumps(payload).encode("utf-8"), headers=headers)
-        timeout = self.timeout
-        left = remaining_time()
-        if left is not None:
-            if left <= 0:
-                raise ProviderError(f"{model.name}: no time left before the deadline", FailureKind.RETRY,
-                                    counts_for_breaker=False)
-            timeout = min(timeout, left)
+    def _open(self, model: SnapshotModel,
+              body: dict[str, Any]) -> tuple[Deadline, http.client.HTTPConnection, http.client.HTTPResponse]:
+        request = prepare(model, body, env=self._env, base_urls=self._base_urls, timeout=self.timeout,
+                          user_agent=self.user_agent)
+        deadline = Deadline(request.timeout)
         try:
-            response: http.client.HTTPResponse = urllib.request.urlopen(request, timeout=timeout)
-        except urllib.error.HTTPError as exc:
-            raise _http_error(model, exc) from None
+            connection, target = open_connection(request.url, deadline)
+        except ValueError as exc:
+            deadline.cancel()
+            raise ProviderError(f"{model.name}: {exc}", FailureKind.FAILOVER, counts_for_breaker=False) from None
+        except OSError as exc:
+            deadline.cancel()
+            raise self._failed(model, deadline, exc) from exc
+        try:
+            connection.request("POST", target, body=request.body, headers=request.headers)
+            response = connection.getresponse()
+            if response.status >= 400:
+                raise status_error(model, response.status, response.read(MAX_ERROR_BODY), response.headers)
+            if response.status >= 300:
+                raise ProviderError(f"{model.name}: redirected (HTTP {response.status}); set the provider's "
+                                    "api_base to where it points", FailureKind.FAILOVER)
+        except ProviderError:
+            deadline.cancel()
+            connection.close()
+            raise
         except (OSError, http.client.HTTPException) as exc:
-            raise _network_error(model, exc) from exc
-        return response
+            deadline.cancel()
+            connection.close()
+            raise self._failed(model, deadline, exc) from exc
+        return deadline, connection, response
 
-
-def _http_error(model: SnapshotModel, exc: urllib.error.HTTPError) -> ProviderError:
-    try:
-        body = exc.read(_MAX_ERROR_BODY).decode("utf-8", "replace")
-    except (OSError, http.client.HTTPException):
-        body = ""
-    finally:
-        exc.close()
-    failure = classify_status(exc.code, body, parse_retry_after(exc.headers))
-    return ProviderError(f"{model.name}: {failure.reason}", failure.kind, status=exc.code,
-                         retry_after=failure.retry_after)
-
-
-def _network_error(model: SnapshotModel, exc: BaseException) -> ProviderError:
-    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    if isinstance(reason, TimeoutError | socket.timeout):
-        return ProviderError(f"{model.name}: timed out ({reason or 'no answer in time'})", FailureKind.RETRY)
-    return ProviderError(f"{model.name}: connection failed ({type(reason).__name__}: {reason})", FailureKind.RETRY)
+    @staticmethod
+    def _failed(model: SnapshotModel, deadline: Deadline, exc: BaseException) -> ProviderError:
+        if deadline.expired.is_set() or isinstance(exc, TimeoutError):
+            return timed_out(model, deadline.seconds)
+        return connection_failed(model, exc)

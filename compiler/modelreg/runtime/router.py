@@ -15,7 +15,16 @@ import contextvars
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypedDict, TypeVar, Unpack
 
@@ -445,6 +454,25 @@ class Router:
         model, head, rest = self.call(capability, first_chunk, policy=policy, deadline=deadline, **filters)
         return RoutedStream(model, head, rest)
 
+    async def astream(self, capability: str, open_stream: Callable[[SnapshotModel], AsyncIterable[T]], *,
+                      policy: RetryPolicy | None = None, deadline: float | None = None,
+                      **filters: Unpack[Filters]) -> AsyncRoutedStream[T]:
+        """The async `stream`: `open_stream(model)` returns an async iterable of chunks; failures
+        before its first chunk fail over, one after it raises `StreamInterrupted`."""
+        async def first_chunk(model: SnapshotModel) -> tuple[SnapshotModel, Any, AsyncIterator[T]]:
+            chunks = aiter(open_stream(model))
+            try:
+                head = await anext(chunks)
+            except StopAsyncIteration:
+                return model, _NOTHING, chunks
+            except BaseException:
+                await _aclose(chunks)
+                raise
+            return model, head, chunks
+
+        model, head, rest = await self.acall(capability, first_chunk, policy=policy, deadline=deadline, **filters)
+        return AsyncRoutedStream(model, head, rest)
+
     def _start(self, capability: str, policy: RetryPolicy | None, deadline: float | None,
                filters: Filters) -> _Plan:
         chosen = policy or self.policy
@@ -616,6 +644,49 @@ class RoutedStream(Generic[T]):
         self.close()
 
 
+class AsyncRoutedStream(Generic[T]):
+    """The chunks of a stream that `Router.astream` opened on `model`. Close it (`aclose`, or use
+    `async with`) when abandoning it early; it closes itself at the end."""
+
+    def __init__(self, model: SnapshotModel, head: Any, rest: AsyncIterator[T]) -> None:
+        self.model = model
+        self._head = head
+        self._rest = rest
+
+    def __aiter__(self) -> AsyncRoutedStream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._head is not _NOTHING:
+            head: T = self._head
+            self._head = _NOTHING
+            return head
+        try:
+            return await anext(self._rest)
+        except StopAsyncIteration:
+            await self.aclose()
+            raise
+        except Exception as exc:
+            await self.aclose()
+            raise StreamInterrupted(self.model.name, exc) from exc
+
+    async def aclose(self) -> None:
+        self._head = _NOTHING
+        await _aclose(self._rest)
+
+    async def __aenter__(self) -> AsyncRoutedStream[T]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+async def _aclose(iterator: object) -> None:
+    close = getattr(iterator, "aclose", None)
+    if callable(close):
+        await close()
+
+
 def _close(iterator: object) -> None:
     close = getattr(iterator, "close", None)
     if callable(close):
@@ -662,4 +733,4 @@ def _why_not(model: SnapshotModel, request: _Request) -> str | None:
     return None
 
 
-__all__ = ["Filters", "RegistrySource", "Route", "RoutedStream", "Router", "remaining_time"]
+__all__ = ["AsyncRoutedStream", "Filters", "RegistrySource", "Route", "RoutedStream", "Router", "remaining_time"]
