@@ -30,7 +30,7 @@ GROUND = {"errors", "diagnostics", "capability_tree", "snapshot_format", "gc_pau
           "bounded_http"}
 FLOORS: list[set[str]] = [
     GROUND,
-    {"models", "schemas", "clock"},
+    {"models", "schemas", "schema_bundle", "clock"},
     {"git"},
     {"catalog"},
     {"resolve"},

@@ -22,11 +22,6 @@ if TYPE_CHECKING:
     # Imported where used: only a document that fails validation needs them, and they are a
     # quarter of the command's start-up time.
     from jsonschema import Draft202012Validator
-    from referencing import Registry
-
-SCHEMA_NAMES = ("model", "provider", "capabilities", "snapshot", "diagnostics", "diff", "discovery-record",
-                "sync-report", "models-dev")
-
 
 def schema_dir() -> Path:
     """Where the schemas live: beside the package in a checkout, or installed as data files."""
@@ -52,37 +47,18 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 @cache
-def _registry() -> Registry:
-    from referencing import Registry, Resource
-
-    resources = []
-    for path in sorted(schema_dir().glob("*.schema.json")):
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        resources.append((schema["$id"], Resource.from_contents(schema)))
-    return Registry().with_resources(resources)
-
-
-@cache
 def validator(name: str) -> Draft202012Validator:
     """A full jsonschema validator for one schema (every error, with its path)."""
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(load_schema(name), registry=_registry())
-
-
-@cache
-def _fast_registry() -> jsonschema_rs.Registry:
-    return jsonschema_rs.Registry([(load_schema(n)["$id"], load_schema(n)) for n in _existing()])
+    # Every schema stands alone (`modelreg.schema_bundle`): no registry of the others is needed.
+    return Draft202012Validator(load_schema(name))
 
 
 @cache
 def fast_validator(name: str) -> jsonschema_rs.Validator:
     """A compiled validator for one schema: yes or no, in microseconds."""
-    return jsonschema_rs.validator_for(load_schema(name), registry=_fast_registry())
-
-
-def _existing() -> list[str]:
-    return [n for n in SCHEMA_NAMES if (schema_dir() / f"{n}.schema.json").exists()]
+    return jsonschema_rs.validator_for(load_schema(name))
 
 
 def is_valid(name: str, instance: Any) -> bool:
