@@ -29,6 +29,7 @@ class Deadline:
         self.expired = threading.Event()
         self._lock = threading.Lock()
         self._connection: http.client.HTTPConnection | None = None
+        self._socket: socket.socket | None = None
         self._timer = threading.Timer(seconds, self._cut)
         self._timer.daemon = True
         self._timer.start()
@@ -50,10 +51,23 @@ class Deadline:
         with self._lock:
             self._connection = connection
 
+    def connect(self, connection: http.client.HTTPConnection) -> None:
+        """Connect `connection`, each later read waiting at most for what is left. The socket is
+        held here: a response that ends its connection takes the socket from `connection.sock`,
+        and the cut must still reach it."""
+        connection.connect()
+        sock = connection.sock
+        if sock is not None:
+            sock.settimeout(self.left())
+            with self._lock:
+                self._socket = sock
+            if self.expired.is_set():  # the timer fired while connecting
+                self._cut()
+
     def _cut(self) -> None:
         self.expired.set()
         with self._lock:
-            sock = self._connection.sock if self._connection is not None else None
+            sock = self._socket or (self._connection.sock if self._connection is not None else None)
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)

@@ -99,9 +99,7 @@ def _get_once(location: str, url: str, etag: str | None, last_modified: str | No
     if last_modified is not None:
         headers["If-Modified-Since"] = last_modified
     try:
-        connection.connect()
-        if connection.sock is not None:  # each read waits at most for what is left
-            connection.sock.settimeout(deadline.left())
+        deadline.connect(connection)
         connection.request("GET", target, headers=headers)
         # Closed here, whatever happens: a response that ends its connection holds the socket
         # open past `connection.close()`.

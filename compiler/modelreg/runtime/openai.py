@@ -69,6 +69,7 @@ class OpenAIClient:
             except (OSError, http.client.HTTPException) as exc:
                 raise self._failed(model, deadline, exc) from exc
             finally:
+                response.close()
                 connection.close()
             if deadline.expired.is_set():  # cut mid-body: what was read is not the whole answer
                 raise timed_out(model, deadline.seconds)
@@ -98,6 +99,7 @@ class OpenAIClient:
                     yield event
         finally:
             deadline.cancel()
+            response.close()
             connection.close()
 
     def _open(self, model: SnapshotModel,
@@ -113,7 +115,9 @@ class OpenAIClient:
         except OSError as exc:
             deadline.cancel()
             raise self._failed(model, deadline, exc) from exc
+        response: http.client.HTTPResponse | None = None
         try:
+            deadline.connect(connection)
             connection.request("POST", target, body=request.body, headers=request.headers)
             response = connection.getresponse()
             if response.status >= 400:
@@ -121,14 +125,14 @@ class OpenAIClient:
             if response.status >= 300:
                 raise ProviderError(f"{model.name}: redirected (HTTP {response.status}); set the provider's "
                                     "api_base to where it points", FailureKind.FAILOVER)
-        except ProviderError:
+        except BaseException as exc:
             deadline.cancel()
+            if response is not None:
+                response.close()  # a response that ends its connection holds the socket
             connection.close()
+            if isinstance(exc, OSError | http.client.HTTPException):
+                raise self._failed(model, deadline, exc) from exc
             raise
-        except (OSError, http.client.HTTPException) as exc:
-            deadline.cancel()
-            connection.close()
-            raise self._failed(model, deadline, exc) from exc
         return deadline, connection, response
 
     @staticmethod

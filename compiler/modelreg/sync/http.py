@@ -149,9 +149,7 @@ class ListingClient:
             payload = json.dumps(body).encode()
             sent["Content-Type"] = "application/json"
         try:
-            connection.connect()
-            if connection.sock is not None:
-                connection.sock.settimeout(deadline.left())
+            deadline.connect(connection)
             connection.request("POST" if payload is not None else "GET", target, body=payload, headers=sent)
             with connection.getresponse() as response:
                 if response.status in _REDIRECTS and response.getheader("Location"):
