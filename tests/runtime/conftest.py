@@ -36,12 +36,13 @@ TREE: dict[str, Any] = {
 def model(name: str, capabilities: Sequence[str] = ("generation.text-generation",), *,
           features: Sequence[str] = (), context: int | None = 128_000, status: str = "active",
           priority: int = 100, inputs: Sequence[str] = ("text",), outputs: Sequence[str] = ("text",),
-          model_id: str | None = None) -> CompilerModel:
+          model_id: str | None = None, limits: dict[str, int] | None = None) -> CompilerModel:
     """A resolved compiler model; the provider is the part of `name` before the slash."""
     provider = name.split("/", 1)[0]
     return CompilerModel(
         name=name, provider=provider, capabilities=list(capabilities), model_id=model_id or name.split("/", 1)[1],
-        features={f: True for f in features}, limits={"context_window": context} if context else {},
+        features={f: True for f in features},
+        limits={**({"context_window": context} if context else {}), **(limits or {})},
         modalities={"input": list(inputs), "output": list(outputs)}, lifecycle={"status": status},
         priority=priority, source=f"{name}.yaml")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from modelreg.runtime import (
     BreakerPolicy,
@@ -31,19 +32,24 @@ def transient() -> ProviderError:
     return ProviderError("HTTP 503", FailureKind.RETRY)
 
 
+def failing_first(count: int) -> Callable[[SnapshotModel], str]:
+    """An invoke whose first `count` tries fail with a transient error."""
+    tries = iter([transient()] * count)
+
+    def invoke(chosen: SnapshotModel) -> str:
+        error = next(tries, None)
+        if error is not None:
+            raise error
+        return chosen.name
+    return invoke
+
+
 def test_one_percent_of_calls_failing_once_never_opens_the_breaker(clock: FakeClock) -> None:
     events: list[RouterEvent] = []
     router = make_router(clock, events)
     served: list[str] = []
     for call in range(5_000):  # five minutes
-        tries = iter([transient()] if call % 100 == 0 else [])
-
-        def invoke(chosen: SnapshotModel) -> str:
-            error = next(tries, None)
-            if error is not None:
-                raise error
-            return chosen.name
-        served.append(router.call("chat", invoke))
+        served.append(router.call("chat", failing_first(1 if call % 100 == 0 else 0)))
         clock.advance(PER_CALL)
     assert served == ["acme/a"] * 5_000
     assert [e for e in events if e.kind is EventKind.BREAKER] == []
@@ -58,17 +64,29 @@ def test_a_model_that_fails_every_call_is_cut_off_within_five_routed_calls(clock
         if chosen.name == "acme/a":
             raise transient()
         return chosen.name
-    for call in range(1, 6):
+    routed = 0
+    while router.breaker_state("acme/a") is not BreakerState.OPEN and routed < 5:
         assert router.call("chat", invoke) == "acme/b"
+        routed += 1
         clock.advance(PER_CALL)
-        if router.breaker_state("acme/a") is BreakerState.OPEN:
-            break
     assert router.breaker_state("acme/a") is BreakerState.OPEN
-    assert call == 3  # five failed attempts in a row: two, two, then one
+    assert routed == 3  # five failed attempts in a row: two, two, then one
     # From then on it is skipped without a call.
     tried: list[str] = []
-    router.call("chat", lambda chosen: tried.append(chosen.name) or chosen.name)
+
+    def record(chosen: SnapshotModel) -> str:
+        tried.append(chosen.name)
+        return chosen.name
+    router.call("chat", record)
     assert tried == ["acme/b"]
+
+
+def fails_a(failing: bool) -> Callable[[SnapshotModel], str]:
+    def invoke(chosen: SnapshotModel) -> str:
+        if chosen.name == "acme/a" and failing:
+            raise ProviderError("HTTP 500", FailureKind.FAILOVER)
+        return chosen.name
+    return invoke
 
 
 def test_half_the_calls_failing_opens_the_breaker_within_a_minute(clock: FakeClock) -> None:
@@ -78,13 +96,7 @@ def test_half_the_calls_failing_opens_the_breaker_within_a_minute(clock: FakeClo
     start = clock()
     opened_at = None
     for _ in range(1_000):
-        failing = rolls.random() < 0.5
-
-        def invoke(chosen: SnapshotModel) -> str:
-            if chosen.name == "acme/a" and failing:
-                raise ProviderError("HTTP 500", FailureKind.FAILOVER)
-            return chosen.name
-        router.call("chat", invoke)
+        router.call("chat", fails_a(rolls.random() < 0.5))
         if router.breaker_state("acme/a") is BreakerState.OPEN:
             opened_at = clock() - start
             break

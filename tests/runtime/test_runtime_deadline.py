@@ -134,10 +134,9 @@ def test_an_error_event_after_the_first_chunk_interrupts_the_stream(fake: FakePr
     fake.script("a", stream("Hel", error=RATE_LIMITED))
     router, client = make_router(fake), OpenAIClient(env=ENV)
     texts: list[str] = []
-    with pytest.raises(StreamInterrupted) as caught:
-        with router.stream("chat", client.chat_stream(MESSAGES)) as chunks:
-            for chunk in chunks:
-                texts.append(chunk["choices"][0]["delta"]["content"])
+    with pytest.raises(StreamInterrupted) as caught, router.stream("chat", client.chat_stream(MESSAGES)) as chunks:
+        for chunk in chunks:
+            texts.append(chunk["choices"][0]["delta"]["content"])
     assert texts == ["Hel"]
     cause = caught.value.__cause__
     assert isinstance(cause, ProviderError) and (cause.kind, cause.status) == (FailureKind.RETRY, 429)

@@ -3,6 +3,7 @@ and `httpx`, each against a fake provider on 127.0.0.1, and through the router."
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -29,8 +30,7 @@ MESSAGES: list[Any] = [{"role": "user", "content": "Hi"}]
 
 
 def openai_error(detail: str, code: str | None = None) -> str:
-    return '{"error": {"message": "%s", "type": "invalid_request_error", "code": %s}}' % (
-        detail, f'"{code}"' if code else "null")
+    return json.dumps({"error": {"message": detail, "type": "invalid_request_error", "code": code}})
 
 
 CASES: dict[str, tuple[Reply, FailureKind, bool, float | None]] = {
@@ -121,6 +121,8 @@ def test_every_common_failure_of_each_client_is_classified(fake: FakeProvider, c
     failure = classify_error(error)
     assert (failure.kind, failure.counts_for_breaker, failure.retry_after) == (kind, counts, retry_after), (
         type(error), failure.reason)
+    if case == "timeout":  # by the class name: both SDKs' timeouts subclass their connection error
+        assert failure.reason.startswith("timed out ("), failure.reason
 
 
 @pytest.mark.parametrize("client", sorted(CLIENTS))
@@ -129,14 +131,6 @@ def test_a_refused_connection_is_transient(client: str) -> None:
     failure = classify_error(error)
     assert (failure.kind, failure.counts_for_breaker) == (FailureKind.RETRY, True)
     assert failure.reason.startswith("connection failed ("), failure.reason
-
-
-def test_a_timeout_reads_as_one() -> None:
-    # The class names, not the exceptions' text: both SDKs' timeouts subclass their connection error.
-    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
-    for error in (openai.APITimeoutError(request), anthropic.APITimeoutError(request),
-                  httpx.ReadTimeout("read", request=request)):
-        assert classify_error(error).reason.startswith("timed out ("), error
 
 
 def test_aws_throttling_and_google_statuses_are_known() -> None:
