@@ -61,6 +61,14 @@ def test_every_python_example_in_the_readme_runs(tmp_path: Path, provider: FakeP
     assert namespace["registry"].get_model("openai/gpt-4o") is not None
     assert namespace["reply"]["choices"][0]["message"]["content"] == "hello"
     sent = [seen for seen in provider.seen if seen.method == "POST"]
-    assert [seen.body.get("stream", False) for seen in sent] == [False, True]
-    assert all(seen.headers["Authorization"] == "Bearer test-key" for seen in sent)
+    # The SDK examples (openai, anthropic, httpx), then OpenAIClient's completion and stream.
+    assert [(seen.path, seen.body.get("stream", False)) for seen in sent] == [
+        ("/v1/chat/completions", False), ("/v1/messages", False), ("/v1/chat/completions", False),
+        ("/v1/chat/completions", False), ("/v1/chat/completions", True)]
+    assert [seen.body["model"] for seen in sent[:3]] == [namespace["raw"]["model"], namespace["claude"].model,
+                                                         namespace["raw"]["model"]]
+    headers = [{name.lower(): value for name, value in seen.headers.items()} for seen in sent]
+    # Each with the key of its provider's `api_key_env` (the Anthropic SDK's header varies by release).
+    assert all(h.get("authorization") == "Bearer test-key" or h.get("x-api-key") == "test-key" for h in headers)
+    assert namespace["claude"].content[0].text == "hello"
     namespace["watcher"].stop()
