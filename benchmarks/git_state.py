@@ -140,7 +140,8 @@ def main_() -> None:
             fresh_cold.append(process("diff", "HEAD~1", "HEAD", "--catalog", str(catalog), cwd=repo))
         print(f"  the same as a fresh `modelreg` process:     {statistics.median(fresh_cold):.3f} s")
         clear_cache(repo)
-        compile_s, _ = timed(lambda: cli("compile", str(catalog), "--rev", "HEAD", "-o", str(root / "registry.json")))
+        compile_s, _ = timed(lambda: cli("compile", "--catalog", str(catalog), "--rev", "HEAD",
+                                         "-o", str(root / "registry.json")))
         print(f"compile --rev HEAD (caches HEAD's snapshot):  {compile_s:.3f} s")
         warm = [timed(lambda: cli("diff", "HEAD~1", "HEAD", "--catalog", str(catalog)))[0]
                 for _ in range(args.repeat)]

@@ -87,7 +87,8 @@ def main() -> None:
             catalog = work / f"run{i}" / "models.d"
             shutil.copytree(REPO / "models.d", catalog)
             imports.append(run("import", "litellm", str(LITELLM_FILE), "--catalog", str(catalog), cwd=work))
-            compiles.append(run("compile", str(catalog), "-o", str(work / f"run{i}" / "registry.json"), cwd=work))
+            compiles.append(run("compile", "--catalog", str(catalog), "-o", str(work / f"run{i}" / "registry.json"),
+                                cwd=work))
             exports.append(run("export", "litellm", "--snapshot", str(work / f"run{i}" / "registry.json"),
                                "-o", str(work / f"run{i}" / "config.yaml"), cwd=work))
             exports_md.append(run("export", "models-dev", "--snapshot", str(work / f"run{i}" / "registry.json"),

@@ -30,7 +30,7 @@ GROUND = {"errors", "diagnostics", "capability_tree", "snapshot_format", "gc_pau
           "bounded_http"}
 FLOORS: list[set[str]] = [
     GROUND,
-    {"models", "schemas", "schema_bundle", "clock"},
+    {"models", "schemas", "schema_bundle", "clock", "project"},
     {"git"},
     {"catalog"},
     {"resolve"},
@@ -200,7 +200,7 @@ def test_validating_a_work_tree_starts_no_git(catalog: Path, monkeypatch: pytest
 
     monkeypatch.setattr(subprocess, "Popen", no_process)
     for fmt in ("text", "json", "github"):
-        run = run_cli("validate", str(catalog), "--format", fmt)
+        run = run_cli("validate", "--catalog", str(catalog), "--format", fmt)
         assert run.code == 1, run.err
     assert run.out.startswith("::error file=models.d/acme/coder.yaml,line=3,col=16,")
 

@@ -574,7 +574,7 @@ def test_cli_register_outside_git_fails_clearly(catalog: Path, tmp_path_factory:
     assert (run.code, run.err) == (1, f"modelreg: error: {catalog} is not inside a git repository; cannot write "
                                       "to the catalog (run `git init` and commit the catalog first)\n")
     assert (catalog / "acme/coder.yaml").exists()
-    assert run_cli("show", str(catalog)).code == 0
+    assert run_cli("show", "--catalog", str(catalog)).code == 0
 
 
 def test_busy_error_is_a_state_error() -> None:

@@ -43,7 +43,7 @@ def test_new_writes_the_scaffold_and_validate_points_at_what_to_fill_in(catalog:
     assert path.read_text(encoding="utf-8") == SCAFFOLD
 
     # Unedited, the scaffold cannot slip into a pool: validate names the line and what goes there.
-    validated = run_cli("validate", str(catalog))
+    validated = run_cli("validate", "--catalog", str(catalog))
     assert validated.code == 1
     assert validated.err.splitlines()[0] == (
         f"{path}:7:15: error[too-few-items]: capabilities is empty; list at least one item. Capability paths "
@@ -52,7 +52,7 @@ def test_new_writes_the_scaffold_and_validate_points_at_what_to_fill_in(catalog:
 
     path.write_text(SCAFFOLD.replace("capabilities: []", "capabilities: [chat]"), encoding="utf-8")
     out = catalog.parent / "registry.json"
-    assert run_cli("compile", str(catalog), "-o", str(out)).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(out)).code == 0
     model = json.loads(out.read_text(encoding="utf-8"))["models"]["acme/chat-xl"]
     # The commented defaults are inherited, not copied: the provider's values apply.
     assert (model["model_id"], model["capabilities"], model["priority"]) == (
@@ -76,7 +76,7 @@ def test_new_with_capabilities_is_valid_as_written(catalog: Path) -> None:
         "  - generation.text-generation.code-generation",
         "  - chat",
     ]
-    assert run_cli("validate", str(catalog), "--strict").code == 0
+    assert run_cli("validate", "--catalog", str(catalog), "--strict").code == 0
 
 
 def test_new_refuses_to_overwrite(catalog: Path) -> None:
@@ -153,7 +153,7 @@ def test_new_reads_the_provider_as_the_compiler_does_and_refuses_a_symlink_out(c
     refusal = (f"{catalog}/evil/provider.yaml:1:1: error[symlink]: symlink points outside the catalog "
                f"(to {secret.resolve()}); replace it with the file itself\n")
     assert (result.code, result.out, result.err) == (1, "", refusal)
-    assert refusal in run_cli("validate", str(catalog)).err
+    assert refusal in run_cli("validate", "--catalog", str(catalog)).err
     assert _tree(catalog.parent) == before
 
 
@@ -205,7 +205,7 @@ def test_new_provider_writes_a_provider_file_its_models_validate_against(catalog
     assert path.read_text().splitlines()[0] == "# yaml-language-server: $schema=../../schemas/provider.schema.json"
     assert "api_key_env: ZETA_AI_API_KEY\n" in path.read_text()
     assert run_cli("new", "zeta_ai/chat-1", "--capability", "chat", "--catalog", str(catalog)).code == 0
-    validated = run_cli("validate", str(catalog), "--strict")
+    validated = run_cli("validate", "--catalog", str(catalog), "--strict")
     assert validated.code == 0, validated.err
     again = run_cli("new", "--provider", "zeta_ai", "--catalog", str(catalog))
     assert (again.code, again.err) == (2, f"modelreg: error: {path} already exists; edit it instead\n")

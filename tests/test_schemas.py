@@ -165,7 +165,7 @@ def real_files(catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     out = tmp_path / "out"
     out.mkdir()
     before, after = out / "before.json", out / "after.json"
-    assert run_cli("compile", str(catalog), "-o", str(before)).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(before)).code == 0
 
     listing = tmp_path / "listing.json"
     listing.write_text(json.dumps({"object": "list", "data": [{"id": "chat-large:2024"}, {"id": "fresh"}]}))
@@ -173,14 +173,14 @@ def real_files(catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
                      "--format", "json")
     assert synced.code == 0, synced.err
     (out / "sync.json").write_text(synced.out, encoding="utf-8")
-    assert run_cli("compile", str(catalog), "-o", str(after)).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(after)).code == 0
     diff = run_cli("diff", str(before), str(after), "--catalog", str(catalog), "--format", "json")
     assert diff.code == 0, diff.err
     (out / "diff.json").write_text(diff.out, encoding="utf-8")
     assert run_cli("export", "models-dev", "--snapshot", str(after), "-o", str(out / "api.json")).code == 0
 
     write(catalog, "acme/broken.yaml", "name: acme/broken\nprovider: acme\ncapabilities: [chatt]\n")
-    invalid = run_cli("validate", str(catalog), "--format", "json")
+    invalid = run_cli("validate", "--catalog", str(catalog), "--format", "json")
     assert invalid.code == 1
     (out / "diagnostics.json").write_text(invalid.out, encoding="utf-8")
     (catalog / "acme" / "broken.yaml").unlink()
@@ -236,7 +236,7 @@ def test_the_readmes_offline_check_runs_as_written(tmp_path: Path) -> None:
     work = tmp_path / "work"
     shutil.copytree(SCHEMAS, work / "schemas")
     shutil.copytree(REPO / "models.d", work / "models.d")
-    compiled = run_cli("compile", str(work / "models.d"), "-o", str(work / "build" / "registry.json"),
+    compiled = run_cli("compile", "--catalog", str(work / "models.d"), "-o", str(work / "build" / "registry.json"),
                        "--allow-shallow")
     assert compiled.code == 0, compiled.err
     env, attempts = _offline_env(tmp_path)

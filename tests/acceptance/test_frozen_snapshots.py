@@ -92,28 +92,28 @@ def test_a_frozen_catalog_compiles_to_the_recorded_bytes(name: str, tmp_path: Pa
     out = tmp_path / "out.json"
 
     monkeypatch.chdir(plain)
-    modelreg("compile", "models.d", "-o", str(out))
+    modelreg("compile", "--catalog", "models.d", "-o", str(out))
     assert _digest(out) == expected["outside git"]
 
     monkeypatch.chdir(root)
     monkeypatch.setenv("MODELREG_CACHE", "0")
     for rev in ("HEAD", "HEAD~1"):
-        modelreg("compile", "models.d", "--rev", rev, "-o", str(out))
+        modelreg("compile", "--catalog", "models.d", "--rev", rev, "-o", str(out))
         assert _digest(out) == expected[rev], rev
     # A cold diff: both sides compiled, dates read only between them.
     assert _report("diff", "HEAD~1", "HEAD", "--format", "json") == expected["diff json"]
     # Every other way, on the small catalog (the large one's share of the suite stays small).
     thorough = name == "bundled"
     if thorough:
-        modelreg("compile", "models.d", "-o", str(out))  # the clean work tree is HEAD
+        modelreg("compile", "--catalog", "models.d", "-o", str(out))  # the clean work tree is HEAD
         assert _digest(out) == expected["HEAD"]
-        assert _report("validate", "models.d", "--format", "json") == expected["validate json"]
+        assert _report("validate", "--catalog", "models.d", "--format", "json") == expected["validate json"]
         assert _report("diff", "HEAD~1", "HEAD", "--format", "markdown") == expected["diff markdown"]
 
     # With the cache: a compile fills it (and is then served from it); a diff derives HEAD from it.
     monkeypatch.delenv("MODELREG_CACHE")
     for _ in range(2 if thorough else 1):
-        modelreg("compile", "models.d", "--rev", "HEAD~1", "-o", str(out))
+        modelreg("compile", "--catalog", "models.d", "--rev", "HEAD~1", "-o", str(out))
         assert _digest(out) == expected["HEAD~1"]
     if thorough:
         assert _report("diff", "HEAD~1", "HEAD", "--format", "json") == expected["diff json"]

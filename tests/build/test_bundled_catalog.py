@@ -16,7 +16,7 @@ from tests.conftest import BUNDLED, run_cli
 
 
 def test_bundled_catalog_is_valid_strict() -> None:
-    result = run_cli("validate", str(BUNDLED), "--strict")
+    result = run_cli("validate", "--catalog", str(BUNDLED), "--strict")
     assert result.code == 0, result.err
     assert result.err == f"{BUNDLED}: valid (0 error(s), 0 warning(s))\n"
 
@@ -36,8 +36,8 @@ def test_bundled_catalog_size_and_coverage() -> None:
 
 def test_bundled_compile_is_deterministic(tmp_path: Path) -> None:
     first, second = tmp_path / "a.json", tmp_path / "b.json"
-    assert run_cli("compile", str(BUNDLED), "-o", str(first)).code == 0
-    assert run_cli("compile", str(BUNDLED), "-o", str(second)).code == 0
+    assert run_cli("compile", "--catalog", str(BUNDLED), "-o", str(first)).code == 0
+    assert run_cli("compile", "--catalog", str(BUNDLED), "-o", str(second)).code == 0
     assert first.read_bytes() == second.read_bytes()
 
 

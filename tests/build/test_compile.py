@@ -17,7 +17,7 @@ from tests.conftest import CHAT, run_cli, write
 
 def test_compile_writes_snapshot_and_summary(catalog: Path) -> None:
     out = catalog.parent / "build" / "registry.json"
-    result = run_cli("compile", str(catalog), "-o", str(out))
+    result = run_cli("compile", "--catalog", str(catalog), "-o", str(out))
     assert result.code == 0, result.err
     snapshot = Snapshot.read(out)
     assert result.out == f"wrote {out}: {snapshot.summary()}\n"
@@ -99,22 +99,22 @@ def test_snapshot_is_canonical_json_with_checked_digest(catalog: Path, tmp_path:
 
 def test_warnings_pass_unless_strict(catalog: Path) -> None:
     (catalog / "acme" / "embed-small.yaml").unlink()
-    result = run_cli("validate", str(catalog))
+    result = run_cli("validate", "--catalog", str(catalog))
     assert result.code == 0
     assert result.err == (
         f"{catalog}/capabilities.yaml:16:3: warning[empty-pool]: no model serves `embedding` "
         "(nor any node below it); add one or remove the node\n"
         f"{catalog}: valid (0 error(s), 1 warning(s))\n")
-    assert run_cli("validate", str(catalog), "--strict").code == 1
+    assert run_cli("validate", "--catalog", str(catalog), "--strict").code == 1
     out = catalog.parent / "r.json"
-    assert run_cli("compile", str(catalog), "--strict", "-o", str(out)).code == 1
+    assert run_cli("compile", "--catalog", str(catalog), "--strict", "-o", str(out)).code == 1
     assert not out.exists()
 
 
 def test_deprecated_capability_is_a_warning(catalog: Path) -> None:
     write(catalog, "acme/legacy.yaml",
           "name: acme/legacy\nprovider: acme\ncapabilities: [generation.text-completion]\n")
-    result = run_cli("validate", str(catalog))
+    result = run_cli("validate", "--catalog", str(catalog))
     assert result.code == 0
     assert (f"{catalog}/acme/legacy.yaml:3:16: warning[deprecated-capability]: capability "
             "`generation.text-completion` is deprecated; use `generation.text-generation`") in result.err
@@ -130,18 +130,18 @@ def test_library_raises_with_every_diagnostic(catalog: Path) -> None:
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
-    assert run_cli("validate", str(tmp_path / "missing")).code == 2
+    assert run_cli("validate", "--catalog", str(tmp_path / "missing")).code == 2
     assert run_cli("compile", "--format", "xml").code == 2
     assert run_cli().code == 2
 
 
 def test_show_tree_pool_and_provider(catalog: Path, tmp_path: Path) -> None:
-    tree = run_cli("show", str(catalog))
+    tree = run_cli("show", "--catalog", str(catalog))
     assert tree.code == 0
     lines = tree.out.splitlines()
     assert lines[0].split() == ["generation", "2"]
     assert lines[1].split() == ["text-generation", "2", "aliases:", "chat"]
-    pool = run_cli("show", str(catalog), "--capability", "chat")
+    pool = run_cli("show", "--catalog", str(catalog), "--capability", "chat")
     assert pool.out.splitlines() == [
         "generation.text-generation: 2 model(s)",
         "MODEL            STATUS  PRIORITY  CONTEXT  MODEL ID",
@@ -149,22 +149,22 @@ def test_show_tree_pool_and_provider(catalog: Path, tmp_path: Path) -> None:
         "acme/chat-large  active  10        128,000  chat-large:2024",
     ]
     out = tmp_path / "r.json"
-    assert run_cli("compile", str(catalog), "-o", str(out)).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(out)).code == 0
     provider = run_cli("show", "--snapshot", str(out), "--provider", "acme")
     assert provider.out.splitlines()[0] == "acme (Acme AI): 3 model(s)"
     # Both: the pool's members of that provider, in pool order.
     write(catalog, "other/provider.yaml", "name: other\ndisplay_name: Other\n")
     write(catalog, "other/chat.yaml", "name: other/chat\nprovider: other\ncapabilities: [chat]\n")
-    both = run_cli("show", str(catalog), "--capability", "chat", "--provider", "other")
+    both = run_cli("show", "--catalog", str(catalog), "--capability", "chat", "--provider", "other")
     assert both.out.splitlines()[0] == "generation.text-generation, provider other: 1 of 3 model(s)"
     assert [line.split()[0] for line in both.out.splitlines()[2:]] == ["other/chat"]
-    by_id = run_cli("show", str(catalog), "--model-id", "chat-large:2024")
+    by_id = run_cli("show", "--catalog", str(catalog), "--model-id", "chat-large:2024")
     assert by_id.out.splitlines()[0] == "model ID `chat-large:2024`: 2 model(s)"
     assert [line.split()[0] for line in by_id.out.splitlines()[2:]] == ["acme/chat-large", "acme/coder"]
-    assert run_cli("show", str(catalog), "--model-id", "nope").out == "model ID `nope`: 0 model(s)\n"
-    unknown = run_cli("show", str(catalog), "--capability", "chat", "--provider", "nope")
+    assert run_cli("show", "--catalog", str(catalog), "--model-id", "nope").out == "model ID `nope`: 0 model(s)\n"
+    unknown = run_cli("show", "--catalog", str(catalog), "--capability", "chat", "--provider", "nope")
     assert unknown.code == 2
-    typo = run_cli("show", str(catalog), "--capability", "generation.text-generaton")
+    typo = run_cli("show", "--catalog", str(catalog), "--capability", "generation.text-generaton")
     assert typo.code == 2
     assert typo.err == ("modelreg: error: unknown capability `generation.text-generaton`; "
                         "did you mean `generation.text-generation`?\n")

@@ -33,12 +33,12 @@ def test_more_models_than_allowed_fail_before_any_file_is_parsed(catalog: Path, 
 
     monkeypatch.setattr(catalog_check, "iter_chunks", parsing)
     out = tmp_path / "out.json"
-    run = run_cli("compile", str(catalog), "-o", str(out), "--max-models", "5")
+    run = run_cli("compile", "--catalog", str(catalog), "-o", str(out), "--max-models", "5")
     assert (run.code, run.err) == (1, f"modelreg: error: {catalog}: 6 model files, over the limit of 5 (raise it "
                                       "with --max-models); nothing compiled\n")
     assert parsed == [] and not out.exists()
     monkeypatch.undo()
-    assert run_cli("compile", str(catalog), "-o", str(out), "--max-models", "6").code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(out), "--max-models", "6").code == 0
 
 
 def test_a_revision_is_held_to_the_same_bounds(catalog: Path, tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_a_snapshot_larger_than_allowed_is_refused_on_its_estimate_and_on_its_by
 @pytest.mark.parametrize("value", ["0", "-3", "many"])
 def test_a_bound_is_a_positive_whole_number(catalog: Path, value: str, capsys: pytest.CaptureFixture[str]) -> None:
     for flag in ("--max-models", "--max-snapshot-mb"):
-        assert run_cli("compile", str(catalog), flag, value).code == 2
+        assert run_cli("compile", "--catalog", str(catalog), flag, value).code == 2
         assert f"argument {flag}: " in capsys.readouterr().err
 
 
@@ -73,8 +73,9 @@ def test_a_cached_snapshot_is_held_to_the_bounds_of_the_compile_that_reads_it(ca
     _more_models(catalog, 3)
     commit_all(init_repo(catalog.parent), "catalog")
     out = tmp_path / "out.json"
-    assert run_cli("compile", str(catalog), "--rev", "HEAD", "-o", str(out)).code == 0  # cached now
-    run = run_cli("compile", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "again.json"), "--max-models", "5")
+    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(out)).code == 0  # cached now
+    run = run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "again.json"),
+                  "--max-models", "5")
     assert run.code == 1
     assert "6 models, over the limit of 5 (raise it with --max-models); nothing compiled" in run.err
     assert not (tmp_path / "again.json").exists()

@@ -111,8 +111,8 @@ def test_compile_rev_and_validate_report_a_symlinked_directory_alike(catalog: Pa
     init_repo(catalog.parent)
     os.symlink("acme", catalog / "x.YAML")
     commit_all(catalog.parent, "catalog")
-    validate = run_cli("validate", str(catalog))
-    compiled = run_cli("compile", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "out.json"))
+    validate = run_cli("validate", "--catalog", str(catalog))
+    compiled = run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "out.json"))
     line = f"{catalog}/x.YAML:1:1: error[symlink]: symlinked directories are not read; move the files into the catalog"
     assert (validate.code, compiled.code) == (1, 1)
     assert validate.err.splitlines().count(line) == 1

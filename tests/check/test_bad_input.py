@@ -111,11 +111,11 @@ CASES: dict[str, tuple[Mutation, str, int, int, str, str]] = {
 def test_bad_input_fails_with_located_diagnostic_and_writes_nothing(catalog: Path, case: str) -> None:
     mutate, rel, line, column, code, fragment = CASES[case]
     out = catalog.parent / "build" / "registry.json"
-    assert run_cli("compile", str(catalog), "-o", str(out)).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(out)).code == 0
     before = out.read_bytes()
 
     mutate(catalog)
-    result = run_cli("compile", str(catalog), "-o", str(out))
+    result = run_cli("compile", "--catalog", str(catalog), "-o", str(out))
 
     assert result.code == 1, result.err
     expected = f"{catalog}/{rel}:{line}:{column}: error[{code}]: "
@@ -125,7 +125,7 @@ def test_bad_input_fails_with_located_diagnostic_and_writes_nothing(catalog: Pat
     assert out.read_bytes() == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["registry.json"]  # no temporary left behind
 
-    validated = run_cli("validate", str(catalog))
+    validated = run_cli("validate", "--catalog", str(catalog))
     assert validated.code == 1
     assert expected in validated.err
 
@@ -134,7 +134,7 @@ def test_all_diagnostics_of_a_run_are_reported_in_order(catalog: Path) -> None:
     write(catalog, "acme/chat-large.yaml", CHAT.replace("priority: 10", "priorty: 10").replace(
         "tool_calling", "tool_caling"))
     write(catalog, "acme/embed-small.yaml", "name: acme/embed-small\nprovider: acme\ncapabilities: [nope]\n")
-    result = run_cli("validate", str(catalog))
+    result = run_cli("validate", "--catalog", str(catalog))
     assert result.code == 1
     codes = [ln.split(": ")[1] for ln in result.err.splitlines() if ": error[" in ln]
     # Files in path order; a file that fails its schema gets no semantic checks on top.
@@ -144,13 +144,13 @@ def test_all_diagnostics_of_a_run_are_reported_in_order(catalog: Path) -> None:
 def test_no_output_is_created_when_there_was_none(catalog: Path) -> None:
     write(catalog, "acme/chat-large.yaml", "")
     out = catalog.parent / "out" / "registry.json"
-    assert run_cli("compile", str(catalog), "-o", str(out)).code == 1
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(out)).code == 1
     assert not out.exists()
 
 
 def test_a_copied_file_is_reported_on_both_files_each_naming_the_other(catalog: Path) -> None:
     _two_files_one_name(catalog)
-    result = run_cli("validate", str(catalog))
+    result = run_cli("validate", "--catalog", str(catalog))
     assert result.code == 1
     lines = [line for line in result.err.splitlines() if "duplicate-name" in line]
     assert lines == [

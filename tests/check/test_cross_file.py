@@ -14,7 +14,7 @@ from tests.conftest import CAPABILITIES, CHAT, run_cli, write
 
 def diagnostics(catalog: Path, *argv: str) -> list[str]:
     """`modelreg validate CATALOG` diagnostics, with paths relative to the catalog."""
-    result = run_cli("validate", str(catalog), *argv)
+    result = run_cli("validate", "--catalog", str(catalog), *argv)
     return [line.removeprefix(f"{catalog}/") for line in result.err.splitlines()
             if ": error[" in line or ": warning[" in line]
 
@@ -86,7 +86,7 @@ def test_layout_mistakes(catalog: Path) -> None:
     write(catalog, "acme/sub/provider.yaml", "name: sub\ndisplay_name: Sub\n")
     write(catalog, "stray.yaml", "a: 1\n")
     write(catalog, "acme/README.md", "notes\n")
-    assert run_cli("validate", str(catalog)).code == 1
+    assert run_cli("validate", "--catalog", str(catalog)).code == 1
     assert diagnostics(catalog) == [
         "acme/EXTRA.YAML:1:1: error[file-name]: catalog files end in `.yaml`; rename it",
         "acme/extra.yml:1:1: error[file-name]: catalog files end in `.yaml`; rename it",
@@ -128,6 +128,6 @@ def test_file_system_errors_are_messages_not_tracebacks(catalog: Path, tmp_path:
     missing = run_cli("show", "--snapshot", str(tmp_path / "none.json"))
     assert (missing.code, missing.err) == (2, f"modelreg: error: No such file or directory: {tmp_path}/none.json\n")
     (tmp_path / "dir").mkdir()
-    into_dir = run_cli("compile", str(catalog), "-o", str(tmp_path / "dir"))
+    into_dir = run_cli("compile", "--catalog", str(catalog), "-o", str(tmp_path / "dir"))
     assert into_dir.code == 2
     assert into_dir.err.startswith("modelreg: error: Is a directory")

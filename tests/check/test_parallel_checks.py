@@ -459,8 +459,9 @@ def test_validate_and_compile_print_the_same_bytes_over_two_processes(
 
     def runs() -> list[tuple[Run, bytes | None]]:
         found: list[tuple[Run, bytes | None]] = []
-        for argv in (("validate", good), ("validate", broken), ("validate", broken, "--format", "json"),
-                     ("compile", good, "-o", output), ("compile", broken, "-o", output)):
+        for argv in (("validate", "--catalog", good), ("validate", "--catalog", broken),
+                     ("validate", "--catalog", broken, "--format", "json"),
+                     ("compile", "--catalog", good, "-o", output), ("compile", "--catalog", broken, "-o", output)):
             if os.path.exists(output):
                 os.unlink(output)
             run = run_cli(*argv)
@@ -567,13 +568,13 @@ def test_a_deferred_revision_checks_and_compiles_as_the_eager_one(
     workers(1)
     serial_head = compile_catalog(catalog, rev="HEAD")
     serial_first = compile_catalog(catalog, rev=first)
-    assert run_cli("compile", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "serial.json")).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "serial.json")).code == 0
     workers(2)
     parent_parts.clear()
     assert compile_catalog(catalog, rev="HEAD").raw == serial_head.raw
     assert compile_catalog(catalog, rev=first).raw == serial_first.raw
     assert compile_catalog(catalog).raw == serial_head.raw  # the work tree, clean at HEAD
-    run = run_cli("compile", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "split.json"))
+    run = run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "split.json"))
     assert run.code == 0, run.err
     assert (tmp_path / "split.json").read_bytes() == (tmp_path / "serial.json").read_bytes() == serial_head.raw
     assert [len(part) for part in parent_parts] == [21, 20, 21, 21]  # every compile split in two
@@ -620,9 +621,9 @@ def test_an_invalid_revision_reports_the_same_over_two_processes(
     commit_all(repo, "catalog", date=JAN)
     output = str(tmp_path / "never.json")
     workers(1)
-    serial = run_cli("compile", str(catalog), "--rev", "HEAD", "-o", output)
+    serial = run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", output)
     workers(2)
-    split = run_cli("compile", str(catalog), "--rev", "HEAD", "-o", output)
+    split = run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", output)
     assert split == serial
     assert serial.code == 1
     # Positions in files checked by the child, and in cross-file checks of them, as serial ones.

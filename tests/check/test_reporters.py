@@ -81,7 +81,7 @@ def _validator() -> Draft202012Validator:
 
 
 def test_json_output_matches_its_schema(catalog: Path) -> None:
-    valid = run_cli("validate", str(catalog), "--format", "json")
+    valid = run_cli("validate", "--catalog", str(catalog), "--format", "json")
     assert valid.code == 0
     _validator().validate(json.loads(valid.out))
     assert json.loads(valid.out)["summary"] == {"errors": 0, "warnings": 0, "files": 5}
@@ -89,7 +89,7 @@ def test_json_output_matches_its_schema(catalog: Path) -> None:
     write(catalog, "acme/chat-large.yaml", CHAT.replace("priority: 10", "priorty: 10"))
     write(catalog, "acme/legacy.yaml",
           "name: acme/legacy\nprovider: acme\ncapabilities: [generation.text-completion]\n")
-    broken = run_cli("validate", str(catalog), "--format", "json")
+    broken = run_cli("validate", "--catalog", str(catalog), "--format", "json")
     assert broken.code == 1
     assert broken.err == ""
     report = json.loads(broken.out)
@@ -102,7 +102,7 @@ def test_json_output_matches_its_schema(catalog: Path) -> None:
 
 def test_compile_json_keeps_stdout_pure_json(catalog: Path) -> None:
     out = catalog.parent / "registry.json"
-    result = run_cli("compile", str(catalog), "-o", str(out), "--format", "json")
+    result = run_cli("compile", "--catalog", str(catalog), "-o", str(out), "--format", "json")
     assert result.code == 0
     _validator().validate(json.loads(result.out))
     assert result.err.startswith(f"wrote {out}: ")
@@ -122,7 +122,7 @@ def test_github_format_is_the_default_inside_github_actions(catalog: Path, monke
     write(catalog, "acme/chat-large.yaml", CHAT.replace("priority: 10", "priorty: 10"))
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_WORKSPACE", str(catalog.parent))
-    result = run_cli("validate", str(catalog))
+    result = run_cli("validate", "--catalog", str(catalog))
     assert result.code == 1
     assert result.out == (
         "::error file=models.d/acme/chat-large.yaml,line=9,col=1,title=modelreg unknown-key::unknown key "
@@ -130,7 +130,7 @@ def test_github_format_is_the_default_inside_github_actions(catalog: Path, monke
     )
     assert result.err == f"{catalog}: invalid (1 error(s), 0 warning(s))\n"
     # An explicit format wins over the environment.
-    assert run_cli("validate", str(catalog), "--format", "text").out == ""
+    assert run_cli("validate", "--catalog", str(catalog), "--format", "text").out == ""
 
 
 def _git(cwd: Path, *args: str) -> None:
@@ -163,7 +163,7 @@ def test_validate_github_annotates_the_repo_relative_file_and_line(
     # GITHUB_WORKSPACE pointing elsewhere (a test run inside CI) must not change the answer.
     monkeypatch.chdir(target / "acme")
     monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path / "elsewhere"))
-    result = run_cli("validate", "..", "--format", "github")
+    result = run_cli("validate", "--catalog", "..", "--format", "github")
     assert result.code == 1
     assert result.out == (
         f"::error file={prefix}models.d/acme/embed-small.yaml,line=4,col=5,title=modelreg unknown-capability"

@@ -299,7 +299,7 @@ def test_a_cold_diff_reads_the_whole_catalog_once(repo: Path, catalog: Path, mon
     assert run_cli("diff", "HEAD~3", "HEAD", "--catalog", str(catalog), "--format", "json").out == run.out
     assert [name for name, _ in checks] == ["modelreg.build.pipeline", "modelreg.check.change_check"]
     # `compile --rev` caches BASE's snapshot: then the diff reads nothing in full.
-    assert run_cli("compile", str(catalog), "--rev", "HEAD~3", "-o", str(repo / "out.json")).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD~3", "-o", str(repo / "out.json")).code == 0
     checks.clear()
     commands.clear()
     assert run_cli("diff", "HEAD~3", "HEAD", "--catalog", str(catalog), "--format", "json").out == run.out
@@ -324,7 +324,7 @@ def test_a_cold_diff_dates_only_what_differs_and_agrees_with_full_snapshots(
     revs = [git(repo, "rev-parse", rev) for rev in ("HEAD", "HEAD^1", "HEAD^2", "HEAD~2", "HEAD~4", "HEAD~5")]
     out = tmp_path_factory.mktemp("snapshots")
     for rev in revs:  # full snapshots: every date known
-        assert run_cli("compile", str(catalog), "--rev", rev, "-o", str(out / f"{rev}.json")).code == 0
+        assert run_cli("compile", "--catalog", str(catalog), "--rev", rev, "-o", str(out / f"{rev}.json")).code == 0
     monkeypatch.setenv("MODELREG_CACHE", "0")
     for base in revs:
         for head in revs:
@@ -341,8 +341,8 @@ def test_a_cold_diff_dates_only_what_differs_and_agrees_with_full_snapshots(
 
 def test_snapshot_files_as_sides(repo: Path, catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     out = tmp_path_factory.mktemp("out")
-    assert run_cli("compile", str(catalog), "--rev", "HEAD~3", "-o", str(out / "old.json")).code == 0
-    assert run_cli("compile", str(catalog), "-o", str(out / "new.json")).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD~3", "-o", str(out / "old.json")).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(out / "new.json")).code == 0
     by_files = json.loads(run_cli("diff", str(out / "old.json"), str(out / "new.json"), "--format", "json").out)
     by_revs = json.loads(run_cli("diff", "HEAD~3", "HEAD", "--catalog", str(catalog), "--format", "json").out)
     assert by_files["base"]["kind"] == "snapshot"
@@ -353,7 +353,7 @@ def test_snapshot_files_as_sides(repo: Path, catalog: Path, tmp_path_factory: py
 
 def test_outside_git_only_snapshot_files_work(catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     out = tmp_path_factory.mktemp("out")
-    assert run_cli("compile", str(catalog), "-o", str(out / "s.json")).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(out / "s.json")).code == 0
     run = run_cli("diff", "--catalog", str(catalog))
     assert (run.code, run.err) == (2, f"modelreg: error: {catalog} is not in a git repository: give BASE "
                                       "(and HEAD) as snapshot files\n")

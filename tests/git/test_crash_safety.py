@@ -92,7 +92,7 @@ def test_register_killed_at_any_step_leaves_a_sound_repository_and_the_next_run_
     assert git(repo, "log", "-1", "--format=%s") == "register acme/fresh"
     assert git(repo, "rev-parse", "HEAD~1") == before
     assert git(repo, "status", "--porcelain") == ""
-    assert run_cli("validate", str(catalog)).code == 0
+    assert run_cli("validate", "--catalog", str(catalog)).code == 0
 
 
 @pytest.mark.slow
@@ -118,13 +118,13 @@ def test_unregister_killed_at_any_step_leaves_a_sound_repository_and_the_next_ru
 def test_compile_killed_before_its_rename_keeps_the_old_snapshot_and_the_next_one_cleans_up(
         repo: Path, catalog: Path) -> None:
     out = repo / "build" / "registry.json"
-    assert run_cli("compile", str(catalog), "-o", str(out)).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(out)).code == 0
     old = out.read_bytes()
     write(catalog, "acme/fresh.yaml", NEW)
-    killed_at("write-atomic:written", repo, "compile", str(catalog), "-o", str(out))
+    killed_at("write-atomic:written", repo, "compile", "--catalog", str(catalog), "-o", str(out))
     assert out.read_bytes() == old
     assert len(leftovers(repo)) == 1
-    assert run_cli("compile", str(catalog), "-o", str(out)).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(out)).code == 0
     assert leftovers(repo) == []
     assert b"acme/fresh" in out.read_bytes()
 
@@ -198,7 +198,7 @@ def test_a_damaged_repository_fails_each_command_clearly_and_commits_nothing(
         ("register", str(replacement), "--catalog", str(catalog)),
         ("unregister", "acme/coder", "--catalog", str(catalog)),
         ("diff", "HEAD~1", "HEAD", "--catalog", str(catalog)),
-        ("compile", str(catalog), "--rev", "HEAD", "-o", str(outside / "out.json")),
+        ("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(outside / "out.json")),
     ]
     for argv in commands:
         run = run_cli(*argv)
@@ -239,7 +239,7 @@ def test_a_dead_writers_temporary_file_is_never_read_and_the_next_write_anywhere
     commit_all(repo, "another provider")
     leftover = catalog / "acme" / f".coder.yaml.modelreg-{dead}@{_host()}-x1.tmp"
     leftover.write_text("name: acme/coder\nprovider: [half a file\n")
-    validate = run_cli("validate", str(catalog), "--format", "json")
+    validate = run_cli("validate", "--catalog", str(catalog), "--format", "json")
     assert validate.code == 0 and '"diagnostics": []' in validate.out
     # A registration into another directory still finds it, through git's list of untracked files.
     model = write(outside, "new.yaml", "name: other/new\nprovider: other\ncapabilities: [chat]\n")
@@ -320,4 +320,4 @@ def test_sync_commit_killed_at_any_step_leaves_a_sound_repository_and_the_next_r
     assert git(repo, "log", "-1", "--format=%s") == SYNC_MESSAGE
     assert git(repo, "rev-parse", "HEAD~1") == before
     assert git(repo, "status", "--porcelain") == ""
-    assert run_cli("validate", str(catalog)).code == 0
+    assert run_cli("validate", "--catalog", str(catalog)).code == 0

@@ -54,7 +54,7 @@ def dates(source: Path | Snapshot) -> dict[str, str | None]:
 def test_compiling_a_past_revision_gives_the_bytes_compiled_when_it_was_head(
         repo: Path, catalog: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELREG_CACHE", "0")
-    assert run_cli("compile", str(catalog), "-o", str(out / "then.json")).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(out / "then.json")).code == 0
     then = git(repo, "rev-parse", "HEAD")
     write(catalog, "acme/new.yaml", NEW_MODEL)
     commit_all(repo, "add new", date=FEB)
@@ -63,7 +63,7 @@ def test_compiling_a_past_revision_gives_the_bytes_compiled_when_it_was_head(
     commit_all(repo, "reprioritise", date=MAR)
 
     for rev in (then, "HEAD~2", then[:10]):
-        run = run_cli("compile", str(catalog), "--rev", rev, "-o", str(out / "now.json"))
+        run = run_cli("compile", "--catalog", str(catalog), "--rev", rev, "-o", str(out / "now.json"))
         assert run.code == 0, run.err
         assert (out / "now.json").read_bytes() == (out / "then.json").read_bytes()
     document = json.loads((out / "now.json").read_bytes())
@@ -75,8 +75,8 @@ def test_compiling_a_past_revision_gives_the_bytes_compiled_when_it_was_head(
 def test_the_work_tree_and_head_compile_to_the_same_bytes(repo: Path, catalog: Path, out: Path) -> None:
     write(catalog, "acme/new.yaml", NEW_MODEL)
     commit_all(repo, "add new", date=FEB)
-    assert run_cli("compile", str(catalog), "-o", str(out / "tree.json")).code == 0
-    assert run_cli("compile", str(catalog), "--rev", "HEAD", "-o", str(out / "head.json")).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(out / "tree.json")).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(out / "head.json")).code == 0
     assert (out / "tree.json").read_bytes() == (out / "head.json").read_bytes()
     # The second compile of HEAD is served by the cache that the first one filled.
     assert compile_catalog(catalog, rev="HEAD").raw == (out / "tree.json").read_bytes()
@@ -112,7 +112,7 @@ def test_registered_at_is_the_commit_that_added_the_file_in_utc(repo: Path, cata
     (catalog / "acme/chat-large.yaml").write_text(
         (catalog / "acme/chat-large.yaml").read_text().replace("priority: 10", "priority: 7"))
     commit_all(repo, "reprioritise", date=MAR)
-    assert run_cli("compile", str(catalog), "-o", str(out / "s.json")).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(out / "s.json")).code == 0
     assert dates(out / "s.json") == {
         "acme/chat-large": "2024-01-01T00:00:00+00:00",
         "acme/coder": "2024-01-01T00:00:00+00:00",
@@ -308,13 +308,13 @@ def test_the_version_number_counts_commits(repo: Path, catalog: Path) -> None:
 
 
 def test_outside_git_compile_works_and_revisions_fail_clearly(catalog: Path, out: Path) -> None:
-    run = run_cli("compile", str(catalog), "-o", str(out / "s.json"))
+    run = run_cli("compile", "--catalog", str(catalog), "-o", str(out / "s.json"))
     assert run.code == 0, run.err
     document = json.loads((out / "s.json").read_bytes())
     assert document["version"] == {"commit": None, "dirty": None, "number": None, "label": "unversioned",
                                    "history": "none"}
     assert set(dates(out / "s.json").values()) == {None}
-    run = run_cli("compile", str(catalog), "--rev", "HEAD", "-o", str(out / "r.json"))
+    run = run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(out / "r.json"))
     assert run.code == 1
     assert run.err == (f"modelreg: error: {catalog} is not inside a git repository; cannot compile revision "
                        "`HEAD` (run `git init` and commit the catalog first)\n")
@@ -324,15 +324,15 @@ def test_outside_git_compile_works_and_revisions_fail_clearly(catalog: Path, out
 def test_an_empty_repository_compiles_unversioned_and_has_no_revisions(catalog: Path, out: Path) -> None:
     init_repo(catalog.parent)
     assert compile_catalog(catalog).version["label"] == "unversioned"
-    run = run_cli("compile", str(catalog), "--rev", "HEAD", "-o", str(out / "s.json"))
+    run = run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(out / "s.json"))
     assert (run.code, run.err) == (2, "modelreg: error: unknown revision `HEAD`: the repository has no commits yet\n")
 
 
 def test_an_unknown_revision_is_a_usage_error_and_writes_nothing(repo: Path, catalog: Path, out: Path) -> None:
-    run = run_cli("compile", str(catalog), "--rev", "no-such-branch", "-o", str(out / "s.json"))
+    run = run_cli("compile", "--catalog", str(catalog), "--rev", "no-such-branch", "-o", str(out / "s.json"))
     assert (run.code, run.err) == (2, "modelreg: error: unknown revision `no-such-branch`: no such commit, "
                                       "branch or tag\n")
-    run = run_cli("compile", str(catalog), "--rev", "--output=/tmp/x", "-o", str(out / "s.json"))
+    run = run_cli("compile", "--catalog", str(catalog), "--rev", "--output=/tmp/x", "-o", str(out / "s.json"))
     assert run.code == 2
     assert not (out / "s.json").exists()
 
@@ -345,7 +345,7 @@ def test_a_revision_with_an_invalid_catalog_reports_its_diagnostics(repo: Path, 
     bad = commit_all(repo, "broken", date=FEB)
     (catalog / "acme/bad.yaml").unlink()
     commit_all(repo, "fixed", date=MAR)
-    run = run_cli("compile", str(catalog), "--rev", bad[:12], "-o", str(good))
+    run = run_cli("compile", "--catalog", str(catalog), "--rev", bad[:12], "-o", str(good))
     assert run.code == 1
     assert run.err == (f"{catalog}/acme/bad.yaml:3:16: error[unknown-capability]: unknown capability "
                        "`embeding.text-embedding`; did you mean `embedding.text-embedding`?\n"
@@ -376,13 +376,13 @@ def test_a_shallow_clone_stops_compile_unless_allowed(
     clone = tmp_path_factory.mktemp("clone") / "repo"
     git(repo, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
     shallow_catalog = clone / "models.d"
-    run = run_cli("compile", str(shallow_catalog), "-o", str(out / "s.json"))
+    run = run_cli("compile", "--catalog", str(shallow_catalog), "-o", str(out / "s.json"))
     assert run.code == 1
     assert "git fetch --unshallow" in run.err and "fetch-depth: 0" in run.err and "--allow-shallow" in run.err
     assert not (out / "s.json").exists()
-    assert run_cli("compile", str(shallow_catalog), "--rev", "HEAD", "-o", str(out / "s.json")).code == 1
+    assert run_cli("compile", "--catalog", str(shallow_catalog), "--rev", "HEAD", "-o", str(out / "s.json")).code == 1
 
-    run = run_cli("compile", str(shallow_catalog), "--allow-shallow", "-o", str(out / "s.json"))
+    run = run_cli("compile", "--catalog", str(shallow_catalog), "--allow-shallow", "-o", str(out / "s.json"))
     assert run.code == 0, run.err
     head = git(clone, "rev-parse", "HEAD")
     document = json.loads((out / "s.json").read_bytes())
@@ -394,7 +394,7 @@ def test_a_shallow_clone_stops_compile_unless_allowed(
     assert full.version["history"] == "full" and full.digest != document["$digest"]
 
     # Looking and routing need no registration dates.
-    shown = run_cli("show", str(shallow_catalog), "--capability", "chat")
+    shown = run_cli("show", "--catalog", str(shallow_catalog), "--capability", "chat")
     assert (shown.code, shown.out.splitlines()[0]) == (0, "generation.text-generation: 2 model(s)")
     routed = run_cli("route", "chat", "--catalog", str(shallow_catalog))
     assert routed.code == 0, routed.err
@@ -446,7 +446,7 @@ def test_strict_compile_of_a_cached_revision_still_fails_on_warnings(repo: Path,
     cached = compile_catalog(catalog, rev="HEAD")
     assert [d.code for d in cached.warnings] == ["empty-pool"]
     assert cached.warnings[0].file == f"{catalog}/capabilities.yaml"
-    run = run_cli("compile", str(catalog), "--rev", "HEAD", "--strict", "-o", os.devnull)
+    run = run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "--strict", "-o", os.devnull)
     assert run.code == 1
     assert "warning[empty-pool]" in run.err
 

@@ -31,8 +31,8 @@ def test_the_whole_litellm_file_imports_and_the_catalog_compiles(bundled_copy: P
     assert imported > 2500 and merged > 150
     assert "sample_spec: the file's own description of an entry, not a model" in result.out
     assert "fallback_generalizations: LiteLLM's fallback rules, not a model" in result.out
-    assert run_cli("validate", str(bundled_copy)).code == 0
-    compiled = run_cli("compile", str(bundled_copy), "-o", str(tmp_path / "registry.json"))
+    assert run_cli("validate", "--catalog", str(bundled_copy)).code == 0
+    compiled = run_cli("compile", "--catalog", str(bundled_copy), "-o", str(tmp_path / "registry.json"))
     assert compiled.code == 0, compiled.err
     snapshot = json.loads((tmp_path / "registry.json").read_text())
     assert len(snapshot["models"]) >= 2500
@@ -236,7 +236,7 @@ def test_models_dev_imports_and_merges_with_litellm(catalog: Path, tmp_path: Pat
     assert provider == {"name": "moonshotai", "display_name": "Moonshot AI",
                         "homepage": "https://platform.moonshot.ai/docs/api/chat",
                         "api_base": "https://api.moonshot.ai/v1", "api_key_env": "MOONSHOT_API_KEY"}
-    assert run_cli("validate", str(catalog)).code == 0
+    assert run_cli("validate", "--catalog", str(catalog)).code == 0
     # LiteLLM's file meets the same models: merged, not duplicated.
     litellm = tmp_path / "litellm.json"
     litellm.write_text(json.dumps({

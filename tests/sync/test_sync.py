@@ -63,7 +63,7 @@ modalities:
 """)
     # The branch's catalog is valid as a pull request checks it.
     git(synced.root, "checkout", "-q", "sync/acme")
-    assert run_cli("validate", str(synced.catalog)).code == 0
+    assert run_cli("validate", "--catalog", str(synced.catalog)).code == 0
 
 
 def test_a_second_sync_against_the_same_listing_is_a_no_op(make_synced) -> None:
@@ -148,11 +148,11 @@ def test_a_model_whose_capabilities_the_listing_does_not_tell_is_discovered_and_
     assert data["lifecycle"] == {"status": "discovered"}
     assert yaml.safe_load((synced.catalog / "acme/embed-2.yaml").read_text())["capabilities"] == [
         "embedding.text-embedding"]
-    checked = run_cli("validate", str(synced.catalog))
+    checked = run_cli("validate", "--catalog", str(synced.catalog))
     assert checked.code == 0
     assert "acme/mystery-1.yaml:7:11: warning[discovered-model]: discovery found this model but not what it can " \
            "do: fill in capabilities" in checked.err
-    shown = run_cli("show", str(synced.catalog))
+    shown = run_cli("show", "--catalog", str(synced.catalog))
     assert "\ndiscovered, in no pool until their capabilities are filled in: acme/mystery-1\n" in shown.out
     assert "  + acme/mystery-1  discovered: no capabilities yet, in no pool\n" in result.out
     # A person fills the capabilities in and sets the status: the next sync keeps their values.
@@ -166,7 +166,7 @@ def test_a_model_whose_capabilities_the_listing_does_not_tell_is_discovered_and_
 
 def test_a_hand_written_model_without_capabilities_is_still_an_error(catalog: Path) -> None:
     write(catalog, "acme/bare.yaml", "name: acme/bare\nprovider: acme\ncapabilities: []\n")
-    result = run_cli("validate", str(catalog))
+    result = run_cli("validate", "--catalog", str(catalog))
     assert result.code == 1
     assert f"{catalog}/acme/bare.yaml:3:15: error[too-few-items]: capabilities is empty; list at least one item" \
            in result.err
@@ -330,7 +330,7 @@ def test_a_discovered_model_gone_from_the_listing_stays_discovered(make_synced) 
     assert "mystery-1: gone from the listing before anyone placed it; left as discovered" in result.out
     data = yaml.safe_load((synced.catalog / "acme/mystery-1.yaml").read_text())
     assert data["lifecycle"] == {"status": "discovered"}
-    assert run_cli("validate", str(synced.catalog)).code == 0
+    assert run_cli("validate", "--catalog", str(synced.catalog)).code == 0
 
 
 def test_a_discovered_model_placed_by_a_later_rule_joins_its_pools(make_synced) -> None:
@@ -389,7 +389,7 @@ def test_an_entry_that_does_not_fit_a_model_file_is_skipped_and_the_rest_land(ma
 def test_validate_reports_a_discovery_rule_naming_what_the_tree_lacks(make_synced) -> None:
     synced: Synced = make_synced(extra='  rules:\n    - match: "*"\n      capabilities: [generation.chatt]\n'
                                        '      features:\n        visoin: true\n')
-    result = run_cli("validate", str(synced.catalog))
+    result = run_cli("validate", "--catalog", str(synced.catalog))
     assert result.code == 1
     lines = [line for line in result.err.splitlines() if "error[" in line]
     assert lines[0].startswith(f"{synced.catalog}/acme/provider.yaml:12:22: error[unknown-capability]: unknown "

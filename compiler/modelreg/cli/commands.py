@@ -11,8 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from modelreg.build.snapshot import DEFAULT_OUTPUT, Snapshot
-from modelreg.catalog.paths import DEFAULT_CATALOG
+from modelreg.build.snapshot import Snapshot
 from modelreg.check import reporters
 from modelreg.cli.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from modelreg.errors import CatalogInvalid, CommittedThenFailed, ModelregError, UsageError
@@ -34,21 +33,53 @@ def report(diagnostics: Sequence[object], args: argparse.Namespace, out: TextIO,
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from modelreg.build.compile import validate_catalog
 
-    check = validate_catalog(args.catalog)
-    report(check.diagnostics, args, out, err, files=len(check.documents))
-    ok = check.ok(strict=args.strict)
+    catalogs = _catalogs_of(args.paths, args, err) if args.paths else [args.catalog]
+    checks = [validate_catalog(catalog) for catalog in catalogs]
+    diagnostics = [d for check in checks for d in check.diagnostics]
+    report(diagnostics, args, out, err, files=sum(len(check.documents) for check in checks))
+    verdicts = [check.ok(strict=args.strict) for check in checks]
     # The verdict is for people: in the log beside GitHub annotations too, never inside JSON.
     if args.format != "json":
-        errors, warnings = len(check.errors), len(check.warnings)
-        verdict = "valid" if ok else "invalid"
-        err.write(f"{args.catalog}: {verdict} ({errors} error(s), {warnings} warning(s))\n")
-    return EXIT_OK if ok else EXIT_INVALID
+        for catalog, check, ok in zip(catalogs, checks, verdicts, strict=True):
+            errors, warnings = len(check.errors), len(check.warnings)
+            err.write(f"{catalog}: {'valid' if ok else 'invalid'} ({errors} error(s), {warnings} warning(s))\n")
+    return EXIT_OK if all(verdicts) else EXIT_INVALID
+
+
+def _catalogs_of(paths: Sequence[str], args: argparse.Namespace, err: TextIO) -> list[str]:
+    """The catalogs that hold `paths`, each once, as printed. A path that is a catalog itself (or
+    in none, for a directory) is the deprecated positional CATALOG."""
+    import os
+
+    from modelreg.catalog.location import catalog_holding, shown
+    from modelreg.catalog.paths import CAPABILITIES_FILE
+
+    if args.catalog is not None:
+        raise UsageError("name the files to check, or give --catalog, not both")
+    catalogs: dict[Path, str] = {}
+    for path in paths:
+        if not os.path.lexists(path):
+            raise UsageError(f"no such file or directory: {path}")
+        location = catalog_holding(path)
+        target = Path(path).resolve()
+        if location is not None and location.catalog != target:
+            catalogs.setdefault(location.catalog, shown(location.catalog))
+            continue
+        if not target.is_dir():
+            raise UsageError(f"{path} is not in a catalog: no {CAPABILITIES_FILE} in its directory or above it, "
+                             "and no catalog set for the repository")
+        err.write(f"modelreg: note: `modelreg validate CATALOG` is deprecated; write `modelreg validate --catalog "
+                  f"{path}`, or leave the catalog out to have it found\n")
+        catalogs.setdefault(target, path)
+    return list(catalogs.values())
 
 
 def cmd_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from modelreg.build.compile import compile_catalog
     from modelreg.build.limits import Limits
+    from modelreg.cli.catalog_arg import default_snapshot
 
+    args.output = args.output or default_snapshot(args.location)
     try:
         limits = Limits(max_models=args.max_models, max_snapshot_bytes=args.max_snapshot_mb * 1024 * 1024)
         snapshot = compile_catalog(args.catalog, strict=args.strict, rev=args.rev, allow_shallow=args.allow_shallow,
@@ -274,19 +305,23 @@ def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from modelreg.runtime import Router, SnapshotRegistry, UnknownFeature, UnknownProvider, load_snapshot
 
     _check_modalities(args.input)
+    from modelreg.catalog.location import shown
+    from modelreg.cli.catalog_arg import default_snapshot
+
+    default = default_snapshot(args.location)
     if args.snapshot:
         registry, origin = load_snapshot(args.snapshot), args.snapshot
-    elif args.catalog is None and DEFAULT_OUTPUT.is_file():
-        registry, origin = load_snapshot(DEFAULT_OUTPUT), str(DEFAULT_OUTPUT)
-        changed = _changed_since(DEFAULT_OUTPUT, Path(DEFAULT_CATALOG))
+    elif args.catalog is None and Path(default).is_file():
+        registry, origin = load_snapshot(default), default
+        changed = _changed_since(Path(default), args.location.catalog)
         if changed is not None:
-            err.write(f"modelreg: warning: {DEFAULT_OUTPUT} is older than {changed}: it may not hold the catalog "
-                      f"as it is now; run `modelreg compile`, or route on the catalog itself with "
-                      f"`--catalog {DEFAULT_CATALOG}`\n")
+            err.write(f"modelreg: warning: {default} is older than {shown(Path(changed))}: it may not hold the "
+                      f"catalog as it is now; run `modelreg compile`, or route on the catalog itself with "
+                      f"`--catalog {shown(args.location.catalog)}`\n")
     else:
         from modelreg.build.compile import compile_catalog
 
-        catalog = args.catalog or DEFAULT_CATALOG
+        catalog = args.catalog or shown(args.location.catalog)
         # Routing needs no registration dates: a shallow clone is fine here.
         compiled = compile_catalog(catalog, allow_shallow=True)
         registry, origin = SnapshotRegistry.from_bytes(compiled.raw, source=catalog), f"{catalog} (compiled)"
@@ -403,7 +438,9 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from modelreg.interop.models_dev_export import models_dev_api
 
     if args.snapshot is None and args.catalog is None:
-        args.catalog = DEFAULT_CATALOG
+        from modelreg.catalog.location import shown
+
+        args.catalog = shown(args.location.catalog)
     snapshot = _load_for_show(args)
     export = litellm_config(snapshot.document) if args.target == "litellm" else models_dev_api(snapshot.document)
     if args.output:

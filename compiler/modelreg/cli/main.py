@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from modelreg.check import reporters
+from modelreg.cli.catalog_arg import resolve_catalog
 from modelreg.cli.commands import Handler, report
 from modelreg.cli.exit_codes import EXIT_COMMITTED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from modelreg.cli.parser import build_parser
@@ -33,6 +34,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         args.format = reporters.default_format()  # chosen once, here at the edge
     handler: Handler = args.handler
     try:
+        resolve_catalog(args, err)
         return handler(args, out, err)
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)

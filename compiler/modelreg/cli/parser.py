@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from modelreg.build.limits import DEFAULT_MAX_MODELS, DEFAULT_MAX_SNAPSHOT_BYTES
-from modelreg.build.snapshot import DEFAULT_OUTPUT
+from modelreg.catalog.location import CONFIG_FILE
 from modelreg.catalog.paths import DEFAULT_CATALOG
 from modelreg.check import reporters
 from modelreg.cli.commands import (
@@ -46,6 +46,10 @@ def version_line() -> str:
     return f"modelreg {installed} (snapshot format {FORMAT_NAME} {FORMAT_MAJOR}.{FORMAT_MINOR})"
 
 
+CATALOG_HELP = (f"catalog directory (default: `catalog` in {CONFIG_FILE} or pyproject.toml's [tool.modelreg], "
+                f"else the catalog this directory is in, else {DEFAULT_CATALOG}/ in the project's root)")
+
+
 def _format_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=reporters.FORMATS, default=None,
                         help="diagnostics format (default: github inside GitHub Actions, else text)")
@@ -62,14 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     p = verbs.add_parser("validate", help="check a catalog and report every problem")
-    p.add_argument("catalog", nargs="?", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    p.add_argument("paths", metavar="PATH", nargs="*",
+                   help="files or directories inside a catalog (what pre-commit passes): their whole catalog is "
+                        "checked; a catalog directory here is deprecated, write --catalog")
+    _catalog_arg(p)
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     _format_arg(p)
     p.set_defaults(handler=cmd_validate)
 
     p = verbs.add_parser("compile", help="compile a catalog into a registry snapshot")
-    p.add_argument("catalog", nargs="?", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
-    p.add_argument("-o", "--output", default=str(DEFAULT_OUTPUT), help="snapshot file (default: build/registry.json)")
+    _legacy_catalog_arg(p)
+    p.add_argument("-o", "--output", help="snapshot file (default: build/registry.json in the project's root)")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--rev", metavar="REV", help="compile a git revision (HEAD~3, a tag, a sha), not the work tree")
     p.add_argument("--max-models", type=_positive, default=DEFAULT_MAX_MODELS, metavar="N",
@@ -82,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_compile)
 
     p = verbs.add_parser("show", help="show the capability tree with pool sizes, or one pool or provider")
-    p.add_argument("catalog", nargs="?", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    _legacy_catalog_arg(p)
     p.add_argument("--snapshot", metavar="FILE", help="read a compiled snapshot instead of a catalog")
     p.add_argument("--capability", metavar="PATH", help="list the members of one pool (path or alias)")
     p.add_argument("--provider", metavar="NAME", help="list the models of one provider")
@@ -94,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "ready to edit")
     p.add_argument("name", metavar="PROVIDER/MODEL", nargs="?", help="the new model's name, e.g. openai/gpt-6")
     p.add_argument("--provider", metavar="NAME", help="scaffold models.d/NAME/provider.yaml instead")
-    p.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    _catalog_arg(p)
     p.add_argument("--capability", action="append", default=[], metavar="PATH",
                    help="a capability path or alias to list (repeatable); without one, fill them in by hand")
     p.set_defaults(handler=cmd_new)
@@ -112,9 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     source = p.add_mutually_exclusive_group()
     source.add_argument("--snapshot", metavar="FILE",
                         help="compiled snapshot to route on (default: build/registry.json if present)")
-    source.add_argument("--catalog", metavar="DIR", help="compile this catalog in memory instead (default: models.d "
-                        "when build/registry.json is absent)")
-    p.set_defaults(handler=cmd_route)
+    source.add_argument("--catalog", metavar="DIR", help="compile this catalog in memory instead (default: the "
+                        "project's catalog when build/registry.json is absent)")
+    p.set_defaults(handler=cmd_route, catalog_optional=True)
 
     p = verbs.add_parser("register", help="add or replace a model: write its file into the catalog and commit it")
     p.add_argument("file", metavar="FILE", help="the model's YAML file (anywhere; written to <catalog>/<name>.yaml)")
@@ -128,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("history", help="the commits that touched a model, and what each changed")
     p.add_argument("name", metavar="NAME", help="the model's name, e.g. openai/gpt-4o")
-    p.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    _catalog_arg(p)
     p.add_argument("--rev", default="HEAD", help="history reachable from this revision (default: HEAD)")
     p.add_argument("--format", dest="output_format", choices=("text", "json"), default="text", help="output format")
     p.set_defaults(handler=cmd_history, format=None)
@@ -137,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("base", metavar="BASE", nargs="?",
                    help="revision or snapshot file (default: the merge-base with the default branch)")
     p.add_argument("head", metavar="HEAD", nargs="?", help="revision or snapshot file (default: the work tree)")
-    p.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    _catalog_arg(p)
     p.add_argument("--format", dest="output_format", choices=("text", "markdown", "json"), default="text",
                    help="text, markdown (pull-request comments, job summaries) or json (schemas/diff.schema.json)")
     p.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes, like `git diff`")
@@ -151,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "as a commit on sync/<provider>")
     p.add_argument("providers", metavar="PROVIDER", nargs="*", help="providers to sync")
     p.add_argument("--all", action="store_true", help="every provider whose discovery is enabled")
-    p.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    _catalog_arg(p)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="print the report, write nothing")
     mode.add_argument("--commit", action="store_true",
@@ -174,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
                        ("models-dev", "models.dev's api.json")):
         q = sources.add_parser(kind, help=f"import {what}")
         q.add_argument("file", metavar="FILE", help=what)
-        q.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+        _catalog_arg(q)
         q.add_argument("--provider", action="append", default=[], metavar="P",
                        help="import only this catalog provider's models (repeatable)")
         q.add_argument("--overwrite", action="store_true",
@@ -193,10 +200,19 @@ def build_parser() -> argparse.ArgumentParser:
         q = targets.add_parser(target, help=f"write {what}")
         origin = q.add_mutually_exclusive_group()
         origin.add_argument("--snapshot", metavar="FILE", help="a compiled snapshot")
-        origin.add_argument("--catalog", metavar="DIR", help="compile this catalog (default: models.d)")
+        origin.add_argument("--catalog", metavar="DIR", help="compile this catalog (default: the project's)")
         q.add_argument("-o", "--output", metavar="FILE", help="where to write it (default: standard output)")
-        q.set_defaults(handler=cmd_export, format=None)
+        q.set_defaults(handler=cmd_export, format=None, catalog_optional=True)
     return parser
+
+
+def _catalog_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--catalog", metavar="DIR", help=CATALOG_HELP)
+
+
+def _legacy_catalog_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("legacy_catalog", metavar="CATALOG", nargs="?", help="deprecated: write --catalog")
+    _catalog_arg(parser)
 
 
 def _shallow_arg(parser: argparse.ArgumentParser) -> None:
@@ -206,7 +222,7 @@ def _shallow_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _write_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (default: models.d)")
+    _catalog_arg(parser)
     parser.add_argument("-m", "--message", help="commit message (default: `register NAME` / `unregister NAME`)")
     parser.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author (default: git's user.name/email)")
     _format_arg(parser)
