@@ -133,11 +133,11 @@ class CircuitBreaker:
             if self._state is BreakerState.OPEN:
                 return None  # an attempt that started before the circuit opened
             index = int(now // self._width)
-            self._slide(index)
             buckets = self._buckets
             if buckets and buckets[-1][0] == index:
-                bucket = buckets[-1]
+                bucket = buckets[-1]  # the window slid when this bucket was made: nothing to drop
             else:
+                self._slide(index)
                 bucket = [index, 0, 0]
                 buckets.append(bucket)
             bucket[1] += 1

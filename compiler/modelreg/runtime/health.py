@@ -105,7 +105,7 @@ class LocalHealthStore:
     def record(self, model: str, ok: bool, tokens: int | None = None) -> Transition | None:
         if tokens:
             self._count(model, tokens=tokens)
-        return self.breaker(model).record(ok)
+        return (self._breakers.get(model) or self.breaker(model)).record(ok)
 
     def release(self, model: str, tokens: int | None = None) -> None:
         if tokens:

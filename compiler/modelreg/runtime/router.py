@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import random
 import threading
 import time
@@ -255,12 +256,13 @@ class Router:
         self._random = random
         self._store: HealthStore = store if store is not None else LocalHealthStore(self.breaker_policy, clock=clock)
         self._limit_overrides = dict(limits or {})
-        self._limits: dict[str, Limits | None] = {}
-        self._limits_of: SnapshotRegistry | None = None
+        self._limits_fn: tuple[SnapshotRegistry | None, Callable[[SnapshotModel], Limits | None]] = (
+            None, lambda model: None)
         self._tokens = tokens
         self._spread = spread
         self._turns: dict[tuple[str, int], int] = {}
         self._turns_lock = threading.Lock()
+        self._plain: tuple[SnapshotRegistry | None, dict[str, tuple[SnapshotModel, ...]]] = (None, {})
 
     @property
     def store(self) -> HealthStore:
@@ -305,10 +307,12 @@ class Router:
         return self._limits_for(self._source.current)(model)
 
     def _limits_for(self, registry: SnapshotRegistry) -> Callable[[SnapshotModel], Limits | None]:
-        if self._limits_of is not registry:  # a reload: the catalog's limits may have changed
-            self._limits = {}
-            self._limits_of = registry
-        cache, overrides = self._limits, self._limit_overrides
+        found = self._limits_fn
+        if found[0] is registry:
+            return found[1]
+        # A new snapshot (a reload): the catalog's limits may have changed.
+        cache: dict[str, Limits | None] = {}
+        overrides = self._limit_overrides
 
         def limits_of(model: SnapshotModel) -> Limits | None:
             name = model.name
@@ -316,13 +320,14 @@ class Router:
                 return cache[name]
             except KeyError:
                 pass
-            found = overrides.get(name)
-            if found is None:
+            limits = overrides.get(name)
+            if limits is None:
                 declared = model.limits
                 rpm, tpm = declared.get("rpm"), declared.get("tpm")
-                found = Limits(rpm, tpm) if rpm is not None or tpm is not None else None
-            cache[name] = found
-            return found
+                limits = Limits(rpm, tpm) if rpm is not None or tpm is not None else None
+            cache[name] = limits
+            return limits
+        self._limits_fn = (registry, limits_of)
         return limits_of
 
     @staticmethod
@@ -427,7 +432,7 @@ class Router:
                     await self._async_sleep(action.seconds)
                     continue
                 with run.attempt(action) as attempt:
-                    attempt.value = await asyncio.wait_for(invoke(action.model), attempt.time_left())
+                    attempt.value = await _within(invoke(action.model), attempt.time_left())
         result: T = run.result
         return result
 
@@ -479,16 +484,32 @@ class Router:
         if deadline is not None:
             chosen = replace(chosen, deadline=deadline)
         registry = self._source.current
-        pool = registry.find_by_capability(capability)
-        request = self._compile(registry, filters)
-        candidates = self._select(pool, request, None)
+        if filters:
+            pool = registry.find_by_capability(capability)
+            request = self._compile(registry, filters)
+            candidates = self._select(pool, request, None)
+        else:
+            candidates = self._unfiltered(registry, capability)
         if not candidates:
+            pool = registry.find_by_capability(capability)
+            request = self._compile(registry, filters)
             error = NoCandidates(capability, [(m.name, _why_not(m, request) or "not selected") for m in pool])
             self._emit(RouterEvent(EventKind.GAVE_UP, capability, None, 0, 0.0, reason="no candidates"))
             raise error
         if self._spread and len(candidates) > 1:
             candidates = self._take_turns(capability, candidates)
         return self._plan(capability, candidates, chosen, self._limits_for(registry))
+
+    def _unfiltered(self, registry: SnapshotRegistry, capability: str) -> tuple[SnapshotModel, ...]:
+        """The candidates of a request without filters: the same for every call on one snapshot."""
+        cache = self._plain
+        if cache[0] is not registry:
+            cache = self._plain = (registry, {})
+        found = cache[1].get(capability)
+        if found is None:
+            found = self._select(registry.find_by_capability(capability), self._compile(registry, {}), None)
+            cache[1][capability] = found
+        return found
 
     def _take_turns(self, capability: str, candidates: tuple[SnapshotModel, ...]) -> tuple[SnapshotModel, ...]:
         """Rotate each run of equal priority by one more place on every call."""
@@ -532,6 +553,8 @@ class Router:
         last_error: Exception | None = None
         on_event = self._on_event
         enabled = logger.isEnabledFor
+        # Attempts and successes are debug events: most calls report nothing, and pay nothing for it.
+        chatty = on_event is not None or enabled(logging.DEBUG)
 
         def emit(kind: EventKind, model: str | None = None, **details: Any) -> None:
             if on_event is not None or enabled(LOG_LEVELS[kind]):
@@ -566,7 +589,8 @@ class Router:
                     break
                 made += 1
                 tries += 1
-                emit(EventKind.ATTEMPT, name)
+                if chatty:
+                    emit(EventKind.ATTEMPT, name)
                 try:
                     outcome = yield _Invoke(model, deadline)
                 except GeneratorExit:  # the caller was cancelled mid-attempt: free a probe slot
@@ -578,7 +602,8 @@ class Router:
                     transition = store.record(name, True, used)
                     if transition is not None:
                         breaker_moved(name, transition)
-                    emit(EventKind.SUCCESS, name)
+                    if chatty:
+                        emit(EventKind.SUCCESS, name)
                     return outcome.value
                 last_error = outcome.error
                 failure = self._classify(outcome.error)
@@ -642,6 +667,29 @@ class RoutedStream(Generic[T]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+async def _within(awaitable: Awaitable[T], seconds: float) -> T:
+    """`await awaitable`, cancelled with TimeoutError after `seconds`: what `asyncio.timeout` does,
+    with one timer handle and no more, for the router's per-call overhead."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        task.cancel()
+    handle = loop.call_at(loop.time() + seconds, expire)
+    try:
+        return await awaitable
+    except asyncio.CancelledError:
+        if expired and task.uncancel() == 0:
+            raise TimeoutError(f"no answer within {seconds:.3g}s") from None
+        raise
+    finally:
+        handle.cancel()
 
 
 class AsyncRoutedStream(Generic[T]):
