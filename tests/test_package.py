@@ -28,15 +28,17 @@ PUBLIC_API = [
 # The ground floor is the contract the compiler shares with every runtime (stdlib only).
 GROUND = {"errors", "diagnostics", "capability_tree", "snapshot_format", "gc_pause", "atomic_files", "pause",
           "bounded_http"}
+# The runtime's modules that are the contract itself: the compiler stands on them.
+CONTRACT = {"errors", "capability_tree", "snapshot_format", "bounded_http", "gc_pause"}
 FLOORS: list[set[str]] = [
     GROUND,
-    {"models", "schemas", "schema_bundle", "clock", "project"},
+    {"models", "schemas", "schema_bundle", "clock", "project", "data_files"},
     {"git"},
     {"catalog"},
     {"resolve"},
     {"check"},
     {"build"},
-    {"diff", "history", "registry", "scaffold"},
+    {"diff", "history", "registry", "scaffold", "starter"},
     {"sync", "interop"},
     {"cli"},
 ]
@@ -155,20 +157,27 @@ def test_every_module_lives_on_a_floor_and_imports_nothing_above_it() -> None:
         if level is None:
             continue
         upward += [(name, target) for target in targets
-                   if (target.startswith("modelreg.runtime") and not name.startswith("modelreg.cli"))
+                   if (target.startswith("modelreg.runtime") and not name.startswith("modelreg.cli")
+                       and target.removeprefix("modelreg.runtime.") not in CONTRACT)
                    or (floor_of(target) or 0) > level]
     assert upward == []
 
 
-def test_the_runtime_stands_on_the_ground_floor_alone() -> None:
+def test_the_runtime_stands_alone_and_imports_itself_relatively() -> None:
     graph = import_graph()
     outside = sorted((name, target) for name, targets in graph.items() if name.startswith("modelreg.runtime")
-                     for target in targets
-                     if not target.startswith("modelreg.runtime") and target.split(".")[1] not in GROUND)
+                     for target in targets if not target.startswith("modelreg.runtime"))
     assert outside == []
+    # Relative imports only: the same files are `modelreg_runtime`, the runtime's own distribution.
+    absolute = sorted(path.name for path in (PACKAGE / "runtime").glob("*.py")
+                      for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                      if isinstance(node, ast.ImportFrom) and node.level == 0
+                      and (node.module or "").startswith("modelreg"))
+    assert absolute == []
     ground = sorted((name, target) for name, targets in graph.items()
                     if name.split(".")[-1] in GROUND and name.count(".") == 1
-                    for target in targets if target.split(".")[1] not in GROUND)
+                    for target in targets if target.split(".")[1] not in GROUND
+                    and target.removeprefix("modelreg.runtime.") not in CONTRACT)
     assert ground == []
 
 

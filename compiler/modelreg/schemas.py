@@ -9,33 +9,23 @@ accepts a valid document in a couple of microseconds, and only a document it rej
 from __future__ import annotations
 
 import json
-import os
-import sys
-import sysconfig
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 
+from modelreg.data_files import data_path
+
 if TYPE_CHECKING:
     # Imported where used: only a document that fails validation needs them, and they are a
     # quarter of the command's start-up time.
     from jsonschema import Draft202012Validator
 
+
 def schema_dir() -> Path:
     """Where the schemas live: beside the package in a checkout, or installed as data files."""
-    here = Path(__file__).resolve().parents[2] / "schemas"
-    if here.is_dir():
-        return here
-    # A wheel installs them as data files under the install scheme's data directory.
-    bases = [sys.prefix, sysconfig.get_path("data"), sysconfig.get_path("data", f"{os.name}_user")]
-    for base in bases:
-        candidate = Path(base) / "share" / "modelreg" / "schemas"
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("modelreg's JSON Schemas are not installed (looked beside the package and in "
-                            f"{', '.join(bases)} under share/modelreg/schemas)")
+    return data_path("schemas", "schemas")
 
 
 @cache

@@ -29,6 +29,8 @@ def test_every_command_finds_the_catalog_from_a_provider_directory(repo: Path, m
     assert (validated.code, validated.out, validated.err) == (0, "", "..: valid (0 error(s), 0 warning(s))\n")
     # `.` is a directory of the catalog: the catalog is checked, not the directory as one.
     assert run_cli("validate", ".") == validated
+    # An empty --catalog is none: what a workflow passes for an input left unset.
+    assert run_cli("validate", "--catalog", "") == validated
 
     history = run_cli("history", "acme/coder")
     sha = git(repo, "rev-parse", "HEAD")

@@ -48,8 +48,9 @@ def _check_jsonschema(*files: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True, text=True, check=False, env={**os.environ, **OFFLINE})
 
 
-def test_the_four_workflows_exist() -> None:
-    assert [p.name for p in WORKFLOWS] == ["catalog.yml", "publish.yml", "sync.yml", "tests.yml"]
+def test_the_five_workflows_exist() -> None:
+    assert [p.name for p in WORKFLOWS] == ["catalog-reusable.yml", "catalog.yml", "publish.yml", "sync.yml",
+                                           "tests.yml"]
 
 
 def test_every_workflow_is_valid_against_githubs_schema() -> None:
@@ -218,10 +219,11 @@ def _simulate(name: str, workspace: Path, contexts: dict[str, str]) -> tuple[lis
     ran = []
     github_env = workspace.parent / "github-env"
     env["GITHUB_ENV"] = str(github_env)
-    for step in _steps(workflow):
+    steps = [(job.get("env", {}), step) for job in workflow["jobs"].values() for step in job["steps"]]
+    for job_env, step in steps:
         if "run" not in step or "pip install" in step["run"]:
             continue
-        step_env = {key: expand(str(value)) for key, value in step.get("env", {}).items()}
+        step_env = {key: expand(str(value)) for key, value in {**job_env, **step.get("env", {})}.items()}
         result = subprocess.run(["bash", "--noprofile", "--norc", "-e", "-c", expand(step["run"])], cwd=workspace,
                                 env={**env, **step_env}, capture_output=True, text=True, check=False)
         ran.append((step["name"], result.returncode, result.stdout + result.stderr))

@@ -12,12 +12,12 @@ import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
 from yaml.nodes import ScalarNode
 
+from modelreg.catalog.paths import schema_reference
 from modelreg.catalog.yaml_loader import plain_scalar_tag
 from modelreg.models import ModelDefinition
 
@@ -46,13 +46,9 @@ class CatalogModel:
 
 
 def schema_comment(rel_path: str, schema: str = MODEL_SCHEMA) -> str:
-    """The `# yaml-language-server: $schema=…` line for a file at `rel_path` in the catalog.
-
-    The catalog sits beside `schemas/` (`models.d/openai/gpt-4o.yaml` -> `../../schemas/…`), so
-    the comment climbs one directory per path component, plus one out of the catalog.
-    """
-    depth = len(PurePosixPath(rel_path).parts)
-    return f"# yaml-language-server: $schema={'../' * depth}schemas/{schema}"
+    """The `# yaml-language-server: $schema=…` line for a file at `rel_path` in the catalog: the
+    schema in the directory beside the catalog (`paths.schema_reference`)."""
+    return f"# yaml-language-server: $schema={schema_reference(rel_path, schema)}"
 
 
 def dump_model_file(definition: ModelDefinition, rel_path: str) -> str:

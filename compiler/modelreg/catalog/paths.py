@@ -7,9 +7,11 @@ work tree and a revision can never disagree about what belongs to the catalog.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Collection, Mapping
+from pathlib import Path, PurePosixPath
 
 from modelreg.errors import UsageError
 
@@ -22,6 +24,9 @@ DISCOVERY_RECORD = "discovery.json"
 # The one ending a catalog file may have; the others are read only to be told to rename.
 CATALOG_SUFFIX = ".yaml"
 _YAML_SUFFIXES = (".yaml", ".yml")
+# The directory beside the catalog (`models.d/` and `schemas/` side by side) that holds the schemas
+# its files' `$schema` comments name: the source itself in modelreg's repository, copies elsewhere.
+SCHEMA_DIR = "schemas"
 
 
 def is_yaml_name(name: str) -> bool:
@@ -82,6 +87,18 @@ def is_discovery_record(rel: str) -> bool:
     """Whether a catalog path is a provider's discovery record."""
     parts = rel.split("/")
     return len(parts) == 2 and parts[1] == DISCOVERY_RECORD
+
+
+def schema_reference(rel: str, schema: str) -> str:
+    """The path from the catalog file at `rel` to `schema` (`model.schema.json`) in the schemas'
+    directory beside the catalog: up one directory per path component, plus one out of the catalog
+    (`openai/gpt-4o.yaml` -> `../../schemas/model.schema.json`)."""
+    return "../" * len(PurePosixPath(rel).parts) + f"{SCHEMA_DIR}/{schema}"
+
+
+def schema_dir_beside(catalog: str | os.PathLike[str]) -> Path:
+    """The schemas' directory beside a catalog directory."""
+    return Path(catalog).absolute().parent / SCHEMA_DIR
 
 
 def model_path(name: object) -> str:

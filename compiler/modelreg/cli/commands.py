@@ -43,7 +43,23 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for catalog, check, ok in zip(catalogs, checks, verdicts, strict=True):
             errors, warnings = len(check.errors), len(check.warnings)
             err.write(f"{catalog}: {'valid' if ok else 'invalid'} ({errors} error(s), {warnings} warning(s))\n")
+    for catalog in catalogs:
+        _sync_schema_copies(catalog, err)
     return EXIT_OK if all(verdicts) else EXIT_INVALID
+
+
+def _sync_schema_copies(catalog: str, err: TextIO) -> None:
+    from modelreg.catalog.location import shown
+    from modelreg.catalog.schema_copies import sync_copies
+
+    try:
+        written = sync_copies(catalog)
+    except OSError as exc:  # a copy that cannot be written leaves the verdict as it is
+        err.write(f"modelreg: warning: could not update the schema copies beside {catalog}: {exc}\n")
+        return
+    for path in written:
+        err.write(f"modelreg: note: wrote {shown(path)}: the copy of modelreg's schema that the catalog's `$schema` "
+                  "comments name\n")
 
 
 def _catalogs_of(paths: Sequence[str], args: argparse.Namespace, err: TextIO) -> list[str]:
@@ -72,6 +88,17 @@ def _catalogs_of(paths: Sequence[str], args: argparse.Namespace, err: TextIO) ->
                   f"{path}`, or leave the catalog out to have it found\n")
         catalogs.setdefault(target, path)
     return list(catalogs.values())
+
+
+def cmd_init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelreg.starter import EXAMPLE_PROVIDER, init_repository
+
+    starter = init_repository(args.directory, empty=args.empty)
+    out.write(f"wrote {len(starter.files)} files into {args.directory}:\n")
+    out.writelines(f"  {rel}\n" for rel in starter.files)
+    out.write(f"next: replace the example provider `{EXAMPLE_PROVIDER}` with yours (`modelreg new --provider NAME`), "
+              "run `modelreg validate`, commit, and `pre-commit install`\n")
+    return EXIT_OK
 
 
 def cmd_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -104,7 +131,7 @@ def cmd_register(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         result = register_file(args.catalog, args.file, message=args.message, author=args.author)
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)
-        err.write(f"{exc}\n")
+        err.write(f"{exc.summary}\n")
         return EXIT_INVALID
     report(result.warnings, args, out, err)
     model = result.model
@@ -151,7 +178,7 @@ def cmd_unregister(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         commit = unregister_model(writer, args.name, message=args.message)
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)
-        err.write(f"{exc}\n")
+        err.write(f"{exc.summary}\n")
         return EXIT_INVALID
     if commit is None:
         err.write(f"modelreg: error: `{args.name}` is not registered in {args.catalog}; nothing to unregister\n")
@@ -181,7 +208,7 @@ def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         result = diff_catalog(args.catalog, args.base, args.head, allow_shallow=args.allow_shallow)
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)
-        err.write(f"{exc}\n")
+        err.write(f"{exc.summary}\n")
         return EXIT_INVALID
     if args.max_bytes is not None and args.output_format != "markdown":
         raise UsageError("--max-bytes cuts the markdown report: give it with --format markdown")
@@ -390,7 +417,9 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(render(results))
     failed = [r for r in results if not r.ok]
     for result in failed:
-        err.write(f"modelreg: error: sync {result.provider}: {result.error}\n")
+        # Diagnostics were reported above: the summary alone here.
+        why = result.error.summary if isinstance(result.error, CatalogInvalid) else result.error
+        err.write(f"modelreg: error: sync {result.provider}: {why}\n")
     if any(isinstance(result.error, UsageError) for result in failed):
         return EXIT_USAGE
     return EXIT_INVALID if failed else EXIT_OK
@@ -409,7 +438,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                 dry_run=args.dry_run, commit=args.commit, author=args.author)
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)
-        err.write(f"modelreg: error: {exc}\n")
+        err.write(f"modelreg: error: {exc.summary}\n")
         return EXIT_INVALID
     plan = result.plan
     out.write(f"import {parsed.source}: {plan.summary()}\n")
@@ -430,6 +459,28 @@ def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         out.write("nothing to write\n")
     return EXIT_OK
+
+
+def cmd_site(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelreg.build.compile import compile_catalog
+    from modelreg.cli.catalog_arg import default_snapshot
+    from modelreg.site.generate import API_FILE, build_site
+
+    output = args.output or str(Path(default_snapshot(args.location)).parent / "site")
+    snapshot = (Snapshot.read(args.snapshot) if args.snapshot
+                else compile_catalog(args.catalog, allow_shallow=args.allow_shallow))
+    site = build_site(snapshot, args.catalog, output)
+    for note in site.notes:
+        err.write(f"modelreg: note: {note}\n")
+    out.write(f"wrote {output}: {len(snapshot.document['models'])} models, {len(snapshot.pools)} pools; "
+              f"{len(site.sizes)} files, {_size(site.pages_bytes)} of pages and {_size(site.sizes[API_FILE])} of "
+              f"{API_FILE}\n")
+    out.write(f"last change: {site.diff_summary or 'no pool diff'}\n")
+    return EXIT_OK
+
+
+def _size(count: int) -> str:
+    return f"{count / (1024 * 1024):.1f} MiB" if count >= 1024 * 1024 else f"{count / 1024:.1f} KiB"
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

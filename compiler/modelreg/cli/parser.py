@@ -15,10 +15,12 @@ from modelreg.cli.commands import (
     cmd_export,
     cmd_history,
     cmd_import,
+    cmd_init,
     cmd_new,
     cmd_register,
     cmd_route,
     cmd_show,
+    cmd_site,
     cmd_sync,
     cmd_unregister,
     cmd_validate,
@@ -64,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version, nargs=0, help="print the version and the snapshot format, "
                         "then exit")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    p = verbs.add_parser("init", help="start a catalog repository: a tree, an example provider and models, schemas, "
+                                      "a pre-commit hook and a workflow, valid as written")
+    p.add_argument("directory", metavar="DIR", nargs="?", default=".",
+                   help="a new or empty directory (a `.git` may be there already; default: here)")
+    p.add_argument("--empty", action="store_true", help="start from a small capability tree instead of the bundled "
+                                                        "one")
+    p.set_defaults(handler=cmd_init)
 
     p = verbs.add_parser("validate", help="check a catalog and report every problem")
     p.add_argument("paths", metavar="PATH", nargs="*",
@@ -203,6 +213,15 @@ def build_parser() -> argparse.ArgumentParser:
         origin.add_argument("--catalog", metavar="DIR", help="compile this catalog (default: the project's)")
         q.add_argument("-o", "--output", metavar="FILE", help="where to write it (default: standard output)")
         q.set_defaults(handler=cmd_export, format=None, catalog_optional=True)
+
+    p = verbs.add_parser("site", help="write a static site of the catalog: the tree, every pool, a searchable table "
+                                      "of models, a page per model, the last change, and api.json")
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="the site's directory, replaced whole (default: build/site in the project's root)")
+    p.add_argument("--snapshot", metavar="FILE", help="a compiled snapshot (default: compile the catalog)")
+    _catalog_arg(p)
+    _shallow_arg(p)
+    p.set_defaults(handler=cmd_site, format=None)
     return parser
 
 
