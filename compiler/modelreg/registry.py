@@ -27,7 +27,7 @@ from modelreg.catalog.revision import GitSource, RevisionReader
 from modelreg.catalog.yaml_loader import MAX_FILE_BYTES, YamlLoadError, load_yaml
 from modelreg.check.catalog_check import CatalogCheck
 from modelreg.check.change_check import check_change
-from modelreg.check.schema_errors import schema_diagnostics
+from modelreg.check.file_check import load_document
 from modelreg.diagnostics import Diagnostic
 from modelreg.errors import CatalogInvalid, StateError, UsageError
 from modelreg.git.registration_dates import SHALLOW_HINT, RegistrationDates
@@ -172,16 +172,9 @@ def register_file(catalog: str | os.PathLike[str], file: str | os.PathLike[str],
         raise UsageError(f"model file not found: {shown}")
     with open(path, "rb") as fh:
         raw = fh.read(MAX_FILE_BYTES + 1)
-    try:
-        doc = load_yaml(shown, raw)
-    except YamlLoadError as exc:
-        raise CatalogInvalid([exc.diagnostic], f"{shown} is not a valid model file") from None
-    if not isinstance(doc.data, dict):
-        line, column = doc.locate([])
-        raise CatalogInvalid([Diagnostic(shown, line, column, "not-a-mapping",
-                                         "a model file is a mapping of keys (name, provider, capabilities, ...)")])
-    problems = schema_diagnostics("model", doc)
-    if problems:
+    problems: list[Diagnostic] = []
+    doc, _, valid = load_document("model", shown, raw, problems)
+    if doc is None or not valid:
         raise CatalogInvalid(problems, f"{shown} is not a valid model file")
     definition = ModelDefinition.from_document(doc.data)
     rel = model_path(definition.name)

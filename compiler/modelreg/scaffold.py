@@ -159,7 +159,7 @@ def _read(root: Path, rel: str) -> Any:
     try:
         return load_yaml(files.display(rel), files.contents[rel]).data
     except YamlLoadError as exc:
-        raise CatalogInvalid([exc.diagnostic], f"cannot read {files.display(rel)}") from None
+        raise CatalogInvalid(exc.diagnostics, f"cannot read {files.display(rel)}") from None
 
 
 def _example_capability(root: Path) -> str | None:

@@ -9,6 +9,10 @@ Catalog files are edited by strangers in pull requests, so PyYAML's defaults are
 - only the standard tags are accepted (no `!!python/object`, no `!!binary`);
 - size, nesting depth and encoding (strict UTF-8) are capped or checked before parsing.
 
+A problem that leaves the rest of the file readable (an ambiguous scalar, a duplicate key, a
+refused tag or key) is recorded and the load goes on, so that one run reports it together with
+what the later checks find; syntax, encoding, anchors and depth stop the load where they are.
+
 Parsing uses libyaml's C parser; construction is ours, so the node tree is kept and a diagnostic
 can point at any node's line and column without paying for a position map on the happy path.
 
@@ -138,6 +142,9 @@ class YamlDocument:
         self._text = text
         self._root: Node | None = None
         self._composed = False
+        self.problems: tuple[Diagnostic, ...] = ()
+        """What the loader refused but read past (`load_yaml(..., recover=True)`); the data holds
+        the text as written in each such place, and the last of duplicate keys."""
 
     @property
     def data(self) -> Any:
@@ -199,11 +206,12 @@ class YamlDocument:
 
 
 class YamlLoadError(Exception):
-    """Raised inside the loader; carries the diagnostic it becomes."""
+    """The file could not be loaded: `diagnostics` says every problem found, `diagnostic` the first."""
 
-    def __init__(self, diagnostic: Diagnostic) -> None:
+    def __init__(self, diagnostic: Diagnostic, more: Sequence[Diagnostic] = ()) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
+        self.diagnostics = [diagnostic, *more]
 
 
 def too_large(file: str, size: int) -> Diagnostic:
@@ -211,10 +219,12 @@ def too_large(file: str, size: int) -> Diagnostic:
     return Diagnostic(file, 1, 1, "file-too-large", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes")
 
 
-def load_yaml(file: str, raw: bytes) -> YamlDocument:
+def load_yaml(file: str, raw: bytes, *, recover: bool = False) -> YamlDocument:
     """Parse `raw` (the bytes of `file`) into a document.
 
-    Raises YamlLoadError with a diagnostic naming the file, line and column on any problem.
+    Raises YamlLoadError with diagnostics naming the file, line and column on any problem. With
+    `recover`, a problem the rest of the file can be read past is left in the document's
+    `problems` instead, and only one that stops the load raises.
     """
     if len(raw) > MAX_FILE_BYTES:
         raise YamlLoadError(too_large(file, len(raw)))
@@ -232,7 +242,10 @@ def load_yaml(file: str, raw: bytes) -> YamlDocument:
     data = _fast_load(text)
     if data is not None:
         return YamlDocument(file, data, text)
-    return _full_load(file, text)
+    doc = _full_load(file, text)
+    if doc.problems and not recover:
+        raise YamlLoadError(doc.problems[0], doc.problems[1:])
+    return doc
 
 
 def _full_load(file: str, text: str) -> YamlDocument:
@@ -252,7 +265,10 @@ def _full_load(file: str, text: str) -> YamlDocument:
         raise YamlLoadError(Diagnostic(file, 1, 1, "yaml-syntax", f"invalid YAML: {exc}")) from None
     if root is None:
         return YamlDocument(file, None, text)
-    return YamlDocument(file, _construct(file, root, 0), text)
+    problems: list[Diagnostic] = []
+    doc = YamlDocument(file, _construct(file, root, 0, problems), text)
+    doc.problems = tuple(problems)
+    return doc
 
 
 def _refuse_anchors(file: str, text: str) -> None:
@@ -273,12 +289,18 @@ def _refuse_anchors(file: str, text: str) -> None:
         return  # the parse proper reports syntax errors with their position
 
 
-def _error(file: str, node: Node, code: str, message: str) -> YamlLoadError:
+def _at(file: str, node: Node, code: str, message: str) -> Diagnostic:
     mark = node.start_mark
-    return YamlLoadError(Diagnostic(file, mark.line + 1, mark.column + 1, code, message))
+    return Diagnostic(file, mark.line + 1, mark.column + 1, code, message)
 
 
-def _construct(file: str, node: Node, depth: int) -> Any:
+def _error(file: str, node: Node, code: str, message: str) -> YamlLoadError:
+    return YamlLoadError(_at(file, node, code, message))
+
+
+def _construct(file: str, node: Node, depth: int, problems: list[Diagnostic]) -> Any:
+    # A problem the rest of the file can be read past goes to `problems`, and the place holds
+    # the text as written (a refused entry is left out): later checks still see the whole file.
     if depth > MAX_DEPTH:
         raise _error(file, node, "yaml-depth", f"nesting deeper than {MAX_DEPTH} levels")
     tag = node.tag
@@ -290,34 +312,44 @@ def _construct(file: str, node: Node, depth: int) -> Any:
         try:
             return _scalar(tag, value)
         except _ScalarProblem as exc:
-            raise _error(file, node, exc.code, str(exc)) from None
+            problems.append(_at(file, node, exc.code, str(exc)))
+            return value
     if kind == "sequence":
         if tag != _SEQ:
-            raise _error(file, node, "yaml-tag", f"tag `{tag}` is not allowed; remove it")
-        return [_construct(file, item, depth + 1) for item in node.value]
+            problems.append(_at(file, node, "yaml-tag", f"tag `{tag}` is not allowed; remove it"))
+        return [_construct(file, item, depth + 1, problems) for item in node.value]
     if kind == "mapping":
         if tag != _MAP:
-            raise _error(file, node, "yaml-tag", f"tag `{tag}` is not allowed; remove it")
+            problems.append(_at(file, node, "yaml-tag", f"tag `{tag}` is not allowed; remove it"))
         result: dict[str, Any] = {}
         key_lines: dict[str, int] = {}
         for key_node, value_node in node.value:
-            if key_node.id != "scalar":
-                raise _error(file, key_node, "yaml-key", "mapping keys must be plain strings")
-            if key_node.tag != _STR:
-                if key_node.value == "<<" or key_node.tag == "tag:yaml.org,2002:merge":
-                    raise _error(file, key_node, "yaml-merge", "merge keys (`<<`) are not allowed; write the keys out")
-                raise _error(file, key_node, "yaml-key",
-                             f"key `{key_node.value}` is not a string; quote it: '{key_node.value}'")
-            key = key_node.value
-            if key == "<<":
-                raise _error(file, key_node, "yaml-merge", "merge keys (`<<`) are not allowed; write the keys out")
+            key = _key(file, key_node, problems)
+            if key is None:
+                continue
             if key in key_lines:
-                raise _error(file, key_node, "duplicate-key",
-                             f"duplicate key `{key}` (first defined on line {key_lines[key]}); keep one")
-            key_lines[key] = key_node.start_mark.line + 1
-            result[key] = _construct(file, value_node, depth + 1)
+                # The last one stays, as other YAML tools read it (and as positions are found).
+                problems.append(_at(file, key_node, "duplicate-key",
+                                    f"duplicate key `{key}` (first defined on line {key_lines[key]}); keep one"))
+            else:
+                key_lines[key] = key_node.start_mark.line + 1
+            result[key] = _construct(file, value_node, depth + 1, problems)
         return result
     raise _error(file, node, "yaml-tag", "unsupported YAML node")
+
+
+def _key(file: str, node: Node, problems: list[Diagnostic]) -> str | None:
+    """A mapping key as text, or None for one whose entry is left out."""
+    if node.id != "scalar":
+        problems.append(_at(file, node, "yaml-key", "mapping keys must be plain strings"))
+        return None
+    key: str = node.value
+    if key == "<<" or node.tag == "tag:yaml.org,2002:merge":
+        problems.append(_at(file, node, "yaml-merge", "merge keys (`<<`) are not allowed; write the keys out"))
+        return None
+    if node.tag != _STR:
+        problems.append(_at(file, node, "yaml-key", f"key `{key}` is not a string; quote it: '{key}'"))
+    return key
 
 
 class _ScalarProblem(Exception):

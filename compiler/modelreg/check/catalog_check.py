@@ -21,9 +21,10 @@ from modelreg.check.file_check import (
     OVERSIZED,
     RESOLVED,
     ModelContext,
+    beside,
     check_discovery_rules,
     check_features,
-    load_valid,
+    load_document,
 )
 from modelreg.check.located import at_node
 from modelreg.check.parallel import iter_chunks
@@ -69,11 +70,29 @@ def check_catalog(files: CatalogFiles, *, pool_warnings: bool = True) -> Catalog
         return _check_catalog(files, pool_warnings)
 
 
+def _provider_checks(doc: YamlDocument, directory: str, tree: CapabilityTree | None, diags: list[Diagnostic]) -> bool:
+    """A provider file's name agrees with its directory (False when not), and what it names is
+    in the tree. Reads the file as far as it goes: one its schema refuses is checked too."""
+    name = doc.data.get("name")
+    agrees = not isinstance(name, str) or name == directory
+    if not agrees:
+        diags.append(at_node(doc, ["name"], "name-path-mismatch",
+                             f"provider name `{name}` does not match its directory `{directory}`; "
+                             f"write `name: {directory}`"))
+    if tree is not None:
+        defaults = doc.data.get("defaults")
+        features = defaults.get("features") if isinstance(defaults, dict) else None
+        diags.extend(check_features(doc, tree, features, ["defaults", "features"]))
+        diags.extend(check_discovery_rules(doc, tree))
+    return agrees
+
+
 def _check_catalog(files: CatalogFiles, pool_warnings: bool) -> CatalogCheck:
     check = CatalogCheck(diagnostics=list(files.diagnostics))
     diags = check.diagnostics
     capabilities_doc: YamlDocument | None = None
     provider_docs: dict[str, YamlDocument] = {}
+    broken_provider_docs: dict[str, tuple[YamlDocument, list[Diagnostic]]] = {}
 
     # Files that exist but failed to load: others naming them get no second, misleading error.
     broken_providers: set[str] = set()
@@ -113,16 +132,20 @@ def _check_catalog(files: CatalogFiles, pool_warnings: bool) -> CatalogCheck:
         if isinstance(raw, int):
             diags.append(too_large(files.display(rel), raw))
             continue
-        doc = load_valid(kind, files.display(rel), raw, diags)
-        if doc is None:
-            if kind == "provider":
-                broken_providers.add(rel.split("/")[0])
-            continue
-        check.documents[rel] = doc
+        start = len(diags)
+        doc, fits_schema, clean = load_document(kind, files.display(rel), raw, diags)
         if kind == "capabilities":
-            capabilities_doc = doc
-        else:
-            provider_docs[rel.split("/")[0]] = doc
+            # A tree the schema accepts is built despite YAML problems, to check the models against it.
+            if fits_schema and doc is not None:
+                check.documents[rel] = capabilities_doc = doc
+            continue
+        if clean:
+            assert doc is not None
+            check.documents[rel] = provider_docs[rel.split("/")[0]] = doc
+            continue
+        broken_providers.add(rel.split("/")[0])
+        if doc is not None:
+            broken_provider_docs[rel.split("/")[0]] = (doc, diags[start:])
 
     if CAPABILITIES_FILE not in files.contents:
         diags.append(Diagnostic(files.display(CAPABILITIES_FILE), 1, 1, "missing-file",
@@ -131,16 +154,14 @@ def _check_catalog(files: CatalogFiles, pool_warnings: bool) -> CatalogCheck:
     check.tree = tree
 
     for directory, doc in sorted(provider_docs.items()):
-        if doc.data["name"] != directory:
-            diags.append(at_node(doc, ["name"], "name-path-mismatch",
-                             f"provider name `{doc.data['name']}` does not match its directory `{directory}`; "
-                             f"write `name: {directory}`"))
+        if not _provider_checks(doc, directory, tree, diags):
             continue
-        if tree is not None:
-            features = (doc.data.get("defaults") or {}).get("features") or {}
-            diags.extend(check_features(doc, tree, features, ["defaults", "features"]))
-            diags.extend(check_discovery_rules(doc, tree))
         check.providers[directory] = doc.data
+    # A provider file with errors of its own is checked as far as it can be read; its models are not.
+    for directory, (doc, earlier) in sorted(broken_provider_docs.items()):
+        later: list[Diagnostic] = []
+        _provider_checks(doc, directory, tree, later)
+        diags.extend(beside(earlier, later))
 
     context = ModelContext(files, tree, check.providers, frozenset(provider_docs), frozenset(broken_providers))
     seen: dict[str, YamlDocument] = {}

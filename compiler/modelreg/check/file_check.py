@@ -1,6 +1,12 @@
 """Checking one file on its own: loaded, valid against its schema, and for a model file,
 agreeing with its path, its provider and the capability tree, then resolved. Outcomes are plain
-values, so the check can run in another process (`modelreg.check.parallel`)."""
+values, so the check can run in another process (`modelreg.check.parallel`).
+
+Every stage runs on what a file holds as far as it can be read, so one run reports the YAML
+problems, the schema errors and the unknown capabilities of a file together. A place keeps the
+first stage's diagnostic only: `batch: yes` is a YAML problem, not also a boolean the schema
+misses.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from modelreg.capability_tree import CapabilityTree
 from modelreg.catalog.files import CatalogFiles
@@ -22,29 +28,49 @@ from modelreg.models import Model
 from modelreg.resolve.resolver import resolve_model
 
 
-def load_valid(kind: str, shown: str, raw: bytes | int, diags: list[Diagnostic]) -> YamlDocument | None:
-    """A file loaded and valid against its schema, or None with the reasons in `diags`. `raw` is
-    the file's bytes, or its size when it was too large to read."""
+class Loaded(NamedTuple):
+    """A file as far as it could be read: its document (None when there is nothing to check
+    further), whether its data has the shape its schema gives, and whether nothing was wrong."""
+
+    doc: YamlDocument | None
+    fits_schema: bool
+    valid: bool
+
+
+def load_document(kind: str, shown: str, raw: bytes | int, diags: list[Diagnostic]) -> Loaded:
+    """A file loaded and checked against its schema, the problems added to `diags`. `raw` is the
+    file's bytes, or its size when it was too large to read. A document whose YAML or schema has
+    errors is still returned while it is a mapping, for the later checks that can read it."""
     if isinstance(raw, int):
         diags.append(too_large(shown, raw))
-        return None
+        return Loaded(None, False, False)
     try:
-        doc = load_yaml(shown, raw)
+        doc = load_yaml(shown, raw, recover=True)
     except YamlLoadError as exc:
-        diags.append(exc.diagnostic)
-        return None
+        diags.extend(exc.diagnostics)
+        return Loaded(None, False, False)
+    diags.extend(doc.problems)
     if doc.data is None:
         diags.append(Diagnostic(shown, 1, 1, "empty-file", "the file is empty; write a mapping of keys, or delete it"))
-        return None
+        return Loaded(None, False, False)
     if not isinstance(doc.data, dict):
         line, column = doc.locate([])
         diags.append(Diagnostic(shown, line, column, "not-a-mapping",
                                 f"the file holds a {'list' if isinstance(doc.data, list) else 'scalar'}; "
                                 "it must be a mapping of keys"))
-        return None
+        return Loaded(None, False, False)
     schema_errors = schema_diagnostics(kind, doc)
-    diags.extend(schema_errors)
-    return None if schema_errors else doc
+    diags.extend(beside(doc.problems, schema_errors))
+    return Loaded(doc, not schema_errors, not schema_errors and not doc.problems)
+
+
+def beside(earlier: Sequence[Diagnostic], later: Sequence[Diagnostic]) -> Sequence[Diagnostic]:
+    """`later`, a later stage's diagnostics of one file, without those at a place that `earlier`
+    already reports: one problem a place, said by the first stage that finds it."""
+    if not earlier:
+        return later
+    taken = {(d.line, d.column) for d in earlier}
+    return [d for d in later if (d.line, d.column) not in taken]
 
 
 # What checking one model file gives, as plain values (it may cross a process boundary):
@@ -80,38 +106,41 @@ class ModelContext:
         if isinstance(raw, int):
             return OVERSIZED, None, [plain(too_large(self.files.display(rel), raw))]
         found: list[Diagnostic] = []
-        doc = load_valid("model", self.files.display(rel), raw, found)
+        doc, _, valid = load_document("model", self.files.display(rel), raw, found)
         if doc is None:
             return BROKEN, None, [plain(d) for d in found]
         data = doc.data
-        name: str = data["name"]
-        expected = model_name(rel)
-        ok = True
-        if name != expected:
-            found.append(at_node(doc, ["name"], "name-path-mismatch",
-                             f"name `{name}` does not match the file's path; write `name: {expected}` "
-                             f"or move the file to {name}{CATALOG_SUFFIX}"))
-            ok = False
-        provider = data["provider"]
-        if name.split("/", 1)[0] != provider:
-            found.append(at_node(doc, ["provider"], "provider-mismatch",
-                             f"provider `{provider}` does not match the name's prefix "
-                             f"`{name.split('/', 1)[0]}/`"))
-            ok = False
-        if provider in self.broken_providers:
+        # Read as the schema says where it does; a file it refuses is read as far as it goes.
+        name, provider = data.get("name"), data.get("provider")
+        local: list[Diagnostic] = []
+        if isinstance(name, str):
+            expected = model_name(rel)
+            if name != expected:
+                local.append(at_node(doc, ["name"], "name-path-mismatch",
+                                     f"name `{name}` does not match the file's path; write `name: {expected}` "
+                                     f"or move the file to {name}{CATALOG_SUFFIX}"))
+            if isinstance(provider, str) and name.split("/", 1)[0] != provider:
+                local.append(at_node(doc, ["provider"], "provider-mismatch",
+                                     f"provider `{provider}` does not match the name's prefix "
+                                     f"`{name.split('/', 1)[0]}/`"))
+        ok = valid and not local
+        if not isinstance(provider, str) or provider in self.broken_providers:
             ok = False  # its provider.yaml has errors of its own, reported there
         elif provider not in self.provider_files:
             close = difflib.get_close_matches(provider, sorted(self.provider_files), n=1)
             hint = did_you_mean(close) or f"; add `{provider}/{PROVIDER_FILE}` to the catalog"
-            found.append(at_node(doc, ["provider"], "unknown-provider", f"unknown provider `{provider}`{hint}"))
+            local.append(at_node(doc, ["provider"], "unknown-provider", f"unknown provider `{provider}`{hint}"))
             ok = False
         if self.tree is not None:
-            local = check_capabilities(doc, self.tree) + check_features(doc, self.tree, data.get("features") or {},
-                                                                         ["features"])
-            found.extend(local)
-            ok = ok and not any(d.is_error for d in local)
+            semantic = check_capabilities(doc, self.tree) + check_features(doc, self.tree, data.get("features"),
+                                                                            ["features"])
+            local.extend(semantic)
+            ok = ok and not any(d.is_error for d in semantic)
         else:
             ok = False
+        found.extend(beside(found, local))
+        if not valid:
+            return BROKEN, None, [plain(d) for d in found]
         if ok and self.tree is not None and provider in self.providers:
             resolved = resolve_model(data, self.providers[provider], self.tree, rel)
             return RESOLVED, model_fields(resolved), [plain(d) for d in found]
@@ -123,12 +152,15 @@ def plain(d: Diagnostic) -> tuple[Any, ...]:
 
 
 def check_capabilities(doc: YamlDocument, tree: CapabilityTree) -> list[Diagnostic]:
+    """The capabilities a model file lists are in the tree, and live; what is not a list of
+    text is the schema's to report."""
     found = []
-    if (doc.data.get("lifecycle") or {}).get("status") == "discovered":
+    lifecycle = doc.data.get("lifecycle")
+    if isinstance(lifecycle, dict) and lifecycle.get("status") == "discovered":
         found.append(at_node(doc, ["lifecycle", "status"], "discovered-model",
                              "discovery found this model but not what it can do: fill in capabilities, then set "
                              "`lifecycle.status` (it is in no pool until then)", severity=Severity.WARNING))
-    for i, capability in enumerate(doc.data["capabilities"]):
+    for i, capability in _texts(doc.data.get("capabilities")):
         try:
             node = tree.lookup(capability)
         except UnknownCapability as exc:
@@ -142,9 +174,17 @@ def check_capabilities(doc: YamlDocument, tree: CapabilityTree) -> list[Diagnost
     return found
 
 
-def check_features(doc: YamlDocument, tree: CapabilityTree, features: dict[str, bool],
+def _texts(items: object) -> list[tuple[int, str]]:
+    # The strings of what should be a list of strings, with their indexes.
+    return [(i, item) for i, item in enumerate(items) if isinstance(item, str)] if isinstance(items, list) else []
+
+
+def check_features(doc: YamlDocument, tree: CapabilityTree, features: object,
                     path: list[str | int]) -> list[Diagnostic]:
-    found = []
+    """The keys of `features` (the mapping at `path`) are features of the tree."""
+    found: list[Diagnostic] = []
+    if not isinstance(features, dict):
+        return found
     for feature in features:
         if feature not in tree.features:
             hint = did_you_mean(tree.suggest_feature(feature))
@@ -157,8 +197,12 @@ def check_features(doc: YamlDocument, tree: CapabilityTree, features: dict[str, 
 def check_discovery_rules(doc: YamlDocument, tree: CapabilityTree) -> list[Diagnostic]:
     """The capabilities and features a provider's discovery rules name are in the tree."""
     found = []
-    for i, rule in enumerate((doc.data.get("discovery") or {}).get("rules", ())):
-        for j, capability in enumerate(rule.get("capabilities", ())):
+    discovery = doc.data.get("discovery")
+    rules = discovery.get("rules") if isinstance(discovery, dict) else None
+    for i, rule in enumerate(rules if isinstance(rules, list) else ()):
+        if not isinstance(rule, dict):
+            continue
+        for j, capability in _texts(rule.get("capabilities")):
             try:
                 tree.lookup(capability)
             except UnknownCapability as exc:

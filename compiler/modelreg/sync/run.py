@@ -326,7 +326,7 @@ def _load(files: CatalogFiles, rel: str) -> Any:
     try:
         doc = load_yaml(files.display(rel), raw)
     except YamlLoadError as exc:
-        raise CatalogInvalid([exc.diagnostic]) from None
+        raise CatalogInvalid(exc.diagnostics) from None
     kind = "capabilities" if rel == CAPABILITIES_FILE else "provider" if rel.endswith(f"/{PROVIDER_FILE}") else "model"
     problems = schema_diagnostics(kind, doc)
     if problems:
