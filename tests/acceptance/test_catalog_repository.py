@@ -263,3 +263,17 @@ def test_the_reusable_workflow_reviews_a_pull_request_of_an_initialised_reposito
     assert [(name, code) for name, code, _ in ran] == [("Validate", 1)]
     assert ran[0][2].startswith("::error file=models.d/acme/chat.yaml,line=3,col=16,title=modelreg "
                                 "unknown-capability::unknown capability `chatt`")
+
+
+@pytest.mark.slow
+def test_the_reusable_workflow_on_a_push_validates_and_compiles_without_a_diff(tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    _init(workspace)
+    init_repo(workspace)
+    commit_all(workspace, "A model catalog")
+    contexts = {"inputs.catalog": "", "inputs.python-version": "3.11", "inputs.modelreg-version": release_tag(),
+                "github.base_ref": "", "github.event_name": "push"}
+    ran, summary = _simulate("catalog-reusable.yml", workspace, contexts)
+    assert [(name, code) for name, code, _ in ran] == [("Validate", 0), ("Compile", 0)], ran
+    assert (workspace / "build" / "registry.json").is_file()
+    assert not (workspace / "build" / "diff.json").exists() and not summary.exists()

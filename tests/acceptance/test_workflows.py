@@ -221,7 +221,7 @@ def _simulate(name: str, workspace: Path, contexts: dict[str, str]) -> tuple[lis
     env["GITHUB_ENV"] = str(github_env)
     steps = [(job.get("env", {}), step) for job in workflow["jobs"].values() for step in job["steps"]]
     for job_env, step in steps:
-        if "run" not in step or "pip install" in step["run"]:
+        if "run" not in step or "pip install" in step["run"] or not _runs(step.get("if"), contexts):
             continue
         step_env = {key: expand(str(value)) for key, value in {**job_env, **step.get("env", {})}.items()}
         result = subprocess.run(["bash", "--noprofile", "--norc", "-e", "-c", expand(step["run"])], cwd=workspace,
@@ -235,6 +235,18 @@ def _simulate(name: str, workspace: Path, contexts: dict[str, str]) -> tuple[lis
                 if sep:
                     env[name] = value
     return ran, summary
+
+
+def _runs(condition: str | None, contexts: dict[str, str]) -> bool:
+    """Whether a step's `if:` holds: no condition, `always()`, or `github.event_name == '<event>'`
+    (the event named by contexts, `pull_request` by default); any other condition fails the test
+    rather than being taken as true."""
+    if condition is None or condition.strip() == "always()":
+        return True
+    match = re.fullmatch(r"\s*github\.event_name == '(\w+)'\s*", condition)
+    if match is None:
+        pytest.fail(f"the simulation cannot evaluate `if: {condition}`")
+    return contexts.get("github.event_name", "pull_request") == match[1]
 
 
 def _clone(catalog: Path, tmp_path: Path, *, broken_main: bool = False) -> Path:
