@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from modelreg import snapshot_format
 from modelreg.build.compile import compile_catalog
 from modelreg.build.snapshot import Snapshot
 from modelreg.runtime import (
@@ -28,6 +27,7 @@ from modelreg.runtime import (
     UnknownFeature,
     UnknownProvider,
     load_snapshot,
+    snapshot_format,
 )
 from tests.conftest import BUNDLED, REPO
 from tests.runtime.conftest import model, snapshot_bytes

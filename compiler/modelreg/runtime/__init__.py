@@ -1,10 +1,12 @@
 """The modelreg runtime: load a compiled snapshot and route requests with failover.
 
-Standard library only, and importing it imports nothing of the package but its ground floor
-(`errors`, `capability_tree`, `snapshot_format`, `gc_pause`), so a service can embed it without
-PyYAML or jsonschema.
+Standard library only, and it imports nothing of the compiler: the contract the compiler stands
+on (the exception tree's root, the capability tree, the snapshot's format) lives here. Its modules
+import each other relatively, so the same files are two packages: `modelreg.runtime` inside the
+`modelreg` distribution, and `modelreg_runtime`, the `modelreg-runtime` distribution that
+services install alone (`runtime/pyproject.toml`).
 
-    from modelreg.runtime import load_snapshot, Router
+    from modelreg_runtime import load_snapshot, Router      # or: from modelreg.runtime import ...
 
     registry = load_snapshot("build/registry.json")
     router = Router(registry)
@@ -14,27 +16,29 @@ PyYAML or jsonschema.
 
 from __future__ import annotations
 
-from modelreg.errors import ModelregError, SnapshotError, UnknownCapability
-from modelreg.runtime.breaker import BreakerPolicy, BreakerState, CircuitBreaker
-from modelreg.runtime.classify import Failure, classify_error, classify_status, parse_retry_after
-from modelreg.runtime.errors import (
+from .breaker import BreakerPolicy, BreakerState, CircuitBreaker
+from .classify import Failure, classify_error, classify_status, parse_retry_after
+from .errors import (
     AllCandidatesFailed,
     Attempt,
     DeadlineExceeded,
     FailureKind,
+    ModelregError,
     NoCandidates,
     ProviderError,
     RequestRejected,
     RoutingError,
+    SnapshotError,
     StreamInterrupted,
+    UnknownCapability,
     UnknownFeature,
     UnknownProvider,
 )
-from modelreg.runtime.failover import EventKind, RetryPolicy, RouterEvent
-from modelreg.runtime.health import Admission, HealthStore, Limits, LocalHealthStore, usage_tokens
-from modelreg.runtime.openai import OpenAIClient
-from modelreg.runtime.openai_async import AsyncOpenAIClient
-from modelreg.runtime.router import (
+from .failover import EventKind, RetryPolicy, RouterEvent
+from .health import Admission, HealthStore, Limits, LocalHealthStore, usage_tokens
+from .openai import OpenAIClient
+from .openai_async import AsyncOpenAIClient
+from .router import (
     AsyncRoutedStream,
     Filters,
     RegistrySource,
@@ -43,8 +47,8 @@ from modelreg.runtime.router import (
     Router,
     remaining_time,
 )
-from modelreg.runtime.snapshot_registry import Provider, SnapshotModel, SnapshotRegistry, SnapshotVersion, load_snapshot
-from modelreg.runtime.watcher import SnapshotWatcher
+from .snapshot_registry import Provider, SnapshotModel, SnapshotRegistry, SnapshotVersion, load_snapshot
+from .watcher import SnapshotWatcher
 
 __all__ = [
     "Admission",

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeGuard
 
-from modelreg.runtime.errors import FailureKind, ProviderError
+from .errors import FailureKind, ProviderError
 
 _MAX_BODY = 64 * 1024
 

@@ -1,7 +1,7 @@
 """Errors of the runtime: lookups, provider failures and their classification, routing outcomes.
 
-They extend the project's exception tree (`modelreg.errors`), so one `except ModelregError` at the
-edge catches them all. Standard library only.
+`ModelregError` is the root of the whole project's exception tree (the compiler's errors extend
+it too), so one `except ModelregError` at the edge catches them all. Standard library only.
 """
 
 from __future__ import annotations
@@ -10,7 +10,43 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from modelreg.errors import ModelregError, UnknownName
+
+class ModelregError(Exception):
+    """Base of every error modelreg raises on purpose."""
+
+
+def did_you_mean(suggestions: Sequence[str]) -> str:
+    """`; did you mean `x`?` for the best suggestion, or nothing when there is none."""
+    return f"; did you mean `{suggestions[0]}`?" if suggestions else ""
+
+
+class UnknownName(ModelregError, KeyError):
+    """A name looked up in a vocabulary that does not hold it, with close matches."""
+
+    kind = "name"
+
+    def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
+        self.name = name
+        self.suggestions = list(suggestions)
+        super().__init__(f"unknown {self.kind} `{name}`{did_you_mean(self.suggestions)}")
+
+    def __str__(self) -> str:
+        # KeyError would quote the message; show it as written.
+        return str(self.args[0])
+
+
+class UnknownCapability(UnknownName):
+    """A capability path or alias that the tree does not know."""
+
+    kind = "capability"
+
+    @property
+    def path(self) -> str:
+        return self.name
+
+
+class SnapshotError(ModelregError):
+    """A snapshot that cannot be loaded: unknown format, bad digest, truncated or not JSON."""
 
 
 class UnknownProvider(UnknownName):

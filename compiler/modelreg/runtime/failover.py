@@ -8,9 +8,9 @@ import enum
 import logging
 from dataclasses import dataclass
 
-from modelreg.runtime.breaker import BreakerState
-from modelreg.runtime.errors import FailureKind
-from modelreg.runtime.log import logger
+from .breaker import BreakerState
+from .errors import FailureKind
+from .log import logger
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,9 @@ import tempfile
 import urllib.parse
 from dataclasses import dataclass
 
-from modelreg.bounded_http import Deadline, open_connection
-from modelreg.errors import SnapshotError
-from modelreg.snapshot_format import BodyHasher
+from .bounded_http import Deadline, open_connection
+from .errors import SnapshotError
+from .snapshot_format import BodyHasher
 
 DEFAULT_FETCH_TIMEOUT = 30.0
 # Above a 100,000-model snapshot (about 90 MB).

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from modelreg.runtime.breaker import BreakerPolicy, BreakerState, CircuitBreaker, Transition
+from .breaker import BreakerPolicy, BreakerState, CircuitBreaker, Transition
 
 MINUTE = 60.0
 

@@ -15,9 +15,9 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from modelreg.bounded_http import Deadline, open_connection
-from modelreg.runtime.errors import FailureKind, ProviderError
-from modelreg.runtime.openai_wire import (
+from .bounded_http import Deadline, open_connection
+from .errors import FailureKind, ProviderError
+from .openai_wire import (
     DONE,
     MAX_ERROR_BODY,
     Message,
@@ -29,7 +29,7 @@ from modelreg.runtime.openai_wire import (
     status_error,
     timed_out,
 )
-from modelreg.runtime.snapshot_registry import SnapshotModel
+from .snapshot_registry import SnapshotModel
 
 
 class OpenAIClient:

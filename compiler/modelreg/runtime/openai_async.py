@@ -13,8 +13,8 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from modelreg.runtime.errors import FailureKind, ProviderError
-from modelreg.runtime.openai_wire import (
+from .errors import FailureKind, ProviderError
+from .openai_wire import (
     DONE,
     MAX_ERROR_BODY,
     Message,
@@ -26,7 +26,7 @@ from modelreg.runtime.openai_wire import (
     status_error,
     timed_out,
 )
-from modelreg.runtime.snapshot_registry import SnapshotModel
+from .snapshot_registry import SnapshotModel
 
 if TYPE_CHECKING:
     import httpx

@@ -10,10 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from modelreg.runtime.classify import classify_status, parse_retry_after
-from modelreg.runtime.errors import FailureKind, ProviderError
-from modelreg.runtime.router import remaining_time
-from modelreg.runtime.snapshot_registry import SnapshotModel
+from .classify import classify_status, parse_retry_after
+from .errors import FailureKind, ProviderError
+from .router import remaining_time
+from .snapshot_registry import SnapshotModel
 
 Message = Mapping[str, Any]
 MAX_ERROR_BODY = 64 * 1024

@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from modelreg.runtime.breaker import BreakerPolicy, BreakerState, Transition
-from modelreg.runtime.health import ADMITTED, MINUTE, Admission, Limits, LocalHealthStore
-from modelreg.runtime.log import logger
+from .breaker import BreakerPolicy, BreakerState, Transition
+from .health import ADMITTED, MINUTE, Admission, Limits, LocalHealthStore
+from .log import logger
 
 if TYPE_CHECKING:
     import redis

@@ -29,9 +29,9 @@ from collections.abc import (
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypedDict, TypeVar, Unpack
 
-from modelreg.runtime.breaker import BreakerPolicy, BreakerState, Transition
-from modelreg.runtime.classify import Failure, classify_error
-from modelreg.runtime.errors import (
+from .breaker import BreakerPolicy, BreakerState, Transition
+from .classify import Failure, classify_error
+from .errors import (
     AllCandidatesFailed,
     Attempt,
     DeadlineExceeded,
@@ -41,10 +41,10 @@ from modelreg.runtime.errors import (
     RoutingError,
     StreamInterrupted,
 )
-from modelreg.runtime.failover import LOG_LEVELS, EventKind, RetryPolicy, RouterEvent, log_event
-from modelreg.runtime.health import HealthStore, Limits, LocalHealthStore, usage_tokens
-from modelreg.runtime.log import logger
-from modelreg.runtime.snapshot_registry import SnapshotModel, SnapshotRegistry
+from .failover import LOG_LEVELS, EventKind, RetryPolicy, RouterEvent, log_event
+from .health import HealthStore, Limits, LocalHealthStore, usage_tokens
+from .log import logger
+from .snapshot_registry import SnapshotModel, SnapshotRegistry
 
 T = TypeVar("T")
 

@@ -21,12 +21,11 @@ from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
-from modelreg import snapshot_format
-from modelreg.capability_tree import CapabilityTree
-from modelreg.errors import SnapshotError
-from modelreg.gc_pause import collector_paused
-from modelreg.runtime.errors import UnknownFeature, UnknownProvider
-from modelreg.runtime.fetch import DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_BYTES, fetch_snapshot, is_url
+from . import snapshot_format
+from .capability_tree import CapabilityTree
+from .errors import SnapshotError, UnknownFeature, UnknownProvider
+from .fetch import DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_BYTES, fetch_snapshot, is_url
+from .gc_pause import collector_paused
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _NO_ITEMS: list[Any] = []  # the default of an absent list field; never modified

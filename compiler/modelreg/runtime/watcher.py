@@ -17,10 +17,10 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
-from modelreg.errors import SnapshotError
-from modelreg.runtime.fetch import DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_BYTES, Fetched, fetch_snapshot, is_url
-from modelreg.runtime.log import logger
-from modelreg.runtime.snapshot_registry import (
+from .errors import SnapshotError
+from .fetch import DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_BYTES, Fetched, fetch_snapshot, is_url
+from .log import logger
+from .snapshot_registry import (
     SnapshotModel,
     SnapshotRegistry,
     SnapshotVersion,
