@@ -207,7 +207,7 @@ def test_register_rejects_what_the_compiler_rejects_with_its_diagnostics(
         registry.register(definition)
     assert [(d.file, d.line, d.column, d.code, d.message, d.severity) for d in caught.value.diagnostics] == expected
     assert any(d.is_error for d in caught.value.diagnostics)
-    assert str(caught.value).endswith("nothing written")
+    assert caught.value.summary.endswith("nothing written")
     assert not (catalog / f"{definition.name}.yaml").exists()
     assert head(repo) == before
     assert git(repo, "status", "--porcelain") == ""

@@ -31,6 +31,10 @@ class Diagnostic:
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
+    def __str__(self) -> str:
+        """`path:line:col: error[code]: message`, the text reporter's line."""
+        return f"{self.file}:{self.line}:{self.column}: {self.severity.value}[{self.code}]: {self.message}"
+
     def to_dict(self) -> dict[str, object]:
         return {
             "file": self.file,

@@ -37,7 +37,7 @@ def render(diagnostics: Sequence[Diagnostic], fmt: str, *, files_checked: int | 
 
 def render_text(d: Diagnostic) -> str:
     """`path:line:col: error[code]: message`."""
-    return f"{d.file}:{d.line}:{d.column}: {d.severity.value}[{d.code}]: {d.message}"
+    return str(d)
 
 
 def render_json(diagnostics: Sequence[Diagnostic], *, files_checked: int | None = None) -> str:
