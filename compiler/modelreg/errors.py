@@ -1,7 +1,8 @@
 """The exception tree of modelreg.
 
-Standard library only: the runtime imports it too. The library raises these; only the CLI turns
-them into exit codes.
+Its root and the errors a snapshot's reader raises are the runtime's (`modelreg.runtime.errors`):
+the runtime ships alone, and the compiler stands on it. The library raises these; only the CLI
+turns them into exit codes.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from modelreg.runtime.errors import ModelregError, SnapshotError, UnknownCapability, UnknownName, did_you_mean
+
 if TYPE_CHECKING:
     from modelreg.diagnostics import Diagnostic
 
-
-class ModelregError(Exception):
-    """Base of every error modelreg raises on purpose."""
+__all__ = [
+    "BusyError", "CatalogInvalid", "CommittedThenFailed", "LimitExceeded", "ListingError", "ModelregError",
+    "SnapshotError", "StateError", "UnknownCapability", "UnknownName", "UsageError", "did_you_mean",
+]
 
 
 class UsageError(ModelregError):
@@ -38,42 +42,8 @@ class CatalogInvalid(ModelregError):
         return "\n".join([self.summary, *(f"  {d}" for d in self.diagnostics)])
 
 
-def did_you_mean(suggestions: Sequence[str]) -> str:
-    """`; did you mean `x`?` for the best suggestion, or nothing when there is none."""
-    return f"; did you mean `{suggestions[0]}`?" if suggestions else ""
-
-
-class UnknownName(ModelregError, KeyError):
-    """A name looked up in a vocabulary that does not hold it, with close matches."""
-
-    kind = "name"
-
-    def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
-        self.name = name
-        self.suggestions = list(suggestions)
-        super().__init__(f"unknown {self.kind} `{name}`{did_you_mean(self.suggestions)}")
-
-    def __str__(self) -> str:
-        # KeyError would quote the message; show it as written.
-        return str(self.args[0])
-
-
-class UnknownCapability(UnknownName):
-    """A capability path or alias that the tree does not know."""
-
-    kind = "capability"
-
-    @property
-    def path(self) -> str:
-        return self.name
-
-
 class LimitExceeded(ModelregError):
     """A compile would go past one of its bounds (models, snapshot size); nothing is written."""
-
-
-class SnapshotError(ModelregError):
-    """A snapshot that cannot be loaded: unknown format, bad digest, truncated or not JSON."""
 
 
 class ListingError(ModelregError):
