@@ -1,5 +1,5 @@
-"""Request budgets (`limits.rpm`/`limits.tpm`, from the catalog or given at runtime) and spreading
-calls across models of equal priority."""
+"""Request budgets (`limits.rpm`/`limits.tpm`, from the catalog or given at runtime), spreading
+calls across models of equal priority, and the `classify=` hook."""
 
 from __future__ import annotations
 
@@ -8,7 +8,18 @@ from typing import Any
 
 import pytest
 
-from modelreg.runtime import EventKind, Limits, Router, RouterEvent, SnapshotModel, load_snapshot
+from modelreg.runtime import (
+    BreakerState,
+    EventKind,
+    Failure,
+    FailureKind,
+    Limits,
+    Router,
+    RouterEvent,
+    SnapshotModel,
+    classify_error,
+    load_snapshot,
+)
 from tests.conftest import CHAT, run_cli, write
 from tests.runtime.conftest import FakeClock, model, registry
 
@@ -99,3 +110,29 @@ def test_the_catalog_declares_rpm_and_the_snapshot_carries_it(catalog: Path, tmp
     result = run_cli("validate", str(catalog))
     assert result.code == 1
     assert "acme/chat-large.yaml:9:" in result.out + result.err
+
+
+def test_a_classify_hook_decides_and_falls_back_on_the_default(clock: FakeClock) -> None:
+    class QuotaExhausted(Exception):
+        pass
+
+    def classify(error: BaseException) -> Failure:
+        if isinstance(error, QuotaExhausted):  # this team's client: out of quota is this model's problem
+            return Failure(FailureKind.FAILOVER, "quota exhausted", counts_for_breaker=False)
+        return classify_error(error)
+    models = [model("acme/a", priority=1), model("acme/b", priority=2)]
+    router = Router(registry(models), clock=clock, classify=classify, sleep=clock.sleep, random=lambda: 0.0)
+    tries: list[str] = []
+
+    def invoke(chosen: SnapshotModel) -> str:
+        tries.append(chosen.name)
+        if chosen.name == "acme/a":
+            raise QuotaExhausted() if len(tries) == 1 else TimeoutError("slow")
+        return chosen.name
+    assert router.call("chat", invoke) == "acme/b"
+    assert tries == ["acme/a", "acme/b"]  # failed over at once, no retry
+    assert router.breaker_state("acme/a") is BreakerState.CLOSED
+    tries.clear()
+    tries.append("already")  # the next failure of acme/a is a timeout: the default retries it
+    assert router.call("chat", invoke) == "acme/b"
+    assert tries == ["already", "acme/a", "acme/a", "acme/b"]
