@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import anthropic
+import botocore.exceptions
 import httpx
 import openai
 import pytest
@@ -134,16 +135,24 @@ def test_a_refused_connection_is_transient(client: str) -> None:
 
 
 def test_aws_throttling_and_google_statuses_are_known() -> None:
-    throttled = type("ClientError", (Exception,), {})("An error occurred (ThrottlingException)")
-    throttled.response = {"Error": {"Code": "ThrottlingException", "Message": "Too many requests"},  # type: ignore[attr-defined]
-                          "ResponseMetadata": {"HTTPStatusCode": 400, "HTTPHeaders": {"retry-after": "4"}}}
+    throttled = botocore.exceptions.ClientError(
+        {"Error": {"Code": "ThrottlingException", "Message": "Too many requests"},
+         "ResponseMetadata": {"HTTPStatusCode": 400, "HTTPHeaders": {"retry-after": "4"}}}, "Converse")
     failure = classify_error(throttled)
     assert (failure.kind, failure.retry_after, failure.reason) == (
         FailureKind.RETRY, 4.0, "throttled (ThrottlingException: Too many requests)")
-    too_long = type("ClientError", (Exception,), {})("ValidationException")
-    too_long.response = {"Error": {"Code": "ValidationException", "Message": "Input is too long for requested model."},  # type: ignore[attr-defined]
-                         "ResponseMetadata": {"HTTPStatusCode": 400}}
+    too_long = botocore.exceptions.ClientError(
+        {"Error": {"Code": "ValidationException", "Message": "Input is too long for requested model."},
+         "ResponseMetadata": {"HTTPStatusCode": 400}}, "Converse")
     assert classify_error(too_long).kind is FailureKind.FAILOVER
+    invalid = botocore.exceptions.ClientError(
+        {"Error": {"Code": "ValidationException", "Message": "messages: field required"},
+         "ResponseMetadata": {"HTTPStatusCode": 400}}, "Converse")
+    assert (classify_error(invalid).kind, classify_error(invalid).counts_for_breaker) == (FailureKind.STOP, False)
+    assert classify_error(botocore.exceptions.ReadTimeoutError(endpoint_url="http://x")).reason.startswith(
+        "timed out (ReadTimeoutError: ")
+    assert classify_error(botocore.exceptions.EndpointConnectionError(endpoint_url="http://x")).kind is (
+        FailureKind.RETRY)
     # google-genai's APIError: `code` is the HTTP status, `status` a word.
     exhausted = type("ClientError", (Exception,), {"code": 429, "status": "RESOURCE_EXHAUSTED",
                                                    "message": "Quota exceeded"})("429 RESOURCE_EXHAUSTED")
