@@ -39,7 +39,7 @@ FLOORS: list[set[str]] = [
     {"check"},
     {"build"},
     {"diff", "history", "registry", "scaffold", "starter"},
-    {"sync", "interop"},
+    {"sync", "interop", "site"},
     {"cli"},
 ]
 

@@ -5,7 +5,9 @@ The temporary file sits beside its target (a rename is atomic only within one fi
 is named for its writer: `.<target>.modelreg-<pid>@<host>-<random>.tmp`. `write_atomic` removes
 such files of this host whose writer is no longer running before it writes (another host's, on a
 shared file system, are not this host's to judge); nothing that reads a catalog or a snapshot
-takes them for anything (they are hidden, and not YAML or JSON by name). Standard library only.
+takes them for anything (they are hidden, and not YAML or JSON by name). A directory of many
+files (a static site) is written the same way, as a temporary directory renamed into place.
+Standard library only.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import socket
 import tempfile
 from collections.abc import Mapping
@@ -61,8 +64,12 @@ def remove_leftovers(directory: str | os.PathLike[str]) -> list[str]:
         pid = temp_writer(name)
         if pid is None or pid == os.getpid() or is_running(pid):
             continue
+        path = os.path.join(directory, name)
         try:
-            os.unlink(os.path.join(directory, name))
+            if os.path.isdir(path) and not os.path.islink(path):  # a killed `write_tree_atomic`'s
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
         except OSError:  # gone meanwhile, or not ours to remove (another user's, in a shared directory)
             continue
         removed.append(name)
@@ -120,3 +127,48 @@ def write_atomic_many(files: Mapping[Path, bytes]) -> None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         raise
+
+
+def _temp_name(target: Path) -> str:
+    return f".{target.name}.modelreg-{os.getpid()}@{_host()}-"
+
+
+def write_tree_atomic(path: str | os.PathLike[str], files: Mapping[str, bytes]) -> None:
+    """Make the directory `path` hold exactly `files` (relative path -> content), so that it is
+    never seen half-written: they are written into a temporary directory beside it, which then
+    takes its place. An existing `path` is moved aside first and removed last, so for the instant
+    between the two renames it is absent; a failure before the second rename puts it back. The
+    leftovers of killed writers beside it are removed first.
+
+    The caller decides whether an existing directory is one it may replace."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(target.parent)
+    staging = Path(tempfile.mkdtemp(prefix=_temp_name(target), suffix=".tmp", dir=target.parent))
+    old: Path | None = None
+    try:
+        os.chmod(staging, 0o755)  # mkdtemp makes 0700; a site is meant to be served
+        for rel, data in sorted(files.items()):
+            file = staging / rel
+            if not file.resolve().is_relative_to(staging.resolve()):
+                raise ValueError(f"{rel} leads out of {target}")
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_bytes(data)
+        os.sync()
+        pause_at("write-tree:written")
+        if target.exists():
+            # rename(2) replaces an empty directory: the fresh one mkdtemp makes holds its place.
+            old = Path(tempfile.mkdtemp(prefix=_temp_name(target), suffix=".tmp", dir=target.parent))
+            os.replace(target, old)
+            pause_at("write-tree:moved-aside")
+        os.replace(staging, target)
+    except BaseException:
+        if old is not None and not target.exists():
+            os.replace(old, target)
+            old = None
+        shutil.rmtree(staging, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +13,7 @@ from modelreg.catalog.yaml_loader import YamlLoadError, load_yaml
 from modelreg.diff.render import format_value
 from modelreg.diff.report import FieldChange, field_changes
 from modelreg.errors import StateError, UsageError
-from modelreg.git.registration_dates import HISTORY_LOG_OPTIONS
+from modelreg.git.registration_dates import HISTORY_LOG_OPTIONS, log_events
 from modelreg.git.repository import CatalogRepository
 from modelreg.git.runner import MissingObject
 
@@ -47,16 +48,67 @@ def model_history(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, name: str =
     `<catalog>/<name>.yaml`, newest first (a merge stands for what its branch brought in, as
     `registered_at` counts it). UsageError when no commit touched it."""
     rel = model_path(name)
-    repo = CatalogRepository.require(catalog, "read a model's history")
-    # The clone's oldest commit holds the file without its parent, so it would pass for the commit
-    # that added every model.
-    if repo.is_shallow():
-        raise StateError(f"cannot show the history of `{name}`: this is a shallow clone, which holds only part "
-                         "of it; run `git fetch --unshallow` (in GitHub Actions, check out with `fetch-depth: 0`)")
+    repo = _full_history(catalog, "read a model's history", f"the history of `{name}`")
     entries = _entries(repo, rel, repo.resolve(rev))
     if not entries:
         raise UsageError(f"no commit touches {repo.display}/{rel}; is `{name}` a model of this catalog?")
     return entries
+
+
+def _full_history(catalog: str | os.PathLike[str], action: str, what: str) -> CatalogRepository:
+    repo = CatalogRepository.require(catalog, action)
+    # The clone's oldest commit holds every file without its parent, so it would pass for the
+    # commit that added every model.
+    if repo.is_shallow():
+        raise StateError(f"cannot show {what}: this is a shallow clone, which holds only part of it; run "
+                         "`git fetch --unshallow` (in GitHub Actions, check out with `fetch-depth: 0`)")
+    return repo
+
+
+@dataclass(frozen=True)
+class LastChange:
+    """The newest commit that touched a file: what `model_history` lists first, without the fields."""
+
+    commit: str
+    date: datetime
+    """The commit's time (UTC)."""
+    author: str
+    """The author's name (no e-mail address: this is for pages anyone may read)."""
+    subject: str
+    change: str
+    """`added` or `modified`."""
+    commits: int
+    """How many commits touched the file, the one that added it included."""
+
+
+def last_changes(catalog: str | os.PathLike[str], rels: Collection[str], *,
+                 rev: str = "HEAD") -> dict[str, LastChange]:
+    """The last change of each catalog file of `rels` that exists at `rev`, along the same
+    first-parent line as `model_history`, from one `git log` over the whole catalog. StateError in
+    a shallow clone, as `model_history`."""
+    repo = _full_history(catalog, "read the catalog's history", "the catalog's history")
+    out = repo.git.run("log", *HISTORY_LOG_OPTIONS, "--name-status", "--format=%x01%H%x00%ct%x00%an%x00%s",
+                       repo.resolve(rev), "--", repo.rel or ".")
+    wanted = set(rels)
+    newest: dict[str, tuple[str, str]] = {}
+    counts: dict[str, int] = {}
+    gone: set[str] = set()
+    for header, status, rel in log_events(repo, out):
+        if rel not in wanted or rel in gone:
+            continue
+        if rel not in newest:
+            if status == "D":  # deleted since: it is not a file of `rev`, whatever came before
+                gone.add(rel)
+                continue
+            newest[rel] = (header, "added" if status == "A" else "modified")
+        counts[rel] = counts.get(rel, 0) + 1
+        if status == "A":  # its latest addition: what came before belongs to an earlier file
+            gone.add(rel)
+    found = {}
+    for rel, (header, change) in newest.items():
+        sha, when, author, subject = header.split("\x00", 3)
+        found[rel] = LastChange(sha, datetime.fromtimestamp(int(when), UTC), author, subject, change, counts[rel])
+    return found
 
 
 def commit_entry(catalog: str | os.PathLike[str], name: str, commit: str) -> HistoryEntry | None:

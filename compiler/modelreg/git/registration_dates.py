@@ -8,7 +8,7 @@ dates say (clocks skew), and a moved file counted as a new one.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime
 
 from modelreg.git.repository import CatalogRepository
@@ -96,17 +96,24 @@ class RegistrationDates:
     def _latest_events(self, log: bytes) -> dict[str, datetime | None]:
         # A history pass's output, newest first: per path, the time of its latest addition, or
         # None when its latest event is a deletion.
-        prefix = f"{self.repo.rel}/" if self.repo.rel else ""
         found: dict[str, datetime | None] = {}
-        when: datetime | None = None
-        for line in log.decode("utf-8", "surrogateescape").splitlines():
-            if line.startswith("\x01"):
-                when = datetime.fromtimestamp(int(line[1:]), UTC)
-                continue
-            status, _, path = line.partition("\t")
-            if not path or not path.startswith(prefix) or when is None:
-                continue  # the blank line after each commit's header
-            rel = path[len(prefix):]
+        for header, status, rel in log_events(self.repo, log):
             if rel not in found:
-                found[rel] = when if status == "A" else None
+                found[rel] = datetime.fromtimestamp(int(header), UTC) if status == "A" else None
         return found
+
+
+def log_events(repo: CatalogRepository, log: bytes) -> Iterator[tuple[str, str, str]]:
+    """The file events of a `git log --name-status` whose commit lines are `\\x01<header>`, in the
+    log's order: (the commit's header, the status letter, the catalog path). Paths outside the
+    catalog are left out."""
+    prefix = f"{repo.rel}/" if repo.rel else ""
+    header: str | None = None
+    for line in log.decode("utf-8", "surrogateescape").splitlines():
+        if line.startswith("\x01"):
+            header = line[1:]
+            continue
+        status, _, path = line.partition("\t")
+        if not path or not path.startswith(prefix) or header is None:
+            continue  # the blank line after each commit's header
+        yield header, status[:1], path[len(prefix):]

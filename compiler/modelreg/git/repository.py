@@ -96,6 +96,11 @@ class CatalogRepository:
             raise UsageError(f"unknown revision `{rev}`: the repository has no commits yet")
         raise UsageError(f"unknown revision `{rev}`: no such commit, branch or tag")
 
+    def first_parent(self, commit: str) -> str | None:
+        """The first parent of `commit` (the branch's previous commit for a merge), or None for a
+        root commit (and, in a shallow clone, for the oldest one it holds)."""
+        return self.git.text("rev-parse", "-q", "--verify", f"{commit}^1^{{commit}}", ok=(0, 1)) or None
+
     def is_shallow(self) -> bool:
         """Whether the repository is a shallow clone: git's own test, the `shallow` file that lists
         its cut-off commits (a look at the disk, not a git process)."""
