@@ -202,7 +202,9 @@ def real_files(catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 def test_every_schema_checks_real_files_with_check_jsonschema_offline(real_files: dict[str, list[Path]],
                                                                       tmp_path: Path) -> None:
-    assert sorted(real_files) == sorted(p.name.removesuffix(".schema.json") for p in SCHEMAS.glob("*.schema.json"))
+    names = sorted(p.name.removesuffix(".schema.json") for p in SCHEMAS.glob("*.schema.json"))
+    assert sorted(real_files) == names, (f"schemas without a real file in `real_files`: "
+                                         f"{sorted(set(names) - set(real_files))}; make one there")
     assert json.loads(real_files["diagnostics"][0].read_text())["summary"]["errors"] == 1
     assert json.loads(real_files["diff"][0].read_text())["summary"]["models_added"] == 1
     for name, files in sorted(real_files.items()):
