@@ -72,11 +72,13 @@ def test_the_schema_check_catches_a_broken_workflow(tmp_path: Path) -> None:
 def test_workflow_is_hardened(path: Path) -> None:
     workflow = _load(path)
     # Least privilege: read the repository, nothing else, for every job; the sync job alone pushes
-    # its branches and opens their pull requests.
+    # its branches and opens their pull requests, and the Pages job alone deploys the site.
     assert workflow["permissions"] == {"contents": "read"}
     for name, job in workflow["jobs"].items():
         assert isinstance(job.get("timeout-minutes"), int), f"job {name} has no timeout-minutes"
         allowed = {"contents": "write", "pull-requests": "write"} if path.name == "sync.yml" else {"contents": "read"}
+        if (path.name, name) == ("publish.yml", "pages"):
+            allowed = {"pages": "write", "id-token": "write"}
         assert "permissions" not in job or job["permissions"] == allowed
         for step in job["steps"]:
             if step.get("uses", "").startswith("actions/checkout@"):
@@ -320,12 +322,41 @@ def test_push_workflow_publishes_the_snapshot_named_by_its_version(pull_request:
     assert upload["with"]["name"] == "registry-${{ steps.version.outputs.label }}"
 
     ran, summary = _simulate("publish.yml", pull_request, {})
-    assert [(name, code) for name, code, _ in ran] == [("Compile", 0), ("Read the snapshot's version", 0)], ran
+    assert [(name, code) for name, code, _ in ran] == [
+        ("Compile", 0), ("Read the snapshot's version", 0), ("Build the site", 0)], ran
     snapshot = json.loads((pull_request / upload["with"]["path"]).read_text(encoding="utf-8"))
     label = snapshot["version"]["label"]
     assert label == "1.g" + _git(pull_request, "rev-parse", "HEAD").strip()[:12]
     assert (pull_request.parent / "outputs").read_text(encoding="utf-8") == f"label={label}\n"
     assert summary.read_text(encoding="utf-8") == f"Published snapshot `registry-{label}`.\n"
+
+
+@pytest.mark.slow
+def test_push_workflow_deploys_the_site_with_the_snapshot_to_github_pages(pull_request: Path) -> None:
+    workflow = _workflow("publish.yml")
+    steps = workflow["jobs"]["snapshot"]["steps"]
+    uses = [step.get("uses", "").split("@")[0] for step in steps]
+    # The site is built after the snapshot it shows, and uploaded as the Pages artifact.
+    site = next(i for i, step in enumerate(steps) if step.get("name") == "Build the site")
+    assert uses.index("actions/upload-artifact") < site < uses.index("actions/upload-pages-artifact")
+    (argv,) = _modelreg_commands(steps[site]["run"])
+    output = argv[argv.index("--output") + 1]
+    assert steps[uses.index("actions/upload-pages-artifact")]["with"] == {"path": output}
+    pages = workflow["jobs"]["pages"]
+    assert pages["needs"] == "snapshot"
+    assert pages["environment"] == {"name": "github-pages", "url": "${{ steps.deployment.outputs.page_url }}"}
+    assert [step["uses"].split("@")[0] for step in pages["steps"]] == ["actions/deploy-pages"]
+    assert pages["steps"][0]["id"] == "deployment"
+
+    ran, _ = _simulate("publish.yml", pull_request, {})
+    assert ran[-1][:2] == ("Build the site", 0), ran
+    built = pull_request / output
+    # The snapshot at its stable path, and no hidden file (the Pages artifact leaves those out).
+    assert (built / "api.json").read_bytes() == (pull_request / "build" / "registry.json").read_bytes()
+    assert sorted(p.name for p in built.iterdir() if not p.name.startswith(".")) == [
+        "api.json", "changes.html", "data.js", "index.html", "model.html", "models.html", "pools.html", "site.css",
+        "site.js"]
+    assert "no previous revision" in (built / "changes.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow

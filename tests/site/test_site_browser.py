@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 from tests.site.conftest import HOSTILE_DESCRIPTION, HOSTILE_DISPLAY, HOSTILE_SUBJECT
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -190,3 +192,28 @@ def test_an_unknown_model_page_says_so(browser: Any, catalog: Path, tmp_path: Pa
     browser.get(f"{out.as_uri()}/model.html#acme%2Fnope")
     _wait(browser, lambda: _text(browser, "#model h1") == "Unknown model")
     assert _text(browser, "#model p") == "No model named acme/nope in this catalog. Search the models."
+
+
+def test_ci_installs_the_browser_before_the_tests() -> None:
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    install = ci.index("need+=(chromium chromium-driver)")
+    assert 'if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then' in ci
+    assert install < ci.index('apt-get install -y -qq "${need[@]}"') < ci.index("python -m pytest")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "1 error"), ("", "1 skipped")])
+def test_a_missing_browser_skips_outside_ci_and_fails_under_ci(tmp_path: Path, ci: str, outcome: str) -> None:
+    # Only the virtual environment on PATH: no chromium, no chromedriver.
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent), "CI": ci}
+    test = f"{Path(__file__).relative_to(REPO)}::test_an_unknown_model_page_says_so"
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", test], cwd=REPO,
+                            env=env, capture_output=True, text=True, check=False)
+    assert outcome in result.stdout.splitlines()[-1], result.stdout
+    reason = "chromium is not installed (Debian's `chromium` package)"
+    if ci:
+        assert result.returncode == 1
+        assert f"{reason}: under CI=true the browser test must run; .ci/run installs it" in result.stdout
+    else:
+        assert result.returncode == 0
+        assert f"{reason}; .ci/run installs it" in result.stdout
