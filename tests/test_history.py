@@ -86,3 +86,35 @@ def test_history_refuses_a_shallow_clone(repo: Path, tmp_path_factory: pytest.Te
     assert run.err == ("modelreg: error: cannot show the history of `acme/vision`: this is a shallow clone, which "
                        "holds only part of it; run `git fetch --unshallow` (in GitHub Actions, check out with "
                        "`fetch-depth: 0`)\n")
+
+
+def test_last_changes_agree_with_each_models_history(repo: Path, catalog: Path) -> None:
+    from modelreg.history import last_changes, model_history
+
+    # acme/vision came, changed and went; now it comes back, and a merged branch changes acme/coder.
+    registry = ModelRegistry(catalog, author="Catalog Bot <bot@example.com>")
+    registry.register(ModelDefinition(name="acme/vision", provider="acme", capabilities=["chat"]))
+    git(repo, "checkout", "-q", "-b", "tune")
+    coder = catalog / "acme" / "coder.yaml"
+    coder.write_text(coder.read_text(encoding="utf-8").replace("priority: 5", "priority: 6"), encoding="utf-8")
+    commit_all(repo, "tune acme/coder")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge tune", "tune")
+    merge = git(repo, "rev-parse", "HEAD")
+
+    rels = ["acme/vision.yaml", "acme/coder.yaml", "acme/embed-small.yaml", "acme/gone.yaml"]
+    found = last_changes(catalog, rels)
+    assert sorted(found) == ["acme/coder.yaml", "acme/embed-small.yaml", "acme/vision.yaml"]
+    for rel, change in found.items():
+        entries = model_history(catalog, rel.removesuffix(".yaml"))
+        newest = entries[0]
+        assert (change.commit, change.date, change.subject, change.change) == (
+            newest.commit, newest.date, newest.subject, newest.change)
+        assert change.author == newest.author.split(" <")[0]
+    # Counted from its latest addition: the earlier life of the file belongs to another model.
+    assert (found["acme/vision.yaml"].change, found["acme/vision.yaml"].commits) == ("added", 1)
+    # A merge stands for what its branch brought in, as `registered_at` counts it.
+    assert (found["acme/coder.yaml"].commit, found["acme/coder.yaml"].commits) == (merge, 2)
+    # At an earlier revision, its story then.
+    earlier = last_changes(catalog, rels, rev="HEAD~2")
+    assert sorted(earlier) == ["acme/coder.yaml", "acme/embed-small.yaml"]
