@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,27 +32,18 @@ DEADLINE = 1.0
 PROMPTLY = DEADLINE + 1.5
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    server = FakeProvider()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-def make_router(fake: FakeProvider, events: list[RouterEvent] | None = None) -> Router:
+def make_router(provider: FakeProvider, events: list[RouterEvent] | None = None) -> Router:
     models = [model("acme/a", priority=1), model("acme/b", priority=2)]
-    return Router(registry(models, base_url=fake.url), policy=RetryPolicy(attempts_per_model=1),
+    return Router(registry(models, base_url=provider.url), policy=RetryPolicy(attempts_per_model=1),
                   on_event=None if events is None else events.append)
 
 
 @pytest.mark.parametrize("reply", ["drip", "keepalive"])
-def test_a_dripping_or_idle_provider_cannot_hold_a_call_past_its_deadline(fake: FakeProvider, reply: str) -> None:
+def test_a_dripping_or_idle_provider_cannot_hold_a_call_past_its_deadline(provider: FakeProvider, reply: str) -> None:
     script = drip("x" * 200, interval=0.2) if reply == "drip" else keepalive(interval=0.2)
-    fake.script("a", script)
-    fake.script("b", script)
-    router, client = make_router(fake), OpenAIClient(env=ENV, timeout=30.0)
+    provider.script("a", script)
+    provider.script("b", script)
+    router, client = make_router(provider), OpenAIClient(env=ENV, timeout=30.0)
     started = time.monotonic()
     with pytest.raises(DeadlineExceeded) as caught:
         if reply == "drip":
@@ -67,9 +57,9 @@ def test_a_dripping_or_idle_provider_cannot_hold_a_call_past_its_deadline(fake: 
     assert attempt.reason.startswith("acme/a: timed out (no complete answer within ")
 
 
-def test_acall_returns_at_the_deadline_and_leaves_no_thread_behind(fake: FakeProvider) -> None:
-    fake.script("a", drip("x" * 200, interval=0.2))
-    router, client = make_router(fake), OpenAIClient(env=ENV, timeout=30.0)
+def test_acall_returns_at_the_deadline_and_leaves_no_thread_behind(provider: FakeProvider) -> None:
+    provider.script("a", drip("x" * 200, interval=0.2))
+    router, client = make_router(provider), OpenAIClient(env=ENV, timeout=30.0)
     finished = threading.Event()
 
     def work(chosen: SnapshotModel) -> dict[str, Any]:
@@ -90,11 +80,11 @@ def test_acall_returns_at_the_deadline_and_leaves_no_thread_behind(fake: FakePro
 
 
 @pytest.mark.parametrize("reply", ["drip", "keepalive"])
-def test_the_async_client_holds_the_deadline(fake: FakeProvider, reply: str) -> None:
+def test_the_async_client_holds_the_deadline(provider: FakeProvider, reply: str) -> None:
     script = drip("x" * 200, interval=0.2) if reply == "drip" else keepalive(interval=0.2)
-    fake.script("a", script)
-    fake.script("b", script)
-    router = make_router(fake)
+    provider.script("a", script)
+    provider.script("b", script)
+    router = make_router(provider)
 
     async def main() -> None:
         client = AsyncOpenAIClient(env=ENV, timeout=30.0)
@@ -118,10 +108,10 @@ RATE_LIMITED = {"message": "Rate limit reached", "type": "rate_limit_error", "co
 INVALID = {"message": "messages: field required", "type": "invalid_request_error", "code": None}
 
 
-def test_an_error_event_before_the_first_chunk_fails_over(fake: FakeProvider) -> None:
-    fake.script("a", stream(error=RATE_LIMITED))
+def test_an_error_event_before_the_first_chunk_fails_over(provider: FakeProvider) -> None:
+    provider.script("a", stream(error=RATE_LIMITED))
     events: list[RouterEvent] = []
-    router, client = make_router(fake, events), OpenAIClient(env=ENV)
+    router, client = make_router(provider, events), OpenAIClient(env=ENV)
     with router.stream("chat", client.chat_stream(MESSAGES)) as chunks:
         texts = [c["choices"][0]["delta"]["content"] for c in chunks]
     assert (chunks.model.name, texts) == ("acme/b", ["hello"])
@@ -130,9 +120,9 @@ def test_an_error_event_before_the_first_chunk_fails_over(fake: FakeProvider) ->
     assert failure.reason.startswith("acme/a: error event in the stream: rate limited (HTTP 429: ")
 
 
-def test_an_error_event_after_the_first_chunk_interrupts_the_stream(fake: FakeProvider) -> None:
-    fake.script("a", stream("Hel", error=RATE_LIMITED))
-    router, client = make_router(fake), OpenAIClient(env=ENV)
+def test_an_error_event_after_the_first_chunk_interrupts_the_stream(provider: FakeProvider) -> None:
+    provider.script("a", stream("Hel", error=RATE_LIMITED))
+    router, client = make_router(provider), OpenAIClient(env=ENV)
     texts: list[str] = []
     with pytest.raises(StreamInterrupted) as caught, router.stream("chat", client.chat_stream(MESSAGES)) as chunks:
         for chunk in chunks:
@@ -142,20 +132,20 @@ def test_an_error_event_after_the_first_chunk_interrupts_the_stream(fake: FakePr
     assert isinstance(cause, ProviderError) and (cause.kind, cause.status) == (FailureKind.RETRY, 429)
 
 
-def test_an_invalid_request_event_stops_the_stream(fake: FakeProvider) -> None:
-    fake.script("a", stream(error=INVALID))
-    router, client = make_router(fake), OpenAIClient(env=ENV)
+def test_an_invalid_request_event_stops_the_stream(provider: FakeProvider) -> None:
+    provider.script("a", stream(error=INVALID))
+    router, client = make_router(provider), OpenAIClient(env=ENV)
     with pytest.raises(Exception) as caught:
         router.stream("chat", client.chat_stream(MESSAGES))
     assert type(caught.value).__name__ == "RequestRejected"
-    assert fake.calls() == ["a"]
+    assert provider.calls() == ["a"]
 
 
-def test_the_async_stream_fails_over_on_an_error_event_and_interrupts_after_a_chunk(fake: FakeProvider) -> None:
-    fake.script("a", stream(error={"type": "overloaded_error", "message": "Overloaded"}))
-    fake.script("b", stream("one", "two"))
-    fake.script("a", stream("Hel", error=RATE_LIMITED))
-    router = make_router(fake)
+def test_the_async_stream_fails_over_on_an_error_event_and_interrupts_after_a_chunk(provider: FakeProvider) -> None:
+    provider.script("a", stream(error={"type": "overloaded_error", "message": "Overloaded"}))
+    provider.script("b", stream("one", "two"))
+    provider.script("a", stream("Hel", error=RATE_LIMITED))
+    router = make_router(provider)
 
     async def main() -> tuple[str, list[str], list[str]]:
         client = AsyncOpenAIClient(env=ENV)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import anthropic
@@ -96,15 +96,6 @@ def httpx_call(base_url: str) -> Call:
 CLIENTS = {"openai": openai_call, "anthropic": anthropic_call, "httpx": httpx_call}
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    server = FakeProvider()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
 def raised(call: Callable[[], Any]) -> BaseException:
     try:
         call()
@@ -115,10 +106,10 @@ def raised(call: Callable[[], Any]) -> BaseException:
 
 @pytest.mark.parametrize("client", sorted(CLIENTS))
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_every_common_failure_of_each_client_is_classified(fake: FakeProvider, client: str, case: str) -> None:
+def test_every_common_failure_of_each_client_is_classified(provider: FakeProvider, client: str, case: str) -> None:
     reply, kind, counts, retry_after = CASES[case]
-    fake.script("m", reply)
-    error = raised(lambda: CLIENTS[client](fake.url)("m"))
+    provider.script("m", reply)
+    error = raised(lambda: CLIENTS[client](provider.url)("m"))
     failure = classify_error(error)
     assert (failure.kind, failure.counts_for_breaker, failure.retry_after) == (kind, counts, retry_after), (
         type(error), failure.reason)
@@ -164,46 +155,46 @@ def test_aws_throttling_and_google_statuses_are_known() -> None:
 class Fleet:
     """Three models on the fake provider, routed with the official openai SDK as `invoke`."""
 
-    def __init__(self, fake: FakeProvider, **policy: Any) -> None:
-        self.fake = fake
+    def __init__(self, provider: FakeProvider, **policy: Any) -> None:
+        self.provider = provider
         self.sleeps: list[float] = []
         models = [model("acme/a", priority=1), model("acme/b", priority=2), model("acme/c", priority=3)]
-        self.router = Router(registry(models, base_url=fake.url), policy=RetryPolicy(**policy),
+        self.router = Router(registry(models, base_url=provider.url), policy=RetryPolicy(**policy),
                              sleep=self.sleeps.append, random=lambda: 0.0)
-        self.client = openai.OpenAI(base_url=fake.url, api_key="key", max_retries=0)
+        self.client = openai.OpenAI(base_url=provider.url, api_key="key", max_retries=0)
 
     def invoke(self, chosen: SnapshotModel) -> Any:
         return self.client.with_options(timeout=remaining_time()).chat.completions.create(
             model=chosen.model_id, messages=MESSAGES)
 
 
-def test_the_router_waits_as_the_sdk_error_says_then_retries(fake: FakeProvider) -> None:
-    fleet = Fleet(fake)
-    fake.script("a", status(429, openai_error("Rate limit reached"), Retry_After="2"), ok("after the wait"))
+def test_the_router_waits_as_the_sdk_error_says_then_retries(provider: FakeProvider) -> None:
+    fleet = Fleet(provider)
+    provider.script("a", status(429, openai_error("Rate limit reached"), Retry_After="2"), ok("after the wait"))
     reply = fleet.router.call("chat", fleet.invoke)
     assert (reply.model, reply.choices[0].message.content) == ("a", "after the wait")
     assert fleet.sleeps == [2.0]
-    assert fake.calls() == ["a", "a"]
+    assert provider.calls() == ["a", "a"]
 
 
-def test_invalid_requests_stop_at_once_and_never_open_a_breaker(fake: FakeProvider) -> None:
-    fleet = Fleet(fake)
+def test_invalid_requests_stop_at_once_and_never_open_a_breaker(provider: FakeProvider) -> None:
+    fleet = Fleet(provider)
     for _ in range(5):
-        fake.script("a", status(400, openai_error("messages: field required")))
+        provider.script("a", status(400, openai_error("messages: field required")))
         with pytest.raises(RequestRejected) as caught:
             fleet.router.call("chat", fleet.invoke)
-    assert fake.calls() == ["a"] * 5  # five bad requests, five HTTP calls
+    assert provider.calls() == ["a"] * 5  # five bad requests, five HTTP calls
     assert [fleet.router.breaker_state(m) for m in ("acme/a", "acme/b", "acme/c")] == [BreakerState.CLOSED] * 3
     assert str(caught.value).startswith("chat: acme/a rejected the request as invalid; no other model is tried")
 
 
-def test_content_policy_and_unknown_models_fail_over(fake: FakeProvider) -> None:
-    fleet = Fleet(fake)
-    fake.script("a", status(400, openai_error("Rejected by our safety system", "content_policy_violation")))
-    fake.script("b", status(400, openai_error("Invalid model name passed in model=b")))
+def test_content_policy_and_unknown_models_fail_over(provider: FakeProvider) -> None:
+    fleet = Fleet(provider)
+    provider.script("a", status(400, openai_error("Rejected by our safety system", "content_policy_violation")))
+    provider.script("b", status(400, openai_error("Invalid model name passed in model=b")))
     reply = fleet.router.call("chat", fleet.invoke)
     assert reply.model == "c"
-    assert fake.calls() == ["a", "b", "c"]
+    assert provider.calls() == ["a", "b", "c"]
 
 
 def test_with_the_sdks_retries_off_a_refused_connection_costs_one_call_per_try() -> None:

@@ -18,6 +18,7 @@ from .openai_wire import (
     DONE,
     MAX_ERROR_BODY,
     Message,
+    Prepared,
     completion,
     connection_failed,
     payload,
@@ -76,16 +77,8 @@ class AsyncOpenAIClient:
         """One chat completion; returns the parsed response, raises ProviderError."""
         request = prepare(model, payload(model, messages, params), env=self._env, base_urls=self._base_urls,
                           timeout=self.timeout, user_agent=self.user_agent)
-        try:
-            async with asyncio.timeout(request.timeout):
-                response = await self._client.post(request.url, content=request.body, headers=request.headers,
-                                                   timeout=request.timeout)
-        except TimeoutError:
-            raise timed_out(model, request.timeout) from None
-        except self._httpx.TimeoutException as exc:
-            raise timed_out(model, request.timeout) from exc
-        except self._httpx.HTTPError as exc:
-            raise connection_failed(model, exc) from exc
+        end = asyncio.get_running_loop().time() + request.timeout
+        response = await self._send(model, request, end, stream=False)
         if response.status_code >= 400:
             raise status_error(model, response.status_code, response.content[:MAX_ERROR_BODY], response.headers)
         return completion(model, response.content)
@@ -96,17 +89,7 @@ class AsyncOpenAIClient:
         request = prepare(model, payload(model, messages, params, stream=True), env=self._env,
                           base_urls=self._base_urls, timeout=self.timeout, user_agent=self.user_agent)
         end = asyncio.get_running_loop().time() + request.timeout
-        try:
-            async with asyncio.timeout_at(end):
-                response = await self._client.send(
-                    self._client.build_request("POST", request.url, content=request.body, headers=request.headers,
-                                               timeout=request.timeout), stream=True)
-        except TimeoutError:
-            raise timed_out(model, request.timeout) from None
-        except self._httpx.TimeoutException as exc:
-            raise timed_out(model, request.timeout) from exc
-        except self._httpx.HTTPError as exc:
-            raise connection_failed(model, exc) from exc
+        response = await self._send(model, request, end, stream=True)
         try:
             if response.status_code >= 400:
                 body = await response.aread()
@@ -130,3 +113,17 @@ class AsyncOpenAIClient:
                     yield event
         finally:
             await response.aclose()
+
+    async def _send(self, model: SnapshotModel, request: Prepared, end: float, *, stream: bool) -> httpx.Response:
+        """Send `request`, done by `end` (loop time): its headers, and its body unless `stream`."""
+        try:
+            async with asyncio.timeout_at(end):
+                return await self._client.send(
+                    self._client.build_request("POST", request.url, content=request.body, headers=request.headers,
+                                               timeout=request.timeout), stream=stream)
+        except TimeoutError:
+            raise timed_out(model, request.timeout) from None
+        except self._httpx.TimeoutException as exc:
+            raise timed_out(model, request.timeout) from exc
+        except self._httpx.HTTPError as exc:
+            raise connection_failed(model, exc) from exc
