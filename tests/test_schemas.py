@@ -181,6 +181,12 @@ def real_files(catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert diff.code == 0, diff.err
     (out / "diff.json").write_text(diff.out, encoding="utf-8")
     assert run_cli("export", "models-dev", "--snapshot", str(after), "-o", str(out / "api.json")).code == 0
+    answers = {"show.json": ["show"], "show-pool.json": ["show", "--capability", "chat"],
+               "route.json": ["route", "chat"]}
+    for name, argv in answers.items():
+        answered = run_cli(*argv, "--snapshot", str(after), "--format", "json")
+        assert answered.code == 0, answered.err
+        (out / name).write_text(answered.out, encoding="utf-8")
 
     write(catalog, "acme/broken.yaml", "name: acme/broken\nprovider: acme\ncapabilities: [chatt]\n")
     invalid = run_cli("validate", "--catalog", str(catalog), "--format", "json")
@@ -197,6 +203,8 @@ def real_files(catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         "sync-report": [out / "sync.json"],
         "discovery-record": [catalog / "acme" / "discovery.json"],
         "models-dev": [out / "api.json"],
+        "show": [out / "show.json", out / "show-pool.json"],
+        "route": [out / "route.json"],
     }
 
 

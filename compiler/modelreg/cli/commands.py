@@ -1,11 +1,14 @@
 """One function per verb: call the library, write what it returns, return the exit code.
 
 Every handler takes the parsed arguments and the two streams; only `modelreg.cli.main` exits.
+Under `--quiet`, a handler writes only errors and the result it exists to give: what only a
+person reading along needs (a summary, a next step, a note, a warning) goes through `aside`.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,47 +22,74 @@ from modelreg.errors import CatalogInvalid, CommittedThenFailed, ModelregError, 
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
 
+def aside(args: argparse.Namespace, stream: TextIO) -> TextIO:
+    """`stream`, or under `--quiet` a stream that drops what is written to it."""
+    return io.StringIO() if args.quiet else stream
+
+
+def say(args: argparse.Namespace, err: TextIO, level: str, text: str) -> None:
+    """`modelreg: <level>: <text>` on `err` (level: warning or note), unless `--quiet`."""
+    from modelreg.cli.style import message
+
+    aside(args, err).write(message(level, text, err) + "\n")
+
+
+def fail(err: TextIO, text: str) -> None:
+    """`modelreg: error: <text>` on `err`, whatever `--quiet` says."""
+    from modelreg.cli.style import message
+
+    err.write(message("error", text, err) + "\n")
+
+
 def report(diagnostics: Sequence[object], args: argparse.Namespace, out: TextIO, err: TextIO,
             files: int | None = None) -> None:
+    from modelreg.cli import style
     from modelreg.diagnostics import Diagnostic
 
     items = [d for d in diagnostics if isinstance(d, Diagnostic)]
     fmt = args.format
-    text = reporters.render(items, fmt, files_checked=files)
     # Machine formats go to stdout, where tools read them; text diagnostics go to stderr.
-    (out if fmt in ("json", "github") else err).write(text)
+    if fmt in ("json", "github"):
+        out.write(reporters.render(items, fmt, files_checked=files))
+        return
+    if args.quiet and not getattr(args, "strict", False):  # a warning fails nothing here: not essential
+        items = [d for d in items if d.is_error]
+    err.writelines(style.diagnostic(d, err) + "\n" for d in items)
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from modelreg.build.compile import validate_catalog
 
     catalogs = _catalogs_of(args.paths, args, err) if args.paths else [args.catalog]
-    checks = [validate_catalog(catalog) for catalog in catalogs]
+    checks = [validate_catalog(catalog, cache=args.cache) for catalog in catalogs]
     diagnostics = [d for check in checks for d in check.diagnostics]
     report(diagnostics, args, out, err, files=sum(len(check.documents) for check in checks))
     verdicts = [check.ok(strict=args.strict) for check in checks]
     # The verdict is for people: in the log beside GitHub annotations too, never inside JSON.
     if args.format != "json":
+        from modelreg.cli.style import paint
+
         for catalog, check, ok in zip(catalogs, checks, verdicts, strict=True):
             errors, warnings = len(check.errors), len(check.warnings)
-            err.write(f"{catalog}: {'valid' if ok else 'invalid'} ({errors} error(s), {warnings} warning(s))\n")
+            verdict = paint("valid", "ok", err) if ok else paint("invalid", "error", err)
+            aside(args, err).write(f"{catalog}: {verdict} ({errors} error(s), {warnings} warning(s))\n")
     for catalog in catalogs:
-        _sync_schema_copies(catalog, err)
+        _sync_schema_copies(catalog, args, err)
     return EXIT_OK if all(verdicts) else EXIT_INVALID
 
 
-def _sync_schema_copies(catalog: str, err: TextIO) -> None:
+def _sync_schema_copies(catalog: str, args: argparse.Namespace, err: TextIO) -> None:
     from modelreg.catalog.location import shown
     from modelreg.catalog.schema_copies import sync_copies
 
     try:
         written = sync_copies(catalog)
     except OSError as exc:  # a copy that cannot be written leaves the verdict as it is
-        err.write(f"modelreg: warning: could not update the schema copies beside {catalog}: {exc}\n")
+        say(args, err, "warning", f"could not update the schema copies beside {catalog}: {exc}")
         return
     for path in written:
-        err.write(f"modelreg: note: wrote {shown(path)}: the copy of modelreg's schema that the catalog's `$schema` "
-                  "comments name\n")
+        say(args, err, "note", f"wrote {shown(path)}: the copy of modelreg's schema that the catalog's `$schema` "
+                               "comments name")
 
 
 def _catalogs_of(paths: Sequence[str], args: argparse.Namespace, err: TextIO) -> list[str]:
@@ -84,8 +114,8 @@ def _catalogs_of(paths: Sequence[str], args: argparse.Namespace, err: TextIO) ->
         if not target.is_dir():
             raise UsageError(f"{path} is not in a catalog: no {CAPABILITIES_FILE} in its directory or above it, "
                              "and no catalog set for the repository")
-        err.write(f"modelreg: note: `modelreg validate CATALOG` is deprecated; write `modelreg validate --catalog "
-                  f"{path}`, or leave the catalog out to have it found\n")
+        say(args, err, "note", f"`modelreg validate CATALOG` is deprecated; write `modelreg validate --catalog "
+                               f"{path}`, or leave the catalog out to have it found")
         catalogs.setdefault(target, path)
     return list(catalogs.values())
 
@@ -94,6 +124,7 @@ def cmd_init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from modelreg.starter import EXAMPLE_PROVIDER, init_repository
 
     starter = init_repository(args.directory, empty=args.empty)
+    out = aside(args, out)
     out.write(f"wrote {len(starter.files)} files into {args.directory}:\n")
     out.writelines(f"  {rel}\n" for rel in starter.files)
     out.write(f"next: replace the example provider `{EXAMPLE_PROVIDER}` with yours (`modelreg new --provider NAME`), "
@@ -110,7 +141,7 @@ def cmd_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         limits = Limits(max_models=args.max_models, max_snapshot_bytes=args.max_snapshot_mb * 1024 * 1024)
         snapshot = compile_catalog(args.catalog, strict=args.strict, rev=args.rev, allow_shallow=args.allow_shallow,
-                                   limits=limits)
+                                   limits=limits, cache=args.cache)
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)
         where = f" at {args.rev}" if args.rev else ""
@@ -119,8 +150,7 @@ def cmd_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     report(snapshot.warnings, args, out, err)
     snapshot.write(args.output)
     # With --format json, stdout holds the JSON report alone.
-    status = err if args.format == "json" else out
-    status.write(f"wrote {args.output}: {snapshot.summary()}\n")
+    aside(args, err if args.format == "json" else out).write(f"wrote {args.output}: {snapshot.summary()}\n")
     return EXIT_OK
 
 
@@ -134,6 +164,7 @@ def cmd_register(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"{exc.summary}\n")
         return EXIT_INVALID
     report(result.warnings, args, out, err)
+    out = aside(args, out)
     model = result.model
     done = f"commit {result.commit.sha[:12]}" if result.commit else "already registered as written, no commit"
     out.write(f"registered {model.name} ({done}): {result.path}\n")
@@ -181,9 +212,9 @@ def cmd_unregister(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"{exc.summary}\n")
         return EXIT_INVALID
     if commit is None:
-        err.write(f"modelreg: error: `{args.name}` is not registered in {args.catalog}; nothing to unregister\n")
+        fail(err, f"`{args.name}` is not registered in {args.catalog}; nothing to unregister")
         return EXIT_USAGE
-    out.write(f"unregistered {args.name} (commit {commit.sha[:12]})\n")
+    aside(args, out).write(f"unregistered {args.name} (commit {commit.sha[:12]})\n")
     return EXIT_OK
 
 
@@ -205,7 +236,8 @@ def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from modelreg.diff.sides import diff_catalog
 
     try:
-        result = diff_catalog(args.catalog, args.base, args.head, allow_shallow=args.allow_shallow)
+        result = diff_catalog(args.catalog, args.base, args.head, allow_shallow=args.allow_shallow,
+                              cache=args.cache)
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)
         err.write(f"{exc.summary}\n")
@@ -229,51 +261,16 @@ def _load_for_show(args: argparse.Namespace) -> Snapshot:
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelreg.cli import views
+
     try:
         snapshot = _load_for_show(args)
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)
         return EXIT_INVALID
-    if args.model_id is not None:
-        records = [m for _, m in sorted(snapshot.document["models"].items()) if m["model_id"] == args.model_id
-                   and (not args.provider or m["provider"] == args.provider)]
-        out.write(f"model ID `{args.model_id}`: {len(records)} model(s)\n")
-        if records:
-            _model_table(records, out)
-        return EXIT_OK
-    if args.provider and args.provider not in snapshot.providers:
-        raise UsageError(f"unknown provider `{args.provider}`; known: {', '.join(sorted(snapshot.providers))}")
-    if args.capability:
-        path = snapshot.tree.resolve(args.capability)
-        names = snapshot.pools[path]
-        records = [snapshot.document["models"][n] for n in names]
-        if args.provider:  # both: the pool's members of that provider, in pool order
-            records = [m for m in records if m["provider"] == args.provider]
-            out.write(f"{path}, provider {args.provider}: {len(records)} of {len(names)} model(s)\n")
-        else:
-            out.write(f"{path}: {len(names)} model(s)\n")
-        _model_table(records, out)
-        return EXIT_OK
-    if args.provider:
-        records = [m for m in snapshot.document["models"].values() if m["provider"] == args.provider]
-        out.write(f"{args.provider} ({snapshot.providers[args.provider].get('display_name', '')}): "
-                  f"{len(records)} model(s)\n")
-        _model_table(records, out)
-        return EXIT_OK
-    tree = snapshot.tree
-    for root in tree.roots():
-        for path in [root.path, *tree.descendants(root.path)]:
-            node = tree.nodes[path]
-            label = "  " * node.depth + node.name
-            extra = f"  aliases: {', '.join(node.aliases)}" if node.aliases else ""
-            if node.deprecated is not None:
-                extra += "  (deprecated)"
-            out.write(f"{label:<44} {len(snapshot.pools[path]):>5}{extra}\n")
-    waiting = [name for name, m in sorted(snapshot.document["models"].items())
-               if m["lifecycle"].get("status") == "discovered"]
-    if waiting:
-        out.write(f"\ndiscovered, in no pool until their capabilities are filled in: {', '.join(waiting)}\n")
-    out.write(f"\n{snapshot.summary()}\n")
+    document = views.show_document(snapshot, args.snapshot or f"{args.catalog} (compiled)",
+                                   capability=args.capability, provider=args.provider, model_id=args.model_id)
+    out.write(views.to_json(document) if args.format == "json" else views.show_text(document))
     return EXIT_OK
 
 
@@ -286,10 +283,16 @@ def cmd_new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.capability:
             raise UsageError("--capability belongs to a new model, not to --provider")
         scaffold = new_provider(args.catalog, args.provider)
+        if args.quiet:  # the path alone, for `$EDITOR "$(modelreg new -q ...)"`
+            out.write(f"{scaffold.path}\n")
+            return EXIT_OK
         out.write(f"wrote {scaffold.path}\nnext: set its `api` and `api_base`, then add models with "
                   f"`modelreg new {args.provider}/<model>`\n")
         return EXIT_OK
     scaffold = new_model(args.catalog, args.name, args.capability)
+    if args.quiet:
+        out.write(f"{scaffold.path}\n")
+        return EXIT_OK
     out.write(f"wrote {scaffold.path}\n")
     if not scaffold.complete:
         out.write("next: fill in `capabilities` (it is empty, so the catalog is invalid until you do), "
@@ -342,9 +345,9 @@ def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         registry, origin = load_snapshot(default), default
         changed = _changed_since(Path(default), args.location.catalog)
         if changed is not None:
-            err.write(f"modelreg: warning: {default} is older than {shown(Path(changed))}: it may not hold the "
-                      f"catalog as it is now; run `modelreg compile`, or route on the catalog itself with "
-                      f"`--catalog {shown(args.location.catalog)}`\n")
+            say(args, err, "warning", f"{default} is older than {shown(Path(changed))}: it may not hold the catalog "
+                                      f"as it is now; run `modelreg compile`, or route on the catalog itself with "
+                                      f"`--catalog {shown(args.location.catalog)}`")
     else:
         from modelreg.build.compile import compile_catalog
 
@@ -352,6 +355,9 @@ def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         # Routing needs no registration dates: a shallow clone is fine here.
         compiled = compile_catalog(catalog, allow_shallow=True)
         registry, origin = SnapshotRegistry.from_bytes(compiled.raw, source=catalog), f"{catalog} (compiled)"
+    request = {"capability": args.capability, "features": args.feature, "min_context": args.min_context,
+               "input_modalities": args.input, "providers": args.provider or None,
+               "exclude_providers": args.exclude_provider, "include_deprecated": not args.no_deprecated}
     try:
         route = Router(registry).explain(
             args.capability, features=args.feature, min_context=args.min_context, input_modalities=args.input,
@@ -359,40 +365,12 @@ def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             include_deprecated=not args.no_deprecated)
     except (UnknownFeature, UnknownProvider) as exc:
         raise UsageError(str(exc)) from None
-    alias = f" (alias `{args.capability}`)" if route.capability != args.capability else ""
-    out.write(f"{route.capability}{alias}: {len(route.candidates)} of {route.pool_size} model(s) can serve, "
-              f"in routing order\n")
-    if route.candidates:
-        rows = [("#", "MODEL", "PROVIDER", "STATUS", "PRIORITY", "CONTEXT", "MODEL ID")]
-        rows += [(str(i), m.name, m.provider, m.status, str(m.priority),
-                  f"{m.context_window:,}" if m.context_window is not None else "-", m.model_id)
-                 for i, m in enumerate(route.candidates, 1)]
-        _write_table(rows, out)
-    else:
-        out.write("no model can serve this request\n")
-    if route.excluded:
-        out.write(f"\nexcluded ({len(route.excluded)}):\n")
-        _write_table([("MODEL", "REASON"), *((m.name, why) for m, why in route.excluded)], out)
-    err.write(f"snapshot: {origin}, version {registry.version}\n")
+    from modelreg.cli import views
+
+    document = views.route_document(route, registry, origin, request)
+    out.write(views.to_json(document) if args.format == "json" else views.route_text(document))
+    aside(args, err).write(f"snapshot: {origin}, version {registry.version}\n")
     return EXIT_OK
-
-
-def _model_table(records: Sequence[dict[str, object]], out: TextIO) -> None:
-    rows = [("MODEL", "STATUS", "PRIORITY", "CONTEXT", "MODEL ID")]
-    for rec in records:
-        lifecycle = rec["lifecycle"]
-        limits = rec["limits"]
-        assert isinstance(lifecycle, dict) and isinstance(limits, dict)
-        context = limits.get("context_window")
-        rows.append((str(rec["name"]), str(lifecycle.get("status", "")), str(rec["priority"]),
-                     f"{context:,}" if isinstance(context, int) else "-", str(rec["model_id"])))
-    _write_table(rows, out)
-
-
-def _write_table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
 def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -419,7 +397,7 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for result in failed:
         # Diagnostics were reported above: the summary alone here.
         why = result.error.summary if isinstance(result.error, CatalogInvalid) else result.error
-        err.write(f"modelreg: error: sync {result.provider}: {why}\n")
+        fail(err, f"sync {result.provider}: {why}")
     if any(isinstance(result.error, UsageError) for result in failed):
         return EXIT_USAGE
     return EXIT_INVALID if failed else EXIT_OK
@@ -438,9 +416,11 @@ def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                 dry_run=args.dry_run, commit=args.commit, author=args.author)
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)
-        err.write(f"modelreg: error: {exc.summary}\n")
+        fail(err, exc.summary)
         return EXIT_INVALID
     plan = result.plan
+    if not args.dry_run:  # a dry run's summary is its result
+        out = aside(args, out)
     out.write(f"import {parsed.source}: {plan.summary()}\n")
     if plan.providers_added:
         out.write(f"  new providers: {', '.join(plan.providers_added)}\n")
@@ -471,7 +451,8 @@ def cmd_site(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 else compile_catalog(args.catalog, allow_shallow=args.allow_shallow))
     site = build_site(snapshot, args.catalog, output)
     for note in site.notes:
-        err.write(f"modelreg: note: {note}\n")
+        say(args, err, "note", note)
+    out = aside(args, out)
     out.write(f"wrote {output}: {len(snapshot.document['models'])} models, {len(snapshot.pools)} pools; "
               f"{len(site.sizes)} files, {_size(site.pages_bytes)} of pages and {_size(site.sizes[API_FILE])} of "
               f"{API_FILE}\n")
@@ -496,9 +477,9 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     export = litellm_config(snapshot.document) if args.target == "litellm" else models_dev_api(snapshot.document)
     if args.output:
         write_atomic(Path(args.output), export.text.encode("utf-8"))
-        out.write(f"wrote {args.output}: {export.summary}\n")
+        aside(args, out).write(f"wrote {args.output}: {export.summary}\n")
     else:
         out.write(export.text)
     for line in export.notes:
-        err.write(f"modelreg: note: {line}\n")
+        say(args, err, "note", line)
     return EXIT_OK

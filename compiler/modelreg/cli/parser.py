@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     _catalog_arg(p)
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     _format_arg(p)
+    _cache_arg(p)
     p.set_defaults(handler=cmd_validate)
 
     p = verbs.add_parser("compile", help="compile a catalog into a registry snapshot")
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "loads by default)")
     _shallow_arg(p)
     _format_arg(p)
+    _cache_arg(p)
     p.set_defaults(handler=cmd_compile)
 
     p = verbs.add_parser("show", help="show the capability tree with pool sizes, or one pool or provider")
@@ -104,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--capability", metavar="PATH", help="list the members of one pool (path or alias)")
     p.add_argument("--provider", metavar="NAME", help="list the models of one provider")
     p.add_argument("--model-id", metavar="ID", help="list the models a provider calls ID (`gpt-4o`)")
-    _format_arg(p)
+    _answer_format_arg(p, "show")
     p.set_defaults(handler=cmd_show)
 
     p = verbs.add_parser("new", help="scaffold a model file from its provider's defaults, or a provider's file, "
@@ -126,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--provider", action="append", default=[], metavar="NAME", help="allow only these providers")
     p.add_argument("--exclude-provider", action="append", default=[], metavar="NAME", help="never these providers")
     p.add_argument("--no-deprecated", action="store_true", help="leave deprecated models out")
+    _answer_format_arg(p, "route")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--snapshot", metavar="FILE",
                         help="compiled snapshot to route on (default: build/registry.json if present)")
@@ -162,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cut the markdown report to N bytes (default: under GitHub's 1 MiB job-summary cap; a "
                         "pull request's body holds 65,536 characters)")
     _shallow_arg(p)
+    _cache_arg(p)
     p.set_defaults(handler=cmd_diff, format=None)
 
     p = verbs.add_parser("sync", help="bring providers' models up to date from their own listings (discovery), "
@@ -222,7 +226,26 @@ def build_parser() -> argparse.ArgumentParser:
     _catalog_arg(p)
     _shallow_arg(p)
     p.set_defaults(handler=cmd_site, format=None)
+    _quiet_everywhere(parser)
     return parser
+
+
+def _quiet_everywhere(parser: argparse.ArgumentParser) -> None:
+    # `-q` before the verb or after it (or after `import litellm`): each parser that takes it
+    # sets it only when given, so a later one never resets what an earlier one saw.
+    parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="print only errors and the result itself: no summaries, notes or warnings")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _quiet_everywhere(sub)
+
+
+def _answer_format_arg(parser: argparse.ArgumentParser, verb: str) -> None:
+    parser.add_argument("--format", choices=reporters.FORMATS, default=None,
+                        help=f"text, json (schemas/{verb}.schema.json; an invalid catalog's diagnostics as "
+                             "schemas/diagnostics.schema.json) or github (text, with diagnostics as workflow "
+                             "annotations; the default inside GitHub Actions)")
 
 
 def _catalog_arg(parser: argparse.ArgumentParser) -> None:
@@ -238,6 +261,11 @@ def _shallow_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-shallow", action="store_true",
                         help="in a shallow clone, accept a snapshot without registered_at dates "
                              "(recorded as history: shallow)")
+
+
+def _cache_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-cache", dest="cache", action="store_false",
+                        help="check every file afresh, without reading or writing the caches (also: MODELREG_CACHE=0)")
 
 
 def _write_args(parser: argparse.ArgumentParser) -> None:
