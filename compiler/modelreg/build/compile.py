@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from modelreg.build.limits import Limits
+from modelreg.build.outcome_store import outcomes_for
 from modelreg.build.pipeline import compile_files
 from modelreg.build.revision import RevisionCompiler
 from modelreg.build.snapshot import Snapshot
@@ -29,15 +30,18 @@ def _catalog_dir(catalog: str | os.PathLike[str]) -> Path:
     return root
 
 
-def validate_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG) -> CatalogCheck:
+def validate_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, *, cache: bool = True) -> CatalogCheck:
     """Check a catalog directory; the result holds every diagnostic (it does not raise on them).
-    Reads the directory alone: no git."""
+    Reads the directory alone: no git. `cache` False checks every file again, without reading or
+    writing the per-file cache."""
     root = _catalog_dir(catalog)
-    return check_catalog(DirectorySource(root, os.fspath(catalog)).read())
+    outcomes = outcomes_for(root) if cache else None
+    return check_catalog(DirectorySource(root, os.fspath(catalog)).read(), outcomes=outcomes)
 
 
 def compile_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, *, strict: bool = False,
-                    rev: str | None = None, allow_shallow: bool = False, limits: Limits | None = None) -> Snapshot:
+                    rev: str | None = None, allow_shallow: bool = False, limits: Limits | None = None,
+                    cache: bool = True) -> Snapshot:
     """Compile a catalog directory into a snapshot.
 
     Raises CatalogInvalid (with every diagnostic) when the catalog has errors, or warnings under
@@ -49,21 +53,26 @@ def compile_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, *, strict
 
     `limits` bound the number of models and the snapshot's size (LimitExceeded past them; the
     defaults when None).
+
+    A model file checked before (at any revision) is not checked again: its outcome comes from
+    the per-file cache (`modelreg.build.outcome_store`), to the same bytes. `cache` False
+    compiles everything afresh and leaves the caches alone.
     """
     if rev is not None:
         repo = CatalogRepository.find(catalog)
         if repo is None:
             raise not_in_git(catalog, f"compile revision `{rev}`")
-        compiler = RevisionCompiler(repo, allow_shallow=allow_shallow)
+        compiler = RevisionCompiler(repo, cache=cache, allow_shallow=allow_shallow)
         return compiler.snapshot(repo.resolve(rev), strict=strict, limits=limits)
-    return compile_worktree(catalog, strict=strict, allow_shallow=allow_shallow, limits=limits)
+    return compile_worktree(catalog, strict=strict, allow_shallow=allow_shallow, limits=limits, cache=cache)
 
 
 def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
-                     allow_shallow: bool = False, limits: Limits | None = None) -> Snapshot:
-    """Compile the catalog directory as it is on disk (see `compile_catalog`). Never cached: a
-    work tree that git calls clean may still differ from HEAD (`git update-index
-    --skip-worktree`, `--assume-unchanged`)."""
+                     allow_shallow: bool = False, limits: Limits | None = None, cache: bool = True) -> Snapshot:
+    """Compile the catalog directory as it is on disk (see `compile_catalog`). Its snapshot is
+    never taken from the snapshot cache (a work tree that git calls clean may still differ from
+    HEAD: `git update-index --skip-worktree`, `--assume-unchanged`); its files' outcomes are,
+    by their content."""
     root = _catalog_dir(catalog)
     repo = CatalogRepository.find(catalog)
     version = worktree_version(repo)
@@ -71,4 +80,4 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
         raise StateError(SHALLOW_HINT)
     dates = RegistrationDates(repo) if repo is not None else None
     return compile_files(DirectorySource(root, os.fspath(catalog)).read, version, dates, strict=strict,
-                         limits=limits, where=os.fspath(catalog))
+                         limits=limits, where=os.fspath(catalog), outcomes=outcomes_for(root) if cache else None)

@@ -12,6 +12,7 @@ from modelreg.build.snapshot import Snapshot, build_snapshot
 from modelreg.build.version import VersionInfo
 from modelreg.catalog.files import CatalogFiles
 from modelreg.check.catalog_check import CatalogCheck, check_catalog
+from modelreg.check.outcome_cache import OutcomeCache
 from modelreg.errors import CatalogInvalid
 from modelreg.gc_pause import collector_paused
 from modelreg.git.registration_dates import RegistrationDates
@@ -19,12 +20,12 @@ from modelreg.git.registration_dates import RegistrationDates
 
 def checked_catalog(read: Callable[[], CatalogFiles], version: VersionInfo, dates: RegistrationDates | None, *,
                     strict: bool = False, warnings: bool = True, limits: Limits | None = None,
-                    where: str | None = None) -> CatalogCheck:
+                    where: str | None = None, outcomes: OutcomeCache | None = None) -> CatalogCheck:
     """The check of the files `read` gives, its models dated from `dates` at the version's commit (when the
     version has the full history; None leaves every date out). Warnings about empty pools are
     left out without `warnings`. CatalogInvalid when the catalog has errors (or warnings, under
     `strict`); LimitExceeded when `limits` are given and the catalog has more model files than they
-    allow (before any file is parsed)."""
+    allow (before any file is parsed). `outcomes` spares checking the model files it has seen."""
     dated = version.commit if dates is not None and version.history == "full" else None
     if dated is not None and dates is not None:
         # git walks the history on another core while this process reads and checks the files.
@@ -32,7 +33,7 @@ def checked_catalog(read: Callable[[], CatalogFiles], version: VersionInfo, date
     files = read()
     if limits is not None:
         limits.check_files(files.paths(), where or files.display_root or ".")
-    check = check_catalog(files, pool_warnings=warnings)
+    check = check_catalog(files, pool_warnings=warnings, outcomes=outcomes)
     if not check.ok(strict=strict):
         raise CatalogInvalid(check.diagnostics)
     stamp_models(check.models.values(), dates.dates(dated) if dated is not None and dates is not None else {})
@@ -40,12 +41,13 @@ def checked_catalog(read: Callable[[], CatalogFiles], version: VersionInfo, date
 
 
 def compile_files(read: Callable[[], CatalogFiles], version: VersionInfo, dates: RegistrationDates | None, *,
-                  strict: bool = False, limits: Limits | None = None, where: str = "the catalog") -> Snapshot:
+                  strict: bool = False, limits: Limits | None = None, where: str = "the catalog",
+                  outcomes: OutcomeCache | None = None) -> Snapshot:
     """The sealed snapshot of the files `read` gives, at `version` (see `checked_catalog`), within
     `limits` (the defaults when None)."""
     limits = limits or Limits()
     with collector_paused:
-        check = checked_catalog(read, version, dates, strict=strict, limits=limits, where=where)
+        check = checked_catalog(read, version, dates, strict=strict, limits=limits, where=where, outcomes=outcomes)
         return sealed(check, version, limits, where)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from modelreg.build.cache import SnapshotCache
 from modelreg.build.derive import derive_snapshot
 from modelreg.build.limits import Limits
+from modelreg.build.outcome_store import outcomes_in_git
 from modelreg.build.pipeline import checked_catalog, sealed
 from modelreg.build.snapshot import Snapshot, snapshot_document
 from modelreg.build.version import VersionInfo, version_at
@@ -27,15 +28,17 @@ _NEAREST_TRIED = 4
 
 
 class RevisionCompiler:
-    """Compiles revisions of one catalog. `cache` False leaves the snapshot cache alone (it is
-    also off under MODELREG_CACHE=0); `allow_shallow` accepts a shallow clone, whose snapshots
-    have no registration dates (`history: shallow`), where otherwise it raises StateError."""
+    """Compiles revisions of one catalog. `cache` False leaves the snapshot cache and the
+    per-file outcome cache alone (they are also off under MODELREG_CACHE=0); `allow_shallow`
+    accepts a shallow clone, whose snapshots have no registration dates (`history: shallow`),
+    where otherwise it raises StateError."""
 
     def __init__(self, repo: CatalogRepository, *, cache: bool = True, allow_shallow: bool = False) -> None:
         self.repo = repo
         self.dates = RegistrationDates(repo)
         self.allow_shallow = allow_shallow
         self._store = SnapshotCache.for_repository(repo) if cache else None
+        self._outcomes = outcomes_in_git(repo.git.common_dir) if cache else None
 
     def version(self, commit: str) -> VersionInfo:
         """The version a snapshot of `commit` records; StateError for a shallow clone unless allowed."""
@@ -74,7 +77,7 @@ class RevisionCompiler:
             return hit
         with collector_paused:
             check = checked_catalog(lambda: GitSource(self.repo, commit).read(defer=True), version, self.dates,
-                                    strict=strict, limits=limits, where=where)
+                                    strict=strict, limits=limits, where=where, outcomes=self._outcomes)
             snapshot = sealed(check, version, limits, where)
         if store is not None:
             store.put(commit, snapshot)
@@ -106,7 +109,7 @@ class RevisionCompiler:
                     return derived
         with collector_paused:
             check = checked_catalog(lambda: GitSource(self.repo, commit).read(defer=True), version, known,
-                                    warnings=False)
+                                    warnings=False, outcomes=self._outcomes)
             return snapshot_document(check, version)
 
     def _nearest_cached(self, store: SnapshotCache, commit: str) -> str | None:

@@ -67,7 +67,11 @@ class Snapshot:
         return list(self.pools[self.tree.resolve(path)])
 
     def write(self, path: str | os.PathLike[str] = DEFAULT_OUTPUT) -> None:
-        """Write the snapshot atomically: the old file stays whole until the new one replaces it."""
+        """Write the snapshot atomically: the old file stays whole until the new one replaces it.
+        A file that already holds these bytes is left alone, its mtime too, so that nothing
+        watching it reloads."""
+        if _holds(path, self.raw):
+            return
         write_atomic(path, self.raw)
 
     @property
@@ -129,3 +133,12 @@ def snapshot_document(check: CatalogCheck, version: VersionInfo) -> dict[str, An
         "pools": {path: pool.names for path, pool in check.pools.items()},
     }
     return document
+
+
+def _holds(path: str | os.PathLike[str], raw: bytes) -> bool:
+    # Sized first: a changed snapshot rarely keeps its length, and then it is not read.
+    try:
+        with open(path, "rb") as existing:
+            return os.fstat(existing.fileno()).st_size == len(raw) and existing.read() == raw
+    except OSError:
+        return False

@@ -7,8 +7,8 @@ for the files that are valid, the resolved models and pools.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from modelreg.capability_tree import CapabilityTree
@@ -18,15 +18,18 @@ from modelreg.catalog.yaml_loader import UNLOADED, YamlDocument, too_large
 from modelreg.check.cross_file import check_replacements, check_tree, empty_pool_warnings
 from modelreg.check.file_check import (
     BROKEN,
+    LOADED,
     OVERSIZED,
     RESOLVED,
     ModelContext,
+    ModelOutcome,
     beside,
     check_discovery_rules,
     check_features,
     load_document,
 )
 from modelreg.check.located import at_node
+from modelreg.check.outcome_cache import NO_DEPENDENCY, OutcomeCache, digest
 from modelreg.check.parallel import iter_chunks
 from modelreg.diagnostics import Diagnostic, Severity, has_errors
 from modelreg.gc_pause import collector_paused
@@ -58,16 +61,21 @@ class CatalogCheck:
         return [d for d in self.diagnostics if not d.is_error]
 
 
-def check_catalog(files: CatalogFiles, *, pool_warnings: bool = True) -> CatalogCheck:
+def check_catalog(files: CatalogFiles, *, pool_warnings: bool = True,
+                  outcomes: OutcomeCache | None = None) -> CatalogCheck:
     """Check every file of a catalog and resolve what is valid.
 
     Model files are checked one by one (over several processes for a large catalog, see
     `modelreg.check.parallel`), then the checks that span files run here. Without `pool_warnings`, the
     warnings about empty pools are left out (for a part of a catalog, or a check that only
-    compares).
+    compares). With `outcomes`, a model file whose outcome is cached is not parsed or checked
+    again (see `modelreg.check.outcome_cache`); the result is the same either way.
     """
     with collector_paused:
-        return _check_catalog(files, pool_warnings)
+        check = _check_catalog(files, pool_warnings, outcomes)
+    if outcomes is not None:
+        outcomes.save()
+    return check
 
 
 def _provider_checks(doc: YamlDocument, directory: str, tree: CapabilityTree | None, diags: list[Diagnostic]) -> bool:
@@ -87,7 +95,60 @@ def _provider_checks(doc: YamlDocument, directory: str, tree: CapabilityTree | N
     return agrees
 
 
-def _check_catalog(files: CatalogFiles, pool_warnings: bool) -> CatalogCheck:
+def _model_outcomes(context: ModelContext, model_files: list[str], outcomes: OutcomeCache | None,
+                    tree_bytes: bytes) -> Generator[list[Any], None, None]:
+    """The outcomes of `model_files`, in order, a share at a time: from `outcomes` where they are
+    cached, the others checked (over several processes when there are many)."""
+    if outcomes is None:
+        with contextlib.closing(iter_chunks(context.check_all, model_files)) as chunks:
+            yield from chunks
+        return
+    files = context.files
+    shared = digest(files.display_root.encode(), tree_bytes,
+                    "\0".join(sorted(context.provider_files)).encode(),
+                    "\0".join(sorted(context.broken_providers)).encode())
+
+    def dependency(provider: str | None) -> bytes:
+        if provider is None or provider not in context.providers:
+            return NO_DEPENDENCY
+        return digest(files.contents[f"{provider}/{PROVIDER_FILE}"])
+
+    known: dict[str, ModelOutcome] = {}
+    keys: dict[str, tuple[bytes, bytes]] = {}
+    for rel, raw in files.take(model_files):
+        if isinstance(raw, int):
+            continue  # refused unread: nothing to save
+        content = digest(raw)
+        key = digest(shared, rel.encode(), content)
+        hit = outcomes.get(key, rel, content, dependency)
+        if hit is not None:
+            known[rel] = (*hit, None)
+        else:
+            keys[rel] = (key, content)
+    missing = [rel for rel in model_files if rel not in known]
+    with contextlib.closing(iter_chunks(context.check_all, missing)) as chunks:
+        for chunk in chunks:
+            for rel, outcome in zip(missing, chunk, strict=False):
+                known[rel] = outcome
+                if rel in keys:
+                    state, payload, found, _ = outcome
+                    provider = _provider_of(state, payload)
+                    key, content = keys[rel]
+                    outcomes.put(key, rel, content, provider, dependency(provider), (state, payload, found))
+            missing = missing[len(chunk):]
+    yield [known[rel] for rel in model_files]
+
+
+_PROVIDER_FIELD = [f.name for f in fields(Model)].index("provider")
+
+
+def _provider_of(state: int, payload: Any) -> str | None:
+    # The provider whose file an outcome was resolved with (None: it read no provider's file).
+    provider = payload[_PROVIDER_FIELD] if state == RESOLVED else payload.get("provider") if state == LOADED else None
+    return provider if isinstance(provider, str) else None
+
+
+def _check_catalog(files: CatalogFiles, pool_warnings: bool, outcomes: OutcomeCache | None) -> CatalogCheck:
     check = CatalogCheck(diagnostics=list(files.diagnostics))
     diags = check.diagnostics
     capabilities_doc: YamlDocument | None = None
@@ -172,7 +233,8 @@ def _check_catalog(files: CatalogFiles, pool_warnings: bool) -> CatalogCheck:
                  for provider, doc in provider_docs.items()}
     lifecycles: list[tuple[YamlDocument, str, Mapping[str, Any]]] = []
     rels = iter(model_files)
-    with contextlib.closing(iter_chunks(context.check_all, model_files)) as chunks:
+    tree_bytes = files.contents.get(CAPABILITIES_FILE, b"") if tree is not None else b""
+    with contextlib.closing(_model_outcomes(context, model_files, outcomes, tree_bytes)) as chunks:
         for chunk in chunks:
             for (state, payload, found, raw), rel in zip(chunk, rels, strict=False):  # rels: all chunks
                 if raw is not None:  # read by another process

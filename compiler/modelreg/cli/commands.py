@@ -61,7 +61,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from modelreg.build.compile import validate_catalog
 
     catalogs = _catalogs_of(args.paths, args, err) if args.paths else [args.catalog]
-    checks = [validate_catalog(catalog) for catalog in catalogs]
+    checks = [validate_catalog(catalog, cache=args.cache) for catalog in catalogs]
     diagnostics = [d for check in checks for d in check.diagnostics]
     report(diagnostics, args, out, err, files=sum(len(check.documents) for check in checks))
     verdicts = [check.ok(strict=args.strict) for check in checks]
@@ -141,7 +141,7 @@ def cmd_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         limits = Limits(max_models=args.max_models, max_snapshot_bytes=args.max_snapshot_mb * 1024 * 1024)
         snapshot = compile_catalog(args.catalog, strict=args.strict, rev=args.rev, allow_shallow=args.allow_shallow,
-                                   limits=limits)
+                                   limits=limits, cache=args.cache)
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)
         where = f" at {args.rev}" if args.rev else ""
@@ -236,7 +236,8 @@ def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from modelreg.diff.sides import diff_catalog
 
     try:
-        result = diff_catalog(args.catalog, args.base, args.head, allow_shallow=args.allow_shallow)
+        result = diff_catalog(args.catalog, args.base, args.head, allow_shallow=args.allow_shallow,
+                              cache=args.cache)
     except CatalogInvalid as exc:
         report(exc.diagnostics, args, out, err)
         err.write(f"{exc.summary}\n")

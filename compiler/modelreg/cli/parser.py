@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     _catalog_arg(p)
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     _format_arg(p)
+    _cache_arg(p)
     p.set_defaults(handler=cmd_validate)
 
     p = verbs.add_parser("compile", help="compile a catalog into a registry snapshot")
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "loads by default)")
     _shallow_arg(p)
     _format_arg(p)
+    _cache_arg(p)
     p.set_defaults(handler=cmd_compile)
 
     p = verbs.add_parser("show", help="show the capability tree with pool sizes, or one pool or provider")
@@ -163,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cut the markdown report to N bytes (default: under GitHub's 1 MiB job-summary cap; a "
                         "pull request's body holds 65,536 characters)")
     _shallow_arg(p)
+    _cache_arg(p)
     p.set_defaults(handler=cmd_diff, format=None)
 
     p = verbs.add_parser("sync", help="bring providers' models up to date from their own listings (discovery), "
@@ -258,6 +261,11 @@ def _shallow_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-shallow", action="store_true",
                         help="in a shallow clone, accept a snapshot without registered_at dates "
                              "(recorded as history: shallow)")
+
+
+def _cache_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-cache", dest="cache", action="store_false",
+                        help="check every file afresh, without reading or writing the caches (also: MODELREG_CACHE=0)")
 
 
 def _write_args(parser: argparse.ArgumentParser) -> None:

@@ -54,16 +54,17 @@ def default_base(repo: CatalogRepository) -> str:
 
 
 def load_sides(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, base: str | None = None,
-               head: str | None = None, *, allow_shallow: bool = False) -> tuple[Side, Side]:
+               head: str | None = None, *, allow_shallow: bool = False, cache: bool = True) -> tuple[Side, Side]:
     """Resolve BASE and HEAD: snapshot files, revisions, or (HEAD omitted) the work tree. BASE
     omitted is the merge-base with the default branch.
 
     When both sides are commits compiled here (no snapshot file, nothing cached), their documents
     carry only the `registered_at` dates that can differ between them (of files added or removed
-    in between); the others are None on both sides.
+    in between); the others are None on both sides. `cache` False compiles each side afresh,
+    without the snapshot or per-file caches.
     """
     repo = CatalogRepository.find(catalog)
-    compiler = RevisionCompiler(repo, allow_shallow=allow_shallow) if repo is not None else None
+    compiler = RevisionCompiler(repo, cache=cache, allow_shallow=allow_shallow) if repo is not None else None
     specs: list[tuple[str, str, str | None]] = []  # (kind, ref, commit)
     for spec, default in ((base, "base"), (head, "head")):
         if spec is not None and Path(spec).is_file():
@@ -108,7 +109,8 @@ def load_sides(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, base: str | No
             continue
         try:
             if commit is None:  # a work tree with uncommitted changes
-                documents[i] = Side(kind, ref, compile_worktree(catalog, allow_shallow=allow_shallow).document)
+                documents[i] = Side(kind, ref, compile_worktree(catalog, allow_shallow=allow_shallow,
+                                                                cache=cache).document)
                 continue
             assert compiler is not None
             # A diff only compares: the document alone (`compile --rev` is what fills the cache).
@@ -134,7 +136,7 @@ def _cost(spec: tuple[str, str, str | None], compiler: RevisionCompiler | None) 
 
 
 def diff_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, base: str | None = None,
-                 head: str | None = None, *, allow_shallow: bool = False) -> Diff:
+                 head: str | None = None, *, allow_shallow: bool = False, cache: bool = True) -> Diff:
     """The diff between two states of a catalog (see `load_sides`)."""
     with collector_paused:  # two whole catalogs are built; the collector would only walk them
-        return compare(*load_sides(catalog, base, head, allow_shallow=allow_shallow))
+        return compare(*load_sides(catalog, base, head, allow_shallow=allow_shallow, cache=cache))

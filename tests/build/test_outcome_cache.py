@@ -1,0 +1,278 @@
+"""The per-file outcome cache: a compile after a change checks what changed and what depends on
+it, gives the bytes a compile without the cache gives, and takes nothing from a cache it cannot
+trust."""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import modelreg.check.file_check as file_check
+import modelreg.check.outcome_cache as outcome_cache
+from modelreg.build.cache import compiler_fingerprint
+from modelreg.build.outcome_store import outcomes_for
+from modelreg.check.outcome_cache import OutcomeCache
+from tests.conftest import PROVIDER, REPO, run_cli, write
+from tests.git_helpers import commit_all, init_repo
+
+BETA = PROVIDER.replace("acme", "beta").replace("Acme AI", "Beta").replace("ACME", "BETA")
+BETA_MODEL = "name: beta/small\nprovider: beta\ncapabilities: [generation.text-generation]\n"
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The model files parsed and checked from now on, in this process, in order."""
+    seen: list[str] = []
+    real = file_check.load_document
+
+    def counting(kind: str, shown: str, raw: bytes | int, diags: list[Any]) -> file_check.Loaded:
+        seen.append(shown.rsplit("models.d/", 1)[-1])
+        return real(kind, shown, raw, diags)
+
+    monkeypatch.setattr(file_check, "load_document", counting)
+    return seen
+
+
+def compiled(catalog: Path, out: Path, *extra: str) -> bytes:
+    run = run_cli("compile", "--catalog", str(catalog), "-o", str(out), *extra)
+    assert run.code == 0, run.err
+    return out.read_bytes()
+
+
+def uncached(catalog: Path, tmp_path: Path) -> bytes:
+    return compiled(catalog, tmp_path / "uncached.json", "--no-cache")
+
+
+def cache_file(catalog: Path) -> Path:
+    cache = outcomes_for(catalog)
+    assert cache is not None
+    return cache.path
+
+
+def test_after_a_one_file_change_only_that_file_is_parsed_and_checked(
+        catalog: Path, tmp_path: Path, parsed: list[str]) -> None:
+    out = tmp_path / "registry.json"
+    first = compiled(catalog, out)
+    assert sorted(parsed) == ["acme/chat-large.yaml", "acme/coder.yaml", "acme/embed-small.yaml"]
+    assert cache_file(catalog).is_file()
+    assert cache_file(catalog).parent == Path(os.environ["XDG_CACHE_HOME"]) / "modelreg"
+    parsed.clear()
+    assert compiled(catalog, out) == first
+    assert parsed == []
+    chat = catalog / "acme/chat-large.yaml"
+    chat.write_text(chat.read_text(encoding="utf-8").replace("priority: 10", "priority: 1"), encoding="utf-8")
+    changed = compiled(catalog, out)
+    assert parsed == ["acme/chat-large.yaml"]
+    assert changed != first and b'"priority":1,' in changed
+    parsed.clear()
+    assert uncached(catalog, tmp_path) == changed
+    assert sorted(parsed) == ["acme/chat-large.yaml", "acme/coder.yaml", "acme/embed-small.yaml"]
+
+
+def test_validate_shares_the_cache_and_reports_the_same(catalog: Path, parsed: list[str]) -> None:
+    write(catalog, "acme/broken.yaml", "name: acme/broken\nprovider: acme\ncapabilities: [generaton]\nbatch: yes\n")
+    first = run_cli("validate", "--catalog", str(catalog))
+    assert first.code == 1 and "unknown-capability" in first.err and "yaml-ambiguous" in first.err
+    assert len(parsed) == 4
+    parsed.clear()
+    again = run_cli("validate", "--catalog", str(catalog))
+    assert (again.code, again.out, again.err) == (first.code, first.out, first.err)
+    assert parsed == []
+    fresh = run_cli("validate", "--catalog", str(catalog), "--no-cache")
+    assert (fresh.code, fresh.out, fresh.err) == (first.code, first.out, first.err)
+    assert len(parsed) == 4
+
+
+def test_a_provider_change_rechecks_that_providers_models_alone(
+        catalog: Path, tmp_path: Path, parsed: list[str]) -> None:
+    write(catalog, "beta/provider.yaml", BETA)
+    write(catalog, "beta/small.yaml", BETA_MODEL)
+    out = tmp_path / "registry.json"
+    compiled(catalog, out)
+    parsed.clear()
+    provider = catalog / "acme/provider.yaml"
+    provider.write_text(PROVIDER.replace("priority: 50", "priority: 7").replace("8192", "4096"), encoding="utf-8")
+    changed = compiled(catalog, out)
+    assert sorted(parsed) == ["acme/chat-large.yaml", "acme/coder.yaml", "acme/embed-small.yaml"]
+    assert b'"priority":7' in changed
+    assert uncached(catalog, tmp_path) == changed
+
+
+def test_a_tree_change_rechecks_every_model(catalog: Path, tmp_path: Path, parsed: list[str]) -> None:
+    out = tmp_path / "registry.json"
+    compiled(catalog, out)
+    parsed.clear()
+    tree = catalog / "capabilities.yaml"
+    tree.write_text(tree.read_text(encoding="utf-8").replace("  json_mode: Returns JSON.\n", ""), encoding="utf-8")
+    changed = compiled(catalog, out)
+    assert len(parsed) == 3
+    assert uncached(catalog, tmp_path) == changed
+
+
+def test_a_newly_broken_provider_is_reported_from_cached_models_too(catalog: Path, parsed: list[str]) -> None:
+    assert run_cli("validate", "--catalog", str(catalog)).code == 0
+    (catalog / "acme/provider.yaml").write_text(PROVIDER.replace("api: openai", "api: [openai"), encoding="utf-8")
+    cached = run_cli("validate", "--catalog", str(catalog))
+    fresh = run_cli("validate", "--catalog", str(catalog), "--no-cache")
+    assert cached.code == 1 and (cached.out, cached.err) == (fresh.out, fresh.err)
+
+
+@pytest.mark.parametrize("off", ["--no-cache", "MODELREG_CACHE=0"])
+def test_the_cache_can_be_turned_off(catalog: Path, tmp_path: Path, parsed: list[str],
+                                     monkeypatch: pytest.MonkeyPatch, off: str) -> None:
+    flags = [off] if off.startswith("--") else []
+    if not flags:
+        monkeypatch.setenv("MODELREG_CACHE", "0")
+    for _ in range(2):
+        compiled(catalog, tmp_path / "registry.json", *flags)
+        assert run_cli("validate", "--catalog", str(catalog), *flags).code == 0
+    assert len(parsed) == 12
+    assert not (Path(os.environ["XDG_CACHE_HOME"]) / "modelreg").exists()
+
+
+def _sealed(cache: Path, entries: dict[bytes, Any]) -> None:
+    # A cache file as the compiler writes it, around `entries`.
+    header = OutcomeCache(cache, compiler_fingerprint())._header
+    body = marshal.dumps(entries)
+    cache.write_bytes(header + hashlib.sha256(body).digest() + body)
+
+
+def _entries(cache: Path) -> dict[bytes, Any]:
+    header = OutcomeCache(cache, compiler_fingerprint())._header
+    entries: dict[bytes, Any] = marshal.loads(cache.read_bytes()[len(header) + 32:])
+    return entries
+
+
+def _swap_outcomes(cache: Path) -> None:
+    # Each file's outcome filed under another file's key: only what an entry names gives it away.
+    entries = _entries(cache)
+    keys = sorted(entries)
+    outcomes = [entries[k] for k in keys]
+    _sealed(cache, {k: outcomes[(i + 1) % len(keys)] for i, k in enumerate(keys)})
+
+
+def _stale_content(cache: Path) -> None:
+    # Each entry claims the right file, with the digest of other content.
+    _sealed(cache, {k: (v[0], b"\0" * 20, *v[2:]) for k, v in _entries(cache).items()})
+
+
+def _malformed(cache: Path) -> None:
+    _sealed(cache, {k: ("not", "an", "entry") for k in _entries(cache)} | {b"x": None})
+
+
+def _directory(cache: Path) -> None:
+    cache.unlink()
+    cache.mkdir()
+
+
+CORRUPTIONS: dict[str, Callable[[Path], object]] = {
+    "truncated": lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
+    "cut at the header": lambda p: p.write_bytes(p.read_bytes()[:10]),
+    "empty": lambda p: p.write_bytes(b""),
+    "garbage": lambda p: p.write_bytes(os.urandom(4096)),
+    "a flipped byte": lambda p: p.write_bytes(p.read_bytes()[:-5] + bytes([p.read_bytes()[-5] ^ 1])
+                                              + p.read_bytes()[-4:]),
+    "another format version": lambda p: p.write_bytes(p.read_bytes().replace(b"modelreg-outcomes 1",
+                                                                             b"modelreg-outcomes 2", 1)),
+    "another compiler": lambda p: p.write_bytes(p.read_bytes().replace(compiler_fingerprint().encode(),
+                                                                       b"0" * 64, 1)),
+    "outcomes under other keys": _swap_outcomes,
+    "entries for other content": _stale_content,
+    "malformed entries": _malformed,
+    "a directory": _directory,
+}
+
+
+@pytest.mark.parametrize("corrupt", sorted(CORRUPTIONS))
+def test_a_corrupted_cache_is_ignored_and_rebuilt(catalog: Path, tmp_path: Path, parsed: list[str],
+                                                  corrupt: str) -> None:
+    out = tmp_path / "registry.json"
+    expected = compiled(catalog, out)
+    CORRUPTIONS[corrupt](cache_file(catalog))
+    parsed.clear()
+    assert compiled(catalog, tmp_path / "again.json") == expected
+    assert sorted(parsed) == ["acme/chat-large.yaml", "acme/coder.yaml", "acme/embed-small.yaml"]
+    parsed.clear()
+    assert compiled(catalog, tmp_path / "third.json") == expected
+    # Rebuilt, unless it cannot be written at all (a directory stands where the file goes).
+    assert len(parsed) == (3 if corrupt == "a directory" else 0)
+
+
+def test_the_cache_has_a_bound_and_prunes_the_least_recently_used(
+        catalog: Path, tmp_path: Path, parsed: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(outcome_cache, "MAX_ENTRIES", 2)
+    out = tmp_path / "registry.json"
+    expected = compiled(catalog, out)
+    store = outcomes_for(catalog)
+    assert store is not None and len(store) == 2
+    parsed.clear()
+    assert compiled(catalog, out) == expected
+    assert len(parsed) == 1  # the one pruned
+    assert len(_entries(cache_file(catalog))) == 2
+
+
+def test_two_compiles_racing_on_one_cache(catalog: Path, tmp_path: Path, parsed: list[str]) -> None:
+    for i in range(40):
+        write(catalog, f"acme/m{i:02}.yaml", f"name: acme/m{i:02}\nprovider: acme\n"
+                                             "capabilities: [generation.text-generation]\n")
+    expected = uncached(catalog, tmp_path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "compiler"), os.environ.get("PYTHONPATH", "")])}
+    procs = [subprocess.Popen([sys.executable, "-m", "modelreg", "compile", "--catalog", str(catalog),
+                               "-o", str(tmp_path / f"race{i}.json")], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert (tmp_path / "race0.json").read_bytes() == expected == (tmp_path / "race1.json").read_bytes()
+    parsed.clear()
+    # Whichever writer won, its file is whole.
+    assert compiled(catalog, tmp_path / "after.json") == expected
+    assert parsed == []
+    assert [p.name for p in cache_file(catalog).parent.iterdir()] == [cache_file(catalog).name]
+
+
+def test_a_no_op_compile_leaves_the_snapshot_alone(catalog: Path, tmp_path: Path) -> None:
+    out = tmp_path / "registry.json"
+    first = compiled(catalog, out)
+    os.utime(out, ns=(1_000_000_000, 1_000_000_000))  # long ago: any rewrite shows
+    assert compiled(catalog, out) == first
+    assert out.stat().st_mtime_ns == 1_000_000_000
+    write(catalog, "acme/new.yaml", "name: acme/new\nprovider: acme\ncapabilities: [embedding]\n")
+    assert compiled(catalog, out) != first
+    assert out.stat().st_mtime_ns != 1_000_000_000
+
+
+def test_revisions_and_the_work_tree_share_the_cache_in_git(tmp_path: Path, catalog: Path,
+                                                            parsed: list[str]) -> None:
+    init_repo(tmp_path)
+    commit_all(tmp_path, "catalog")
+    out = tmp_path / "build" / "registry.json"
+    compiled(catalog, out)
+    store = tmp_path / ".git" / "modelreg" / "outcomes.bin"
+    assert cache_file(catalog) == store and store.is_file()
+    assert not (Path(os.environ["XDG_CACHE_HOME"]) / "modelreg").exists()
+    parsed.clear()
+    head = compiled(catalog, tmp_path / "head.json", "--rev", "HEAD")
+    assert parsed == []  # the same files as the work tree: nothing to check
+    chat = catalog / "acme/chat-large.yaml"
+    chat.write_text(chat.read_text(encoding="utf-8").replace("priority: 10", "priority: 3"), encoding="utf-8")
+    commit_all(tmp_path, "chat first")
+    parsed.clear()
+    after = compiled(catalog, tmp_path / "after.json", "--rev", "HEAD")
+    assert parsed == ["acme/chat-large.yaml"]
+    assert after == compiled(catalog, tmp_path / "fresh.json", "--rev", "HEAD", "--no-cache") != head
+    parsed.clear()
+    diff = run_cli("diff", "HEAD~1", "--catalog", str(catalog))
+    assert diff.code == 0 and "acme/chat-large" in diff.out
+    assert parsed == []
+    assert run_cli("diff", "HEAD~1", "--catalog", str(catalog), "--no-cache").out == diff.out
+    # The base in full; the work tree (HEAD) derived from it, its one changed file parsed.
+    assert len(parsed) == 4
