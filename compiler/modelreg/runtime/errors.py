@@ -46,7 +46,23 @@ class UnknownCapability(UnknownName):
 
 
 class SnapshotError(ModelregError):
-    """A snapshot that cannot be loaded: unknown format, bad digest, truncated or not JSON."""
+    """A snapshot that cannot be loaded: unknown format, bad digest, truncated or not JSON.
+
+    `kind` says which check refused it, in words every runtime shares (the TypeScript runtime's
+    `SnapshotError.kind` takes the same values, held to them by the conformance suite):
+    `too-large`, `not-json`, `not-snapshot` (no format marker, or not an object),
+    `unsupported-major`, `not-canonical`, `digest-mismatch`, `invalid` (the document contradicts
+    itself or the contract), and for a URL `http-status`, `timeout`, `incomplete` and `fetch`.
+    """
+
+    KINDS = frozenset({"too-large", "not-json", "not-snapshot", "unsupported-major", "not-canonical",
+                       "digest-mismatch", "invalid", "http-status", "timeout", "incomplete", "fetch"})
+
+    def __init__(self, message: str, kind: str = "invalid") -> None:
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown snapshot error kind {kind!r}")
+        super().__init__(message)
+        self.kind = kind
 
 
 class UnknownProvider(UnknownName):

@@ -67,20 +67,20 @@ def fetch_snapshot(url: str, *, etag: str | None = None, last_modified: str | No
                     raise OSError("the deadline passed")
                 return fetched
             location = moved
-        raise SnapshotError(f"{url}: more than {MAX_REDIRECTS} redirects")
+        raise SnapshotError(f"{url}: more than {MAX_REDIRECTS} redirects", "fetch")
     except Exception as exc:
         # A connection cut by the deadline can fail in many ways (a reset, an empty read, an SSL
         # object gone, a body found short); whatever it looked like, it was the deadline. So is a
         # read that timed out: each one waits at most for what is left.
         if deadline.expired.is_set() or isinstance(exc, TimeoutError):
             raise SnapshotError(f"{url}: no whole snapshot within {deadline.seconds:g} s "
-                                f"({deadline.spent():.1f} s spent)") from None
+                                f"({deadline.spent():.1f} s spent)", "timeout") from None
         if isinstance(exc, SnapshotError):
             raise
         if isinstance(exc, http.client.HTTPException):  # a garbled response, a chunk cut short
-            raise SnapshotError(f"{url}: the snapshot was not received whole: {exc!r}") from None
+            raise SnapshotError(f"{url}: the snapshot was not received whole: {exc!r}", "incomplete") from None
         if isinstance(exc, OSError):
-            raise SnapshotError(f"{url}: cannot fetch the snapshot: {exc}") from None
+            raise SnapshotError(f"{url}: cannot fetch the snapshot: {exc}", "fetch") from None
         raise
     finally:
         deadline.cancel()
@@ -92,7 +92,7 @@ def _get_once(location: str, url: str, etag: str | None, last_modified: str | No
     try:
         connection, target = open_connection(location, deadline)
     except ValueError as exc:
-        raise SnapshotError(str(exc)) from None
+        raise SnapshotError(str(exc), "fetch") from None
     headers = {"Accept": "application/json", "User-Agent": "modelreg-runtime"}
     if etag is not None:
         headers["If-None-Match"] = etag
@@ -116,10 +116,11 @@ def _read(response: http.client.HTTPResponse, url: str, etag: str | None, last_m
     if response.status == 304:
         return Fetched(None, None, response.getheader("ETag") or etag, _validator(response) or last_modified)
     if response.status != 200:
-        raise SnapshotError(f"{url}: the server answered {response.status} {response.reason}".rstrip())
+        raise SnapshotError(f"{url}: the server answered {response.status} {response.reason}".rstrip(), "http-status")
     declared = response.getheader("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise SnapshotError(f"{url}: the snapshot is {int(declared):,} bytes, over the limit of {max_bytes:,}")
+        raise SnapshotError(f"{url}: the snapshot is {int(declared):,} bytes, over the limit of {max_bytes:,}",
+                            "too-large")
     hasher = BodyHasher()
     size = 0
     with tempfile.TemporaryFile() as spool:
@@ -127,14 +128,15 @@ def _read(response: http.client.HTTPResponse, url: str, etag: str | None, last_m
             deadline.left()
             size += len(chunk)
             if size > max_bytes:
-                raise SnapshotError(f"{url}: the snapshot is over the limit of {max_bytes:,} bytes")
+                raise SnapshotError(f"{url}: the snapshot is over the limit of {max_bytes:,} bytes", "too-large")
             hasher.update(chunk)
             spool.write(chunk)
         deadline.left()  # an empty read may be the deadline's cut
         if declared is not None and declared.isdigit() and size < int(declared):
             # The connection closed before the declared length: what arrived is not the snapshot.
             raise SnapshotError(f"{url}: the snapshot was not received whole: "
-                                f"IncompleteRead({size} bytes read, {int(declared) - size} more expected)")
+                                f"IncompleteRead({size} bytes read, {int(declared) - size} more expected)",
+                                "incomplete")
         spool.seek(0)
         raw = spool.read()
     return Fetched(raw, hasher.hexdigest(), response.getheader("ETag"), _validator(response))

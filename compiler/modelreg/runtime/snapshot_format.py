@@ -55,7 +55,8 @@ def decode(raw: bytes, *, source: str = "snapshot", body_digest: str | None = No
     """
     if not raw.startswith(_PREFIX) or raw[_BODY_START - 2:_BODY_START] != b'",':
         check_format(_parse(raw, source), source=source)
-        raise SnapshotError(f"{source}: not in canonical form; the file must start with its `$digest` field")
+        raise SnapshotError(f"{source}: not in canonical form; the file must start with its `$digest` field",
+                            "not-canonical")
     digest = _body_digest(raw) if body_digest is None else (lambda: body_digest)
     document = _parse(raw, source)
     check_format(document, source=source)
@@ -63,7 +64,7 @@ def decode(raw: bytes, *, source: str = "snapshot", body_digest: str | None = No
     actual = digest()
     if actual != expected:
         raise SnapshotError(f"{source}: digest mismatch (the file says sha256:{expected[:12]}…, its content "
-                            f"hashes to sha256:{actual[:12]}…); it was modified or truncated")
+                            f"hashes to sha256:{actual[:12]}…); it was modified or truncated", "digest-mismatch")
     return document
 
 
@@ -131,11 +132,12 @@ def _parse(raw: bytes, source: str) -> dict[str, Any]:
     try:
         document = json.loads(raw)
     except RecursionError:
-        raise SnapshotError(f"{source}: not a JSON snapshot (truncated or corrupt?): nested too deeply") from None
+        raise SnapshotError(f"{source}: not a JSON snapshot (truncated or corrupt?): nested too deeply",
+                            "not-json") from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise SnapshotError(f"{source}: not a JSON snapshot (truncated or corrupt?): {exc}") from None
+        raise SnapshotError(f"{source}: not a JSON snapshot (truncated or corrupt?): {exc}", "not-json") from None
     if not isinstance(document, dict):
-        raise SnapshotError(f"{source}: not a snapshot: the top level is not an object")
+        raise SnapshotError(f"{source}: not a snapshot: the top level is not an object", "not-snapshot")
     return document
 
 
@@ -143,9 +145,9 @@ def check_format(document: dict[str, Any], *, source: str = "snapshot") -> None:
     """Refuse a document whose format marker is missing or of a major version we do not know."""
     marker = document.get("format")
     if not isinstance(marker, dict) or marker.get("name") != FORMAT_NAME:
-        raise SnapshotError(f"{source}: not a modelreg snapshot (no `format` marker `{FORMAT_NAME}`)")
+        raise SnapshotError(f"{source}: not a modelreg snapshot (no `format` marker `{FORMAT_NAME}`)", "not-snapshot")
     major = marker.get("major")
     # `type` rather than `==`: JSON's true and 1.0 are not the integer 1.
     if type(major) is not int or major != FORMAT_MAJOR:
         raise SnapshotError(f"{source}: snapshot format major version {major!r} is not supported; this "
-                            f"version of modelreg reads major version {FORMAT_MAJOR}")
+                            f"version of modelreg reads major version {FORMAT_MAJOR}", "unsupported-major")

@@ -248,6 +248,7 @@ class SnapshotRegistry:
         fields_of = itemgetter("provider", "model_id", "capabilities", "features", "limits", "modalities",
                                "lifecycle", "priority", "pools", "delivery", "batch")
         get_provider = providers.get
+        join = "".join
         name = ""
         try:
             for name, rec in records.items():
@@ -270,6 +271,9 @@ class SnapshotRegistry:
                         and (display_name is None or type(display_name) is str)
                         and (registered_at is None or type(registered_at) is str)):
                     raise _bad_model(name, rec, providers, None)
+                # Lists of strings: `join` refuses any other item at C speed (TypeError, described below).
+                join(capabilities)
+                join(pools_of)
                 key = tuple(compress(flags, values))
                 shared = features_of.get(key)
                 if shared is None:
@@ -284,10 +288,12 @@ class SnapshotRegistry:
                 key = tuple(inputs)
                 input_set = modalities_of.get(key)
                 if input_set is None:
+                    join(key)
                     input_set = modalities_of[key] = frozenset(key)
                 key = tuple(outputs)
                 output_set = modalities_of.get(key)
                 if output_set is None:
+                    join(key)
                     output_set = modalities_of[key] = frozenset(key)
                 model = new_model(
                     name, provider, model_id, tuple(capabilities), shared[0], context, output,
@@ -629,7 +635,8 @@ def load_snapshot(source: str | os.PathLike[str], *, timeout: float = DEFAULT_FE
         url = str(source)
         fetched = fetch_snapshot(url, timeout=timeout, max_bytes=max_bytes)
         if fetched.raw is None:
-            raise SnapshotError(f"{url}: the server answered 304 Not Modified to a request that was not conditional")
+            raise SnapshotError(f"{url}: the server answered 304 Not Modified to a request that was not conditional",
+                                "http-status")
         return SnapshotRegistry.from_bytes(fetched.raw, source=url, body_digest=fetched.body_digest)
     return SnapshotRegistry.from_bytes(read_file(source, max_bytes), source=os.fspath(source))
 
@@ -639,5 +646,6 @@ def read_file(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) 
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         if size > max_bytes:
-            raise SnapshotError(f"{os.fspath(path)}: the snapshot is {size:,} bytes, over the limit of {max_bytes:,}")
+            raise SnapshotError(f"{os.fspath(path)}: the snapshot is {size:,} bytes, over the limit of {max_bytes:,}",
+                                "too-large")
         return fh.read()

@@ -67,7 +67,7 @@ class SnapshotWatcher:
             fetched = self._fetch()
             if fetched.raw is None:  # nothing to compare with yet: the request was not conditional
                 raise SnapshotError(f"{self.source}: the server answered 304 Not Modified to a request that was "
-                                    "not conditional")
+                                    "not conditional", "http-status")
             self._current = SnapshotRegistry.from_bytes(fetched.raw, source=str(self.source),
                                                         body_digest=fetched.body_digest)
             self._etag, self._last_modified = fetched.etag, fetched.last_modified
