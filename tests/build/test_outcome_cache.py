@@ -4,8 +4,6 @@ trust."""
 
 from __future__ import annotations
 
-import hashlib
-import marshal
 import os
 import subprocess
 import sys
@@ -18,8 +16,10 @@ import pytest
 import modelreg.check.file_check as file_check
 import modelreg.check.outcome_cache as outcome_cache
 from modelreg.build.cache import compiler_fingerprint
-from modelreg.build.outcome_store import outcomes_for
-from modelreg.check.outcome_cache import OutcomeCache
+from modelreg.build.outcome_store import outcomes_for, worktree_memo_for
+from modelreg.build.worktree_memo import WorktreeMemo
+from modelreg.catalog.directory import DirectorySource
+from modelreg.check.outcome_cache import OutcomeCache, seal, unseal
 from tests.conftest import PROVIDER, REPO, run_cli, write
 from tests.git_helpers import commit_all, init_repo
 
@@ -55,6 +55,17 @@ def cache_file(catalog: Path) -> Path:
     cache = outcomes_for(catalog)
     assert cache is not None
     return cache.path
+
+
+def memo_file(catalog: Path) -> Path:
+    memo = worktree_memo_for(catalog)
+    assert memo is not None
+    return memo.path
+
+
+def forget(catalog: Path) -> None:
+    """Drop the memo of the last compile, so that the next one goes to the per-file cache."""
+    memo_file(catalog).unlink(missing_ok=True)
 
 
 def test_after_a_one_file_change_only_that_file_is_parsed_and_checked(
@@ -138,16 +149,17 @@ def test_the_cache_can_be_turned_off(catalog: Path, tmp_path: Path, parsed: list
     assert not (Path(os.environ["XDG_CACHE_HOME"]) / "modelreg").exists()
 
 
+def _header(cache: Path) -> bytes:
+    return OutcomeCache(cache, compiler_fingerprint())._header
+
+
 def _sealed(cache: Path, entries: dict[bytes, Any]) -> None:
     # A cache file as the compiler writes it, around `entries`.
-    header = OutcomeCache(cache, compiler_fingerprint())._header
-    body = marshal.dumps(entries)
-    cache.write_bytes(header + hashlib.sha256(body).digest() + body)
+    cache.write_bytes(seal(_header(cache), entries))
 
 
 def _entries(cache: Path) -> dict[bytes, Any]:
-    header = OutcomeCache(cache, compiler_fingerprint())._header
-    entries: dict[bytes, Any] = marshal.loads(cache.read_bytes()[len(header) + 32:])
+    entries: dict[bytes, Any] = unseal(_header(cache), cache.read_bytes())
     return entries
 
 
@@ -197,13 +209,94 @@ def test_a_corrupted_cache_is_ignored_and_rebuilt(catalog: Path, tmp_path: Path,
     out = tmp_path / "registry.json"
     expected = compiled(catalog, out)
     CORRUPTIONS[corrupt](cache_file(catalog))
+    forget(catalog)
     parsed.clear()
     assert compiled(catalog, tmp_path / "again.json") == expected
     assert sorted(parsed) == ["acme/chat-large.yaml", "acme/coder.yaml", "acme/embed-small.yaml"]
     parsed.clear()
+    forget(catalog)
     assert compiled(catalog, tmp_path / "third.json") == expected
     # Rebuilt, unless it cannot be written at all (a directory stands where the file goes).
     assert len(parsed) == (3 if corrupt == "a directory" else 0)
+
+
+def _resealed(memo: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    header = WorktreeMemo(memo, compiler_fingerprint())._header
+    content = unseal(header, memo.read_bytes())
+    change(content)
+    memo.write_bytes(seal(header, content))
+
+
+def _tampered_snapshot(content: dict[str, Any]) -> None:
+    content["snapshot"] = content["snapshot"].replace(b'"priority":10', b'"priority":11')
+
+
+def _digests_swapped(content: dict[str, Any]) -> None:
+    # Stat records that vouch for other content: the key of what they claim is not the memo's.
+    files = content["files"]
+    rels = sorted(rel for rel in files if rel.startswith("acme/") and rel != "acme/provider.yaml")
+    digests = [files[rel][1] for rel in rels]
+    for rel, other in zip(rels, digests[1:] + digests[:1], strict=True):
+        files[rel] = (files[rel][0], other)
+
+
+MEMO_CORRUPTIONS: dict[str, Callable[[Path], object]] = {
+    name: CORRUPTIONS[name] for name in ("truncated", "cut at the header", "empty", "garbage", "a flipped byte",
+                                         "another format version", "another compiler", "a directory")
+} | {
+    "a tampered snapshot": lambda p: _resealed(p, _tampered_snapshot),
+    "stat records of other content": lambda p: _resealed(p, _digests_swapped),
+    "no snapshot": lambda p: _resealed(p, lambda c: c.pop("snapshot")),
+}
+
+
+@pytest.mark.parametrize("corrupt", sorted(MEMO_CORRUPTIONS))
+def test_a_corrupted_memo_of_the_last_compile_is_ignored(catalog: Path, tmp_path: Path, corrupt: str) -> None:
+    out = tmp_path / "registry.json"
+    expected = compiled(catalog, out)
+    chat = catalog / "acme/chat-large.yaml"
+    before = chat.read_bytes()
+    chat.write_bytes(before.replace(b"priority: 10", b"priority: 19"))
+    changed = compiled(catalog, out)
+    chat.write_bytes(before)
+    os.utime(memo_file(catalog), ns=(2 * 10**18, 2 * 10**18))  # written after every file: stats are trusted
+    MEMO_CORRUPTIONS[corrupt](memo_file(catalog))
+    assert compiled(catalog, tmp_path / "again.json") == expected != changed
+    assert compiled(catalog, tmp_path / "third.json") == expected
+    assert uncached(catalog, tmp_path) == expected
+
+
+def test_a_no_op_compile_reads_no_file_and_a_racy_one_is_read(catalog: Path, tmp_path: Path, parsed: list[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = catalog / "acme/chat-large.yaml"
+    old, racy = 1_500_000_000 * 10**9, 1_600_000_000 * 10**9
+    for path in catalog.rglob("*.yaml"):
+        os.utime(path, ns=(old, racy if path == chat else old))
+    out = tmp_path / "registry.json"
+    expected = compiled(catalog, out)
+    reads: list[str] = []
+    real = DirectorySource._read
+
+    def counting(files: Any, full: str, rel: str, real_root: str) -> None:
+        reads.append(rel)
+        real(files, full, rel, real_root)
+
+    monkeypatch.setattr(DirectorySource, "_read", staticmethod(counting))
+    memo = memo_file(catalog)
+    os.utime(memo, ns=(racy + 10**9, racy + 10**9))  # written a second after the newest file
+    parsed.clear()
+    assert compiled(catalog, out) == expected
+    assert (reads, parsed) == ([], [])
+    # A file modified within the second the memo was written in may have changed since, unseen.
+    os.utime(memo, ns=(racy + 999_999_999, racy + 999_999_999))
+    store = worktree_memo_for(catalog)
+    assert store is not None
+    listing = store.listing(DirectorySource(catalog))
+    assert listing is not None
+    assert [rel for rel, d in listing.digests.items() if d is None] == ["acme/chat-large.yaml"]
+    assert compiled(catalog, out) == expected
+    assert len(reads) == 5  # read whole, to compile or to prove nothing changed
+    assert parsed == []
 
 
 def test_the_cache_has_a_bound_and_prunes_the_least_recently_used(
@@ -214,6 +307,7 @@ def test_the_cache_has_a_bound_and_prunes_the_least_recently_used(
     store = outcomes_for(catalog)
     assert store is not None and len(store) == 2
     parsed.clear()
+    forget(catalog)
     assert compiled(catalog, out) == expected
     assert len(parsed) == 1  # the one pruned
     assert len(_entries(cache_file(catalog))) == 2
@@ -233,10 +327,13 @@ def test_two_compiles_racing_on_one_cache(catalog: Path, tmp_path: Path, parsed:
         assert proc.returncode == 0, err
     assert (tmp_path / "race0.json").read_bytes() == expected == (tmp_path / "race1.json").read_bytes()
     parsed.clear()
-    # Whichever writer won, its file is whole.
+    # Whichever writer won, each file is whole.
+    assert sorted(p.name for p in cache_file(catalog).parent.iterdir()) == [cache_file(catalog).name,
+                                                                            memo_file(catalog).name]
+    assert compiled(catalog, tmp_path / "after.json") == expected
+    forget(catalog)
     assert compiled(catalog, tmp_path / "after.json") == expected
     assert parsed == []
-    assert [p.name for p in cache_file(catalog).parent.iterdir()] == [cache_file(catalog).name]
 
 
 def test_a_no_op_compile_leaves_the_snapshot_alone(catalog: Path, tmp_path: Path) -> None:

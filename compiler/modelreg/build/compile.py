@@ -9,15 +9,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from modelreg.build.cache import compiler_fingerprint
 from modelreg.build.limits import Limits
-from modelreg.build.outcome_store import outcomes_for
+from modelreg.build.outcome_store import outcomes_for, worktree_memo_for
 from modelreg.build.pipeline import compile_files
 from modelreg.build.revision import RevisionCompiler
 from modelreg.build.snapshot import Snapshot
 from modelreg.build.version import worktree_version
+from modelreg.build.worktree_memo import WorktreeMemo
 from modelreg.catalog.directory import DirectorySource
+from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.paths import DEFAULT_CATALOG
 from modelreg.check.catalog_check import CatalogCheck, check_catalog
+from modelreg.check.outcome_cache import digest
 from modelreg.errors import StateError, UsageError
 from modelreg.git.registration_dates import SHALLOW_HINT, RegistrationDates
 from modelreg.git.repository import CatalogRepository, not_in_git
@@ -79,5 +83,38 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
     if version.history == "shallow" and not allow_shallow:
         raise StateError(SHALLOW_HINT)
     dates = RegistrationDates(repo) if repo is not None else None
-    return compile_files(DirectorySource(root, os.fspath(catalog)).read, version, dates, strict=strict,
-                         limits=limits, where=os.fspath(catalog), outcomes=outcomes_for(root) if cache else None)
+    source = DirectorySource(root, os.fspath(catalog))
+    memo = worktree_memo_for(root) if cache else None
+    outcomes = outcomes_for(root) if cache else None
+    where = os.fspath(catalog)
+    if memo is None:
+        return compile_files(source.read, version, dates, strict=strict, limits=limits, where=where,
+                             outcomes=outcomes)
+    limits = limits or Limits()
+    listing = memo.listing(source)
+    files: CatalogFiles | None = None
+    digests: dict[str, bytes] = {}
+    if listing is not None and all(d is not None for d in listing.digests.values()):
+        digests = {rel: d for rel, d in listing.digests.items() if d is not None}
+    else:
+        files = source.read()
+        digests = {rel: digest(raw) for rel, raw in files.contents.items()}
+    key = WorktreeMemo.key(compiler_fingerprint(), source.display_root, version, digests)
+    hit = memo.get(key) if listing is not None else None
+    # Under --strict, warnings fail the compile: compile again to report them.
+    if hit is not None and not (strict and hit.warnings):
+        limits.check_models(len(hit.document["models"]), where)
+        limits.check_snapshot(hit.raw, where)
+        return hit
+    if files is None:
+        files = source.read()
+        # Read now: the key is of what was read, should a file have changed since its stat.
+        key = WorktreeMemo.key(compiler_fingerprint(), source.display_root, version,
+                               {rel: digest(raw) for rel, raw in files.contents.items()})
+    read = files
+    snapshot = compile_files(lambda: read, version, dates, strict=strict, limits=limits, where=where,
+                             outcomes=outcomes)
+    if listing is not None and not read.diagnostics and not read.oversized \
+            and set(read.contents) == set(listing.signatures):
+        memo.put(key, snapshot, listing, read)
+    return snapshot

@@ -3,7 +3,8 @@
 Inside a git repository, in `.git/modelreg/outcomes.bin` (the common directory, so every work
 tree of a clone shares it; `compile --rev`, `diff` and the work tree use the same entries). For a
 catalog outside git, in the user's cache directory (`$XDG_CACHE_HOME/modelreg/`, else
-`~/.cache/modelreg/`), one file per catalog directory. `MODELREG_CACHE=0` turns it off.
+`~/.cache/modelreg/`), one file per catalog directory. The memo of a directory's last compile
+(`modelreg.build.worktree_memo`) lies beside it. `MODELREG_CACHE=0` turns both off.
 
 Finding the repository reads `.git` itself (a directory, or a work tree's `gitdir:` file) rather
 than running git, so a work-tree `validate` starts no git process.
@@ -16,6 +17,7 @@ import os
 from pathlib import Path
 
 from modelreg.build.cache import compiler_fingerprint
+from modelreg.build.worktree_memo import WorktreeMemo
 from modelreg.check.outcome_cache import OutcomeCache
 
 CACHE_ENV = "MODELREG_CACHE"
@@ -38,14 +40,34 @@ def outcomes_for(catalog: str | os.PathLike[str]) -> OutcomeCache | None:
     """The outcome cache of the catalog directory `catalog` (None when the cache is off)."""
     if not cache_enabled():
         return None
-    real = Path(os.path.realpath(catalog))
-    common = _git_common_dir(real)
+    directory, common = _home(catalog)
     if common is not None:
         return outcomes_in_git(common)
+    return OutcomeCache(directory / f"outcomes-{_name(catalog)}.bin", compiler_fingerprint())
+
+
+def worktree_memo_for(catalog: str | os.PathLike[str]) -> WorktreeMemo | None:
+    """The memo of the last compile of the catalog directory `catalog` (None when the cache is
+    off): beside the outcome cache, one per catalog directory."""
+    if not cache_enabled():
+        return None
+    directory, _ = _home(catalog)
+    return WorktreeMemo(directory / f"worktree-{_name(catalog)}.bin", compiler_fingerprint())
+
+
+def _name(catalog: str | os.PathLike[str]) -> str:
+    return hashlib.sha256(os.fsencode(os.path.realpath(catalog))).hexdigest()[:16]
+
+
+def _home(catalog: str | os.PathLike[str]) -> tuple[Path, Path | None]:
+    # The directory the caches of `catalog` live in, and the git common directory it is in (None
+    # outside git).
+    common = _git_common_dir(Path(os.path.realpath(catalog)))
+    if common is not None:
+        return common / "modelreg", common
     base = os.environ.get("XDG_CACHE_HOME", "").strip()
     home = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
-    name = hashlib.sha256(os.fsencode(real)).hexdigest()[:16]
-    return OutcomeCache(home / "modelreg" / f"outcomes-{name}.bin", compiler_fingerprint())
+    return home / "modelreg", None
 
 
 def _git_common_dir(start: Path) -> Path | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from modelreg.catalog.files import CatalogFiles
@@ -33,6 +33,19 @@ class DirectorySource:
     def read(self) -> CatalogFiles:
         files = CatalogFiles(self.display_root)
         real_root = os.fspath(self.root.resolve())
+
+        def symlinked(rel: str) -> None:
+            # Not walked; said instead of silently skipped.
+            files.diagnostics.append(Diagnostic(files.display(rel), 1, 1, "symlink",
+                                                "symlinked directories are not read; move the files into the catalog"))
+
+        for full, rel in self.walk(symlinked):
+            self._read(files, full, rel, real_root)
+        return files
+
+    def walk(self, symlinked: Callable[[str], None]) -> Iterator[tuple[str, str]]:
+        """(full path, relative path) of every file that `read` reads, in order, without reading
+        or checking them; `symlinked(rel)` hears of each symlinked directory, which is not walked."""
         root = os.fspath(self.root)
         # os.walk and plain strings: pathlib's objects cost more than reading a small file.
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -40,17 +53,12 @@ class DirectorySource:
             inside = os.path.relpath(dirpath, root)
             prefix = "" if inside == "." else inside.replace(os.sep, "/") + "/"
             for name in sorted(filenames):
-                if not is_yaml_name(name):
-                    continue  # README.md and the like; `.yml`/`.YAML` are read, to be told to rename
-                self._read(files, os.path.join(dirpath, name), prefix + name, real_root)
-            # Symlinked directories are not walked; say so instead of silently skipping them.
+                if is_yaml_name(name):  # not README.md and the like; `.yml`/`.YAML` are, to be told to rename
+                    yield os.path.join(dirpath, name), prefix + name
             for d in list(dirnames):
                 if os.path.islink(os.path.join(dirpath, d)):
-                    files.diagnostics.append(Diagnostic(
-                        files.display(prefix + d), 1, 1, "symlink",
-                        "symlinked directories are not read; move the files into the catalog"))
+                    symlinked(prefix + d)
                     dirnames.remove(d)
-        return files
 
     @classmethod
     def read_file(cls, files: CatalogFiles, full: Path, rel: str, real_root: Path) -> None:

@@ -44,6 +44,25 @@ def digest(*parts: bytes) -> bytes:
     return h.digest()
 
 
+def seal(header: bytes, value: Any) -> bytes:
+    """`value` (plain data) as a cache file: `header`, a digest of the body, the body."""
+    body = marshal.dumps(value)
+    return header + hashlib.sha256(body).digest() + body
+
+
+def unseal(header: bytes, raw: bytes) -> Any:
+    """What `seal(header, ...)` sealed in `raw`; None for anything else (another header, a body
+    that is cut short or garbled)."""
+    start = len(header) + 32
+    body = raw[start:]
+    if not raw.startswith(header) or len(raw) < start or hashlib.sha256(body).digest() != raw[len(header):start]:
+        return None
+    try:
+        return marshal.loads(body)
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
 class OutcomeCache:
     """The outcomes stored in one file, `path`, for a compiler identified by `salt`."""
 
@@ -72,16 +91,7 @@ class OutcomeCache:
             raw = self.path.read_bytes()
         except OSError:
             return {}
-        start = len(self._header) + 32
-        if not raw.startswith(self._header) or len(raw) < start:
-            return {}
-        body = raw[start:]
-        if hashlib.sha256(body).digest() != raw[len(self._header):start]:
-            return {}
-        try:
-            entries = marshal.loads(body)
-        except (EOFError, ValueError, TypeError):
-            return {}
+        entries = unseal(self._header, raw)
         return entries if isinstance(entries, dict) else {}
 
     def get(self, key: bytes, rel: str, content: bytes, dependency: Callable[[str | None], bytes]) -> Any:
@@ -113,10 +123,9 @@ class OutcomeCache:
         if excess > 0:
             for key in list(entries)[:excess]:
                 del entries[key]
-        body = marshal.dumps(entries)
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, self._header + hashlib.sha256(body).digest() + body)
+            write_atomic(self.path, seal(self._header, entries))
         self._entries = entries
         self._used = {}
         self._added = False
