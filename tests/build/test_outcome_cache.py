@@ -180,6 +180,14 @@ def _malformed(cache: Path) -> None:
     _sealed(cache, {k: ("not", "an", "entry") for k in _entries(cache)} | {b"x": None})
 
 
+def _another_version(cache: Path) -> None:
+    # The format's version ends the file's first field: `modelreg-outcomes 2\0...`.
+    raw = cache.read_bytes()
+    end = raw.index(b"\0")
+    assert raw[end - 1:end].isdigit()
+    cache.write_bytes(raw[:end - 1] + b"9" + raw[end:])
+
+
 def _directory(cache: Path) -> None:
     cache.unlink()
     cache.mkdir()
@@ -192,8 +200,7 @@ CORRUPTIONS: dict[str, Callable[[Path], object]] = {
     "garbage": lambda p: p.write_bytes(os.urandom(4096)),
     "a flipped byte": lambda p: p.write_bytes(p.read_bytes()[:-5] + bytes([p.read_bytes()[-5] ^ 1])
                                               + p.read_bytes()[-4:]),
-    "another format version": lambda p: p.write_bytes(p.read_bytes().replace(b"modelreg-outcomes 1",
-                                                                             b"modelreg-outcomes 2", 1)),
+    "another format version": _another_version,
     "another compiler": lambda p: p.write_bytes(p.read_bytes().replace(compiler_fingerprint().encode(),
                                                                        b"0" * 64, 1)),
     "outcomes under other keys": _swap_outcomes,
@@ -373,3 +380,18 @@ def test_revisions_and_the_work_tree_share_the_cache_in_git(tmp_path: Path, cata
     assert run_cli("diff", "HEAD~1", "--catalog", str(catalog), "--no-cache").out == diff.out
     # The base in full; the work tree (HEAD) derived from it, its one changed file parsed.
     assert len(parsed) == 4
+
+
+def test_a_memoised_compile_reports_its_warnings_and_fails_on_them_under_strict(catalog: Path,
+                                                                                tmp_path: Path) -> None:
+    write(catalog, "acme/legacy.yaml",
+          "name: acme/legacy\nprovider: acme\ncapabilities: [generation.text-completion]\n")
+    out = str(tmp_path / "registry.json")
+    first = run_cli("compile", "--catalog", str(catalog), "-o", out)
+    assert first.code == 0 and "warning[deprecated-capability]" in first.err
+    assert memo_file(catalog).is_file()
+    again = run_cli("compile", "--catalog", str(catalog), "-o", out)
+    assert (again.code, again.out, again.err) == (first.code, first.out, first.err)
+    strict = run_cli("compile", "--catalog", str(catalog), "-o", out, "--strict")
+    assert strict.code == 1 and "warning[deprecated-capability]" in strict.err
+    assert strict.err == run_cli("compile", "--catalog", str(catalog), "-o", out, "--strict", "--no-cache").err

@@ -7,6 +7,7 @@ the snapshot; git is asked only for the version and the registration dates.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from modelreg.build.cache import compiler_fingerprint
@@ -15,7 +16,7 @@ from modelreg.build.outcome_store import outcomes_for, worktree_memo_for
 from modelreg.build.pipeline import compile_files
 from modelreg.build.revision import RevisionCompiler
 from modelreg.build.snapshot import Snapshot
-from modelreg.build.version import worktree_version
+from modelreg.build.version import VersionInfo, worktree_version
 from modelreg.build.worktree_memo import WorktreeMemo
 from modelreg.catalog.directory import DirectorySource
 from modelreg.catalog.files import CatalogFiles
@@ -90,31 +91,36 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
     if memo is None:
         return compile_files(source.read, version, dates, strict=strict, limits=limits, where=where,
                              outcomes=outcomes)
-    limits = limits or Limits()
+    return _memoised(memo, source, version, limits or Limits(), strict=strict, where=where,
+                     compile_read=lambda files, limits: compile_files(lambda: files, version, dates, strict=strict,
+                                                                      limits=limits, where=where, outcomes=outcomes))
+
+
+def _memoised(memo: WorktreeMemo, source: DirectorySource, version: VersionInfo, limits: Limits, *, strict: bool,
+              where: str, compile_read: Callable[[CatalogFiles, Limits], Snapshot]) -> Snapshot:
+    # The memo's snapshot when nothing it depends on changed; else `compile_read` of the files read
+    # afresh, memoised.
     listing = memo.listing(source)
     files: CatalogFiles | None = None
-    digests: dict[str, bytes] = {}
     if listing is not None and all(d is not None for d in listing.digests.values()):
         digests = {rel: d for rel, d in listing.digests.items() if d is not None}
     else:
         files = source.read()
         digests = {rel: digest(raw) for rel, raw in files.contents.items()}
-    key = WorktreeMemo.key(compiler_fingerprint(), source.display_root, version, digests)
-    hit = memo.get(key) if listing is not None else None
+    hit = memo.get(WorktreeMemo.key(compiler_fingerprint(), source.display_root, version, digests)) \
+        if listing is not None else None
     # Under --strict, warnings fail the compile: compile again to report them.
     if hit is not None and not (strict and hit.warnings):
         limits.check_models(len(hit.document["models"]), where)
         limits.check_snapshot(hit.raw, where)
         return hit
     if files is None:
-        files = source.read()
         # Read now: the key is of what was read, should a file have changed since its stat.
-        key = WorktreeMemo.key(compiler_fingerprint(), source.display_root, version,
-                               {rel: digest(raw) for rel, raw in files.contents.items()})
-    read = files
-    snapshot = compile_files(lambda: read, version, dates, strict=strict, limits=limits, where=where,
-                             outcomes=outcomes)
-    if listing is not None and not read.diagnostics and not read.oversized \
-            and set(read.contents) == set(listing.signatures):
-        memo.put(key, snapshot, listing, read)
+        files = source.read()
+        digests = {rel: digest(raw) for rel, raw in files.contents.items()}
+    snapshot = compile_read(files, limits)
+    if listing is not None and not files.diagnostics and not files.oversized \
+            and set(files.contents) == set(listing.signatures):
+        memo.put(WorktreeMemo.key(compiler_fingerprint(), source.display_root, version, digests), snapshot,
+                 listing, digests)
     return snapshot

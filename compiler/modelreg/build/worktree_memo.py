@@ -26,13 +26,12 @@ from modelreg.atomic_files import write_atomic
 from modelreg.build.snapshot import Snapshot
 from modelreg.build.version import VersionInfo
 from modelreg.catalog.directory import DirectorySource
-from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.yaml_loader import MAX_FILE_BYTES
 from modelreg.check.outcome_cache import digest, seal, unseal
 from modelreg.diagnostics import Diagnostic, Severity
 from modelreg.errors import SnapshotError
 
-FORMAT = b"modelreg-worktree 1"
+FORMAT = b"modelreg-worktree 2"
 Signature = tuple[int, int, int, int, int]
 
 
@@ -116,14 +115,10 @@ class WorktreeMemo:
             return None
         return snapshot
 
-    def put(self, key: bytes, snapshot: Snapshot, listing: Listing, files: CatalogFiles) -> None:
-        """Keep `snapshot` under `key`, with the stat signature and digest of each file read."""
-        records: dict[str, tuple[Signature, bytes]] = {}
-        for rel, signature in listing.signatures.items():
-            raw = files.contents.get(rel)
-            known = listing.digests.get(rel)
-            if known is not None or raw is not None:
-                records[rel] = (signature, known if known is not None else digest(raw or b""))
+    def put(self, key: bytes, snapshot: Snapshot, listing: Listing, digests: dict[str, bytes]) -> None:
+        """Keep `snapshot` under `key`, with the stat signature of each file and the digest of the
+        content it was compiled from."""
+        records = {rel: (signature, digests[rel]) for rel, signature in listing.signatures.items() if rel in digests}
         warnings = [(d.file, d.line, d.column, d.code, d.message, d.severity.value) for d in snapshot.warnings]
         memo = {"key": key, "snapshot": snapshot.raw, "warnings": warnings, "files": records}
         with contextlib.suppress(OSError):

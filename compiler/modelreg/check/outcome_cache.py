@@ -26,7 +26,7 @@ from typing import Any
 
 from modelreg.atomic_files import write_atomic
 
-FORMAT = b"modelreg-outcomes 1"
+FORMAT = b"modelreg-outcomes 2"
 # Enough for several large catalogs (or revisions of one) side by side; past it, the entries
 # used least recently go first.
 MAX_ENTRIES = 200_000
@@ -36,7 +36,10 @@ NO_DEPENDENCY = b"-"
 
 
 def digest(*parts: bytes) -> bytes:
-    """A digest of `parts`, each length-prefixed so that no two sequences collide."""
+    """A digest of `parts`, each length-prefixed so that no two sequences collide (one part alone,
+    a file's content, is digested as it is)."""
+    if len(parts) == 1:
+        return hashlib.blake2b(parts[0], digest_size=20).digest()
     h = hashlib.blake2b(digest_size=20)
     for part in parts:
         h.update(len(part).to_bytes(8, "little"))
