@@ -54,6 +54,8 @@ const CONNECTION = new Set(["APIConnectionError", "SocketError", "ConnectionErro
 const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
 const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "EHOSTUNREACH",
   "ENETUNREACH", "ENETDOWN", "EAI_AGAIN", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
+/** An abort: a timeout when the router's deadline caused it (the SDKs say APIUserAbortError). */
+const ABORTS = new Set(["AbortError", "APIUserAbortError"]);
 const RETRY_AFTER_HEADERS: readonly (readonly [string, number])[] = [
   ["retry-after-ms", 1], ["retry-after", 1000], ["llm_provider-retry-after-ms", 1], ["llm_provider-retry-after", 1000],
 ];
@@ -245,7 +247,7 @@ function network(error: unknown, context: ClassifyContext): Failure | null {
     const names = namesOf(current);
     const code = field(current, "code");
     if (names.some((name) => TIMEOUTS.has(name)) || (typeof code === "string" && TIMEOUT_CODES.has(code))
-        || (context.deadlineExpired === true && names.includes("AbortError"))) {
+        || (context.deadlineExpired === true && names.some((name) => ABORTS.has(name)))) {
       return failure("retry", `timed out (${label(current)})`);
     }
     if (names.some((name) => CONNECTION.has(name)) || (typeof code === "string" && CONNECTION_CODES.has(code))) {

@@ -45,7 +45,7 @@ export class FrozenSet<T> extends Set<T> {
     return super.add(value);
   }
 
-  override delete(): boolean {
+  override delete(_value: T): boolean {
     throw new TypeError("this set is read-only");
   }
 

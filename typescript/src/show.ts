@@ -5,7 +5,7 @@
  */
 
 /** A float as Python's `repr` writes it: exponent form below 1e-4 and from 1e16. */
-function pythonFloat(value: number): string {
+export function pythonFloat(value: number): string {
   if (!Number.isFinite(value)) {
     return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
   }

@@ -10,7 +10,7 @@ import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
 
 import { SnapshotError } from "./errors.js";
-import { pythonRepr } from "./show.js";
+import { pythonFloat, pythonRepr } from "./show.js";
 
 export const FORMAT_NAME = "modelreg-registry";
 export const FORMAT_MAJOR = 1;
@@ -127,8 +127,13 @@ function canonicalValue(value: unknown): string {
     const keys = Object.keys(value).sort(byCodePoint);
     return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalValue((value as Record<string, unknown>)[key])}`).join(",")}}`;
   }
-  if (typeof value === "number" && !Number.isFinite(value)) {
-    throw new TypeError("canonical JSON holds no NaN or Infinity");
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) {
+      throw new TypeError("canonical JSON holds no NaN or Infinity");
+    }
+    // Python's form of a float (`6e-05`, not `0.00006`). A whole float (`10.0`) comes out as `10`:
+    // JSON.parse kept no trace of the `.0`.
+    return Number.isInteger(value) ? String(value) : pythonFloat(value);
   }
   return JSON.stringify(value);
 }
@@ -138,7 +143,10 @@ function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Canonical JSON bytes: sorted keys, compact separators, UTF-8 (the compiler's `canonical_json`). */
+/**
+ * Canonical JSON bytes: sorted keys, compact separators, UTF-8: the compiler's `canonical_json`,
+ * byte for byte, for every document whose floats are not whole numbers.
+ */
 export function canonicalJson(value: unknown): Buffer {
   return Buffer.from(canonicalValue(value), "utf8");
 }

@@ -68,3 +68,10 @@ export function filtersOf(filters: Record<string, unknown>): Record<string, unkn
     return [names[key], value];
   }));
 }
+
+/** The conformance suite's small snapshot document (without its digest), to change and seal again. */
+export function smallDocument(): Record<string, any> {
+  const document = JSON.parse(readFileSync(`${FIXTURES}snapshot-files/ok.json`, "utf-8"));
+  delete document.$digest;
+  return document;
+}
