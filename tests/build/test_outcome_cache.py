@@ -4,6 +4,7 @@ trust."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 import modelreg.check.file_check as file_check
 import modelreg.check.outcome_cache as outcome_cache
 from modelreg.build.cache import compiler_fingerprint
+from modelreg.build.compile import compile_catalog
 from modelreg.build.outcome_store import outcomes_for, worktree_memo_for
 from modelreg.build.worktree_memo import WorktreeMemo
 from modelreg.catalog.directory import DirectorySource
@@ -39,6 +41,19 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(file_check, "load_document", counting)
     return seen
+
+
+def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The catalog files read from disk from now on, in this process."""
+    reads: list[str] = []
+    real = DirectorySource._read
+
+    def counting(files: Any, full: str, rel: str, real_root: str) -> None:
+        reads.append(rel)
+        real(files, full, rel, real_root)
+
+    monkeypatch.setattr(DirectorySource, "_read", staticmethod(counting))
+    return reads
 
 
 def compiled(catalog: Path, out: Path, *extra: str) -> bytes:
@@ -281,14 +296,7 @@ def test_a_no_op_compile_reads_no_file_and_a_racy_one_is_read(catalog: Path, tmp
         os.utime(path, ns=(old, racy if path == chat else old))
     out = tmp_path / "registry.json"
     expected = compiled(catalog, out)
-    reads: list[str] = []
-    real = DirectorySource._read
-
-    def counting(files: Any, full: str, rel: str, real_root: str) -> None:
-        reads.append(rel)
-        real(files, full, rel, real_root)
-
-    monkeypatch.setattr(DirectorySource, "_read", staticmethod(counting))
+    reads = count_reads(monkeypatch)
     memo = memo_file(catalog)
     os.utime(memo, ns=(racy + 10**9, racy + 10**9))  # written a second after the newest file
     parsed.clear()
@@ -395,3 +403,17 @@ def test_a_memoised_compile_reports_its_warnings_and_fails_on_them_under_strict(
     strict = run_cli("compile", "--catalog", str(catalog), "-o", out, "--strict")
     assert strict.code == 1 and "warning[deprecated-capability]" in strict.err
     assert strict.err == run_cli("compile", "--catalog", str(catalog), "-o", out, "--strict", "--no-cache").err
+
+
+def test_a_memoised_snapshot_is_the_fresh_one_down_to_its_document_order(catalog: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh = compile_catalog(catalog)
+    os.utime(memo_file(catalog), ns=(2 * 10**18, 2 * 10**18))  # written after every file: stats are trusted
+    reads = count_reads(monkeypatch)
+    again = compile_catalog(catalog)
+    assert reads == []  # the memo's
+    assert (again.raw, again.digest) == (fresh.raw, fresh.digest)
+    # `show` prints the tree in the document's order: the memo keeps it, as JSON's sorted keys would not.
+    assert json.dumps(again.document) == json.dumps(fresh.document)
+    assert json.dumps(compile_catalog(catalog, cache=False).document) == json.dumps(fresh.document)
+    assert run_cli("show", "--catalog", str(catalog)).out == run_cli("show", "--catalog", str(catalog)).out

@@ -15,6 +15,7 @@ no memo, and its snapshot is checked against its own digest when it is loaded.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
 import sys
@@ -29,9 +30,8 @@ from modelreg.catalog.directory import DirectorySource
 from modelreg.catalog.yaml_loader import MAX_FILE_BYTES
 from modelreg.check.outcome_cache import digest, seal, unseal
 from modelreg.diagnostics import Diagnostic, Severity
-from modelreg.errors import SnapshotError
 
-FORMAT = b"modelreg-worktree 2"
+FORMAT = b"modelreg-worktree 3"
 Signature = tuple[int, int, int, int, int]
 
 
@@ -106,21 +106,29 @@ class WorktreeMemo:
     def get(self, key: bytes) -> Snapshot | None:
         """The snapshot memoised under `key`, with its warnings, or None."""
         memo, _ = self._load()
-        if memo.get("key") != key or not isinstance(memo.get("snapshot"), bytes):
+        raw, document = memo.get("snapshot"), memo.get("document")
+        if memo.get("key") != key or not isinstance(raw, bytes) or not isinstance(document, dict):
+            return None
+        # The document as the compile built it (its keys in the tree's order, as a fresh compile
+        # gives them to `show`), held to the bytes it was built with.
+        claimed = document.get("$digest")
+        if not isinstance(claimed, str) or not raw.startswith(b'{"$digest":"' + claimed.encode() + b'"') \
+                or hashlib.sha256(raw).digest() != memo.get("raw_sha256"):
             return None
         try:
-            snapshot = Snapshot.from_bytes(memo["snapshot"], source=str(self.path))
-            snapshot.warnings = [Diagnostic(d[0], d[1], d[2], d[3], d[4], Severity(d[5])) for d in memo["warnings"]]
-        except (SnapshotError, ValueError, TypeError, KeyError, IndexError):
+            warnings = [Diagnostic(d[0], d[1], d[2], d[3], d[4], Severity(d[5])) for d in memo["warnings"]]
+        except (ValueError, TypeError, KeyError, IndexError):
             return None
-        return snapshot
+        return Snapshot(document, raw, document["$digest"], warnings)
 
     def put(self, key: bytes, snapshot: Snapshot, listing: Listing, digests: dict[str, bytes]) -> None:
         """Keep `snapshot` under `key`, with the stat signature of each file and the digest of the
         content it was compiled from."""
         records = {rel: (signature, digests[rel]) for rel, signature in listing.signatures.items() if rel in digests}
         warnings = [(d.file, d.line, d.column, d.code, d.message, d.severity.value) for d in snapshot.warnings]
-        memo = {"key": key, "snapshot": snapshot.raw, "warnings": warnings, "files": records}
-        with contextlib.suppress(OSError):
+        memo = {"key": key, "snapshot": snapshot.raw, "raw_sha256": hashlib.sha256(snapshot.raw).digest(),
+                "document": snapshot.document, "warnings": warnings, "files": records}
+        with contextlib.suppress(OSError, ValueError):  # ValueError: a value marshal cannot hold
+            sealed = seal(self._header, memo)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, seal(self._header, memo))
+            write_atomic(self.path, sealed)
