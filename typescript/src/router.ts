@@ -495,6 +495,9 @@ export class Router {
     const attempts: Attempt[] = [];
     let made = 0;
     let lastError: unknown;
+    // Set when the deadline's timer ended an attempt: that is the deadline, even when the clock,
+    // finer than the timer, reads a hair before it.
+    let expired = false;
     const listening = this.#onEvent !== undefined;
     const emit = (kind: EventKind, model: string | null, details: Partial<RouterEvent> = {}): void => {
       if (listening) {
@@ -517,7 +520,7 @@ export class Router {
       const limits = this.limits(model);
       let tries = 0;
       for (;;) {
-        if (clock() >= deadline) {
+        if (expired || clock() >= deadline) {
           throw giveUp(DeadlineExceeded, `deadline of ${policy.deadlineMs / 1000}s expired after ${made} attempt(s)`);
         }
         if (made >= policy.maxAttempts) {
@@ -545,6 +548,7 @@ export class Router {
           return outcome.value;
         }
         lastError = outcome.error;
+        expired ||= outcome.byDeadline;
         const failure = this.#classify(outcome.error, { deadlineExpired: outcome.byDeadline });
         if (failure.countsForBreaker) {
           // An invalid request shows the model answering: it is no strike against it.
@@ -560,7 +564,7 @@ export class Router {
         if (failure.kind === "retry" && tries < policy.attemptsPerModel) {
           const wait = failure.retryAfterMs ?? 0;
           const delay = Math.max(backoff(policy, tries, this.#random()), wait);
-          if (wait <= policy.maxRetryAfterMs && clock() + delay < deadline) {
+          if (wait <= policy.maxRetryAfterMs && !expired && clock() + delay < deadline) {
             emit("retry", name, { failure: failure.kind, delayMs: delay });
             if (delay > 0) {
               await this.#sleep(delay, signal);

@@ -61,6 +61,18 @@ describe("the deadline", () => {
   });
 });
 
+test("the deadline's timer ends the call even when the clock still reads before the deadline", async () => {
+  // A clock at half speed reads half the deadline when the timer fires: no attempt may follow.
+  const router = new Router(registry, { clock: () => performance.now() / 2 });
+  let attempts = 0;
+  const error = await router.call("chat", () => {
+    attempts += 1;
+    return new Promise(() => undefined);
+  }, { ...TWO, deadlineMs: 80 }).then(() => assert.fail("answered"), (caught: unknown) => caught);
+  assert.ok(error instanceof DeadlineExceeded, String(error));
+  assert.equal(attempts, 1);
+});
+
 describe("the caller's own signal", () => {
   test("aborting it ends the call with its reason, and the model is not blamed", async () => {
     const router = new Router(registry);
