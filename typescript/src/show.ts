@@ -46,18 +46,14 @@ export function show(value: unknown): string {
   return text.length <= 60 ? text : `${text.slice(0, 59)}…`;
 }
 
+const REPR_WORDS = new Map<unknown, string>([[null, "None"], [undefined, "None"], [true, "True"], [false, "False"]]);
+
 /** A value as Python's `repr` writes the decoded JSON value. */
 export function pythonRepr(value: unknown): string {
-  if (value === null || value === undefined) {
-    return "None";
-  }
-  if (typeof value === "boolean") {
-    return value ? "True" : "False";
-  }
   if (typeof value === "string") {
     return value.includes("'") && !value.includes('"') ? JSON.stringify(value) : `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
   }
-  return pythonJson(value);
+  return REPR_WORDS.get(value) ?? pythonJson(value);
 }
 
 /** An integer with thousands separators (`128,000`). */
