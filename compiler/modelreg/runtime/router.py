@@ -126,18 +126,18 @@ class Route:
     """Candidates the router would skip right now, and why: circuit open, or at a limit."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # made once per attempt: a frozen one costs twice as much to build
 class _Invoke:
     model: SnapshotModel
     deadline: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Sleep:
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Outcome:
     value: Any = None
     error: Exception | None = None
