@@ -159,11 +159,15 @@ def test_browsing_the_site_in_a_real_browser(browser: Any, catalog: Path, histor
     assert browser.find_element("css selector", "#capability").get_attribute("value") == "embedding.text-embedding"
 
     browser.get(f"{base}/pools.html#pool-generation.text-generation")
-    assert _texts(browser, "details#pool-generation\\.text-generation li") == [
+    # The script draws the pools after the page has loaded: wait for them, then check them.
+    pool = "details#pool-generation\\.text-generation li"
+    _wait(browser, lambda: bool(_texts(browser, pool)))
+    assert _texts(browser, pool) == [
         "acme/chat-large active acme · priority 1", "acme/coder active acme · priority 5",
         "acme/chat-xl active acme · priority 50"]
 
     browser.get(f"{base}/changes.html")
+    _wait(browser, lambda: bool(_text(browser, "p.summary")))
     assert _text(browser, "p.summary") == "1 model added, 1 changed; 2 pools changed"
 
     # Nothing was fetched but the site's own files, and the browser reported no error (a script
