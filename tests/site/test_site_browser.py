@@ -64,16 +64,29 @@ def browser() -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+# Each read is one script run in the page, so a re-render between finding an element and reading
+# it cannot leave a stale reference behind.
 def _rows(browser: Any) -> list[str]:
-    return [row.get_attribute("data-name") for row in browser.find_elements("css selector", "#models tbody tr")]
+    return list(browser.execute_script(
+        "return [...document.querySelectorAll('#models tbody tr')].map(row => row.dataset.name);"))
 
 
-def _text(browser: Any, selector: str) -> str:
-    return str(browser.find_element("css selector", selector).text)
+def _text(browser: Any, selector: str) -> str | None:
+    found = browser.execute_script(
+        "const e = document.querySelector(arguments[0]); return e === null ? null : e.innerText.trim();", selector)
+    return None if found is None else str(found)
+
+
+def _attr(browser: Any, selector: str, name: str) -> str | None:
+    found = browser.execute_script(
+        "const e = document.querySelector(arguments[0]); return e === null ? null : e.getAttribute(arguments[1]);",
+        selector, name)
+    return None if found is None else str(found)
 
 
 def _texts(browser: Any, selector: str) -> list[str]:
-    return [str(e.text) for e in browser.find_elements("css selector", selector)]
+    return [str(text) for text in browser.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(e => e.innerText.trim());", selector)]
 
 
 def _wait(browser: Any, condition: Any) -> None:
@@ -114,14 +127,13 @@ def test_browsing_the_site_in_a_real_browser(browser: Any, catalog: Path, histor
     assert (_text(browser, "#count"), _rows(browser)) == (
         "3 of 4 models", ["acme/chat-large", "acme/chat-xl", "acme/coder"])
 
-    sort = browser.find_element("css selector", "button[data-sort=context_window]")
-    sort.click()
+    sort, header = "button[data-sort=context_window]", "th:has(> button[data-sort=context_window])"
+    browser.find_element("css selector", sort).click()
     assert _rows(browser) == ["acme/chat-xl", "acme/chat-large", "acme/coder"]
-    header = browser.find_element("css selector", "th:has(> button[data-sort=context_window])")
-    assert header.get_attribute("aria-sort") == "ascending"
-    sort.click()
+    assert _attr(browser, header, "aria-sort") == "ascending"
+    browser.find_element("css selector", sort).click()
     assert _rows(browser) == ["acme/chat-large", "acme/coder", "acme/chat-xl"]
-    assert header.get_attribute("aria-sort") == "descending"
+    assert _attr(browser, header, "aria-sort") == "descending"
     assert _texts(browser, "#models tbody tr:last-child td") == [
         "acme/chat-xl", "acme", "generation.text-generation", "streaming", "8,192", "—", "—", "active"]
     assert browser.current_url.endswith("/models.html#capability=generation.text-generation&sort=-context_window")
@@ -153,10 +165,10 @@ def test_browsing_the_site_in_a_real_browser(browser: Any, catalog: Path, histor
                                   "document.scripts.length]") == [True, 0, 0, 2]
 
     browser.get(f"{base}/index.html")
-    assert _text(browser, "li[data-path='generation'] > a.count") == "3 models"
+    _wait(browser, lambda: _text(browser, "li[data-path='generation'] > a.count") == "3 models")
     browser.find_element("css selector", "li[data-path='embedding.text-embedding'] > a.count").click()
     _wait(browser, lambda: _rows(browser) == ["acme/embed-small"])
-    assert browser.find_element("css selector", "#capability").get_attribute("value") == "embedding.text-embedding"
+    assert browser.execute_script("return document.querySelector('#capability').value") == "embedding.text-embedding"
 
     browser.get(f"{base}/pools.html#pool-generation.text-generation")
     # The script draws the pools after the page has loaded: wait for them, then check them.
