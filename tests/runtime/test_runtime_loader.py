@@ -471,3 +471,23 @@ def test_the_runtime_imports_nothing_outside_the_standard_library(snapshot_file:
                       "modelreg.gc_pause", "modelreg.bounded_http"} | {
         n for n in loaded if n.startswith("modelreg.runtime")}
     assert "modelreg.runtime.router" in loaded
+
+
+LOADED_BY_A_FILE_SERVICE = r'''
+import sys
+from modelreg.runtime import Router, load_snapshot
+router = Router(load_snapshot(sys.argv[1]))
+print(router.call("chat", lambda model: model.name))
+print(" ".join(sorted(n for n in ("asyncio", "http.client", "ssl", "socket", "urllib.error", "email.utils",
+                                  "tempfile", "concurrent.futures") if n in sys.modules)))
+'''
+
+
+def test_a_service_that_loads_a_file_and_routes_synchronously_imports_no_http_client_or_asyncio(
+        snapshot_file: Path) -> None:
+    # What a service pays at start-up: the HTTP client and asyncio load only when a URL or an
+    # async call needs them.
+    result = subprocess.run([sys.executable, "-c", LOADED_BY_A_FILE_SERVICE, str(snapshot_file)], capture_output=True,
+                            text=True, cwd=REPO, env={**os.environ, "PYTHONWARNINGS": "error"}, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["acme/coder", ""]

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # the command line reads the defaults without loading the che
     from modelreg.check.catalog_check import CatalogCheck
 
 DEFAULT_MAX_MODELS = 100_000
-# What the runtime loads by default (`modelreg.runtime.fetch.DEFAULT_MAX_BYTES`): a larger
+# What the runtime loads by default (`modelreg.runtime.snapshot_source.DEFAULT_MAX_BYTES`): a larger
 # snapshot would only be refused by every service.
 DEFAULT_MAX_SNAPSHOT_BYTES = 128 * 1024 * 1024
 _MIB = 1024 * 1024

@@ -11,11 +11,10 @@ only.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
+import sys
 import time
-import urllib.error
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeGuard
@@ -115,6 +114,8 @@ def _seconds(value: str, scale: float, now: float | None) -> float | None:
     if scale != 1.0:
         return None
     try:
+        import email.utils  # only for a Retry-After given as a date
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
@@ -170,7 +171,9 @@ def classify_error(error: BaseException) -> Failure:
     """
     if isinstance(error, ProviderError):
         return Failure(error.kind, str(error), error.retry_after, error.counts_for_breaker)
-    if isinstance(error, urllib.error.HTTPError):
+    # urllib's errors exist only once urllib.error is loaded: no import for the clients that never do.
+    urllib_error = sys.modules.get("urllib.error")
+    if urllib_error is not None and isinstance(error, urllib_error.HTTPError):
         return classify_status(error.code, "", parse_retry_after(error.headers))
     aws = _aws_error(error)
     if aws is not None:
@@ -180,7 +183,7 @@ def classify_error(error: BaseException) -> Failure:
         return classify_status(status, _body_of(error), parse_retry_after(_headers_of(error)))
     if isinstance(error, TimeoutError):
         return Failure(FailureKind.RETRY, f"timed out ({error or 'no answer in time'})")
-    if isinstance(error, urllib.error.URLError):
+    if urllib_error is not None and isinstance(error, urllib_error.URLError):
         reason = error.reason
         if isinstance(reason, TimeoutError):
             return Failure(FailureKind.RETRY, f"timed out ({reason})")

@@ -21,10 +21,8 @@ from dataclasses import dataclass
 from .bounded_http import Deadline, open_connection
 from .errors import SnapshotError
 from .snapshot_format import BodyHasher
+from .snapshot_source import DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_BYTES
 
-DEFAULT_FETCH_TIMEOUT = 30.0
-# Above a 100,000-model snapshot (about 90 MB).
-DEFAULT_MAX_BYTES = 128 * 1024 * 1024
 MAX_REDIRECTS = 5
 _REDIRECTS = (301, 302, 303, 307, 308)
 _CHUNK = 1 << 16
@@ -40,11 +38,6 @@ class Fetched:
     body_digest: str | None
     etag: str | None
     last_modified: str | None
-
-
-def is_url(source: object) -> bool:
-    """True for an http:// or https:// source."""
-    return isinstance(source, str) and source.startswith(("http://", "https://"))
 
 
 def fetch_snapshot(url: str, *, etag: str | None = None, last_modified: str | None = None,

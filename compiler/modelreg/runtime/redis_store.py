@@ -133,13 +133,16 @@ class RedisHealthStore:
                  policy: BreakerPolicy | None = None, prefix: str = "modelreg:", timeout: float = 0.05,
                  retry_interval: float = 1.0, clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
+        try:
+            import redis
+        except ImportError:
+            raise ImportError("RedisHealthStore needs redis-py: pip install 'modelreg[redis]'") from None
         if client is None:
-            try:
-                import redis
-            except ImportError:
-                raise ImportError("RedisHealthStore needs redis-py: pip install 'modelreg[redis]'") from None
             client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._redis = client
+        # Looked up once: `_run` is on every attempt's path.
+        self._no_script: type[Exception] = redis.exceptions.NoScriptError
+        self._unreachable: tuple[type[Exception], ...] = (redis.exceptions.RedisError, OSError)
         self.policy = policy or BreakerPolicy()
         self._prefix = prefix
         self._clock = clock
@@ -281,8 +284,6 @@ class RedisHealthStore:
 
     def _run(self, calls: Sequence[tuple[str, Sequence[str], Sequence[Any]]]) -> list[Any] | None:
         """Run the scripts in one round trip; None (and local state from then on) when Redis fails."""
-        import redis
-
         for attempt in (1, 2):
             try:
                 if not self._shas:
@@ -291,13 +292,13 @@ class RedisHealthStore:
                 for script, keys, args in calls:
                     pipe.execute_command("EVALSHA", self._shas[script], len(keys), *keys, *args)  # type: ignore[no-untyped-call]
                 results: list[Any] = pipe.execute()
-            except redis.exceptions.NoScriptError:
+            except self._no_script:
                 self._shas.clear()  # the server restarted, or flushed its scripts: load them again
                 if attempt == 2:
                     self._failed("the scripts could not be loaded")
                     return None
                 continue
-            except (redis.exceptions.RedisError, OSError) as exc:
+            except self._unreachable as exc:
                 self._failed(f"{type(exc).__name__}: {exc}")
                 return None
             if self._down:

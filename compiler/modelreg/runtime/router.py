@@ -10,7 +10,6 @@ drift apart. Standard library only.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import logging
 import random
@@ -51,6 +50,12 @@ T = TypeVar("T")
 _ROUTABLE = frozenset({"active", "preview", "deprecated"})
 _DEADLINE: contextvars.ContextVar[tuple[float, Callable[[], float]] | None] = contextvars.ContextVar(
     "modelreg_deadline", default=None)
+
+
+async def _async_sleep(seconds: float) -> None:
+    import asyncio  # here, not at the top: a synchronous service never loads it
+
+    await asyncio.sleep(seconds)
 
 
 def remaining_time() -> float | None:
@@ -242,7 +247,7 @@ class Router:
         spread: bool = False,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        async_sleep: Callable[[float], Awaitable[None]] = _async_sleep,
         random: Callable[[], float] = random.random,
     ) -> None:
         self._source = source
@@ -672,6 +677,8 @@ class RoutedStream(Generic[T]):
 async def _within(awaitable: Awaitable[T], seconds: float) -> T:
     """`await awaitable`, cancelled with TimeoutError after `seconds`: what `asyncio.timeout` does,
     with one timer handle and no more, for the router's per-call overhead."""
+    import asyncio  # here, not at the top: a synchronous service never loads it
+
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None

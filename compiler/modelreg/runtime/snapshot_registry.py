@@ -24,8 +24,8 @@ from typing import Any
 from . import snapshot_format
 from .capability_tree import CapabilityTree
 from .errors import SnapshotError, UnknownFeature, UnknownProvider
-from .fetch import DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_BYTES, fetch_snapshot, is_url
 from .gc_pause import collector_paused
+from .snapshot_source import DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_BYTES, is_url
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _NO_ITEMS: list[Any] = []  # the default of an absent list field; never modified
@@ -632,6 +632,8 @@ def load_snapshot(source: str | os.PathLike[str], *, timeout: float = DEFAULT_FE
     within `timeout` seconds (see `fetch_snapshot`). OSError when a file cannot be read at all.
     """
     if is_url(source):
+        from .fetch import fetch_snapshot  # the HTTP client, only for a URL
+
         url = str(source)
         fetched = fetch_snapshot(url, timeout=timeout, max_bytes=max_bytes)
         if fetched.raw is None:

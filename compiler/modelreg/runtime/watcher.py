@@ -18,7 +18,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 from .errors import SnapshotError
-from .fetch import DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_BYTES, Fetched, fetch_snapshot, is_url
+from .fetch import Fetched, fetch_snapshot
 from .log import logger
 from .snapshot_registry import (
     SnapshotModel,
@@ -27,6 +27,7 @@ from .snapshot_registry import (
     load_snapshot,
     read_file,
 )
+from .snapshot_source import DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_BYTES, is_url
 
 _Signature = tuple[int, int, int]
 
