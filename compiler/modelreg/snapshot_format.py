@@ -3,6 +3,7 @@
 """
 
 from modelreg.runtime.snapshot_format import (
+    BODY_SHIFT,
     FORMAT_MAJOR,
     FORMAT_MINOR,
     FORMAT_NAME,
@@ -11,7 +12,8 @@ from modelreg.runtime.snapshot_format import (
     check_format,
     decode,
     encode,
+    seal_body,
 )
 
-__all__ = ["FORMAT_MAJOR", "FORMAT_MINOR", "FORMAT_NAME", "BodyHasher", "canonical_json", "check_format", "decode",
-           "encode"]
+__all__ = ["BODY_SHIFT", "FORMAT_MAJOR", "FORMAT_MINOR", "FORMAT_NAME", "BodyHasher", "canonical_json", "check_format",
+           "decode", "encode", "seal_body"]

@@ -17,6 +17,7 @@ from modelreg.build.pipeline import compile_files
 from modelreg.build.revision import RevisionCompiler
 from modelreg.build.snapshot import Snapshot
 from modelreg.build.version import VersionInfo, worktree_version
+from modelreg.build.worktree_derive import derive_worktree, read_files
 from modelreg.build.worktree_memo import WorktreeMemo
 from modelreg.catalog.directory import DirectorySource
 from modelreg.catalog.files import CatalogFiles
@@ -91,36 +92,45 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
     if memo is None:
         return compile_files(source.read, version, dates, strict=strict, limits=limits, where=where,
                              outcomes=outcomes)
-    return _memoised(memo, source, version, limits or Limits(), strict=strict, where=where,
-                     compile_read=lambda files, limits: compile_files(lambda: files, version, dates, strict=strict,
-                                                                      limits=limits, where=where, outcomes=outcomes))
+
+    def compile_read(files: CatalogFiles, limits: Limits) -> Snapshot:
+        return compile_files(lambda: files, version, dates, strict=strict, limits=limits, where=where,
+                             outcomes=outcomes, spans=True)
+    return _memoised(memo, source, version, dates, limits or Limits(), strict=strict, where=where,
+                     compile_read=compile_read)
 
 
-def _memoised(memo: WorktreeMemo, source: DirectorySource, version: VersionInfo, limits: Limits, *, strict: bool,
-              where: str, compile_read: Callable[[CatalogFiles, Limits], Snapshot]) -> Snapshot:
-    # The memo's snapshot when nothing it depends on changed; else `compile_read` of the files read
-    # afresh, memoised.
+def _memoised(memo: WorktreeMemo, source: DirectorySource, version: VersionInfo, dates: RegistrationDates | None,
+              limits: Limits, *, strict: bool, where: str,
+              compile_read: Callable[[CatalogFiles, Limits], Snapshot]) -> Snapshot:
+    # The memo's snapshot when nothing it depends on changed; else one derived from it when only
+    # model files changed; else `compile_read` of the files read afresh. Memoised either way.
     listing = memo.listing(source)
-    files: CatalogFiles | None = None
-    if listing is not None and all(d is not None for d in listing.digests.values()):
-        digests = {rel: d for rel, d in listing.digests.items() if d is not None}
-    else:
-        files = source.read()
-        digests = {rel: digest(raw) for rel, raw in files.contents.items()}
-    hit = memo.get(WorktreeMemo.key(compiler_fingerprint(), source.display_root, version, digests)) \
-        if listing is not None else None
-    # Under --strict, warnings fail the compile: compile again to report them.
-    if hit is not None and not (strict and hit.warnings):
-        limits.check_models(len(hit.document["models"]), where)
-        limits.check_snapshot(hit.raw, where)
-        return hit
-    if files is None:
-        # Read now: the key is of what was read, should a file have changed since its stat.
-        files = source.read()
-        digests = {rel: digest(raw) for rel, raw in files.contents.items()}
+    if listing is None:
+        return compile_read(source.read(), limits)
+    limits.check_files(list(listing.digests), where)
+    unread = [rel for rel, known in listing.digests.items() if known is None]
+    fresh = read_files(source, unread)
+    if fresh is not None:
+        digests = {rel: known if known is not None else digest(fresh[rel]) for rel, known in listing.digests.items()}
+        key = WorktreeMemo.key(compiler_fingerprint(), source.display_root, version, digests)
+        hit = memo.get(key)
+        # Under --strict, warnings fail the compile: compile again to report them.
+        if hit is not None and not (strict and hit.warnings):
+            limits.check_models(len(hit.document["models"]), where)
+            limits.check_snapshot(hit.raw, where)
+            return hit
+        derived = derive_worktree(memo, source, version, dates, digests)
+        if derived is not None and not (strict and derived.warnings):
+            limits.check_models(len(derived.document["models"]), where)
+            limits.check_snapshot(derived.raw, where)
+            memo.put(key, derived, listing, digests)
+            return derived
+    # Read now: the key is of what was read, should a file have changed since its stat.
+    files = source.read()
+    digests = {rel: digest(raw) for rel, raw in files.contents.items()}
     snapshot = compile_read(files, limits)
-    if listing is not None and not files.diagnostics and not files.oversized \
-            and set(files.contents) == set(listing.signatures):
+    if not files.diagnostics and not files.oversized and set(files.contents) == set(listing.signatures):
         memo.put(WorktreeMemo.key(compiler_fingerprint(), source.display_root, version, digests), snapshot,
                  listing, digests)
     return snapshot

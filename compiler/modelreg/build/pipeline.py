@@ -42,19 +42,19 @@ def checked_catalog(read: Callable[[], CatalogFiles], version: VersionInfo, date
 
 def compile_files(read: Callable[[], CatalogFiles], version: VersionInfo, dates: RegistrationDates | None, *,
                   strict: bool = False, limits: Limits | None = None, where: str = "the catalog",
-                  outcomes: OutcomeCache | None = None) -> Snapshot:
+                  outcomes: OutcomeCache | None = None, spans: bool = False) -> Snapshot:
     """The sealed snapshot of the files `read` gives, at `version` (see `checked_catalog`), within
-    `limits` (the defaults when None)."""
+    `limits` (the defaults when None); `spans` as `build_snapshot` takes it."""
     limits = limits or Limits()
     with collector_paused:
         check = checked_catalog(read, version, dates, strict=strict, limits=limits, where=where, outcomes=outcomes)
-        return sealed(check, version, limits, where)
+        return sealed(check, version, limits, where, spans=spans)
 
 
-def sealed(check: CatalogCheck, version: VersionInfo, limits: Limits, where: str) -> Snapshot:
+def sealed(check: CatalogCheck, version: VersionInfo, limits: Limits, where: str, *, spans: bool = False) -> Snapshot:
     """The sealed snapshot of a successful check, or LimitExceeded: on an estimate before it is
     built, and on its bytes after."""
     limits.check_estimate(check, where)
-    snapshot = build_snapshot(check, version)
+    snapshot = build_snapshot(check, version, spans=spans)
     limits.check_snapshot(snapshot.raw, where)
     return snapshot

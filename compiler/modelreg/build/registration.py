@@ -52,6 +52,23 @@ def derived_stamps(dates: RegistrationDates, base: Mapping[str, Any], base_commi
     return stamps
 
 
+def worktree_stamps(dates: RegistrationDates, base: Mapping[str, Any], commit: str,
+                    present: Collection[str]) -> dict[str, str | None]:
+    """`registered_at` of the work tree's files (`present`) at HEAD `commit`, given the document
+    of the work tree's last compile. At the same commit a path keeps its date, whatever its
+    content now, and only the files the base did not have are looked up; at another, as
+    `derived_stamps` (or the whole history, when the base had no commit)."""
+    version = base["version"]
+    if version["commit"] == commit and version["history"] == "full":
+        stamps: dict[str, str | None] = {rec["source"]: rec["registered_at"] for rec in base["models"].values()}
+        new = [rel for rel in present if rel not in stamps]
+        stamps.update((rel, _iso(when)) for rel, when in dates.dates(commit, new).items())
+        return stamps
+    if version["commit"] is None:
+        return {rel: _iso(when) for rel, when in dates.dates(commit).items()}
+    return derived_stamps(dates, base, version["commit"], commit, present)
+
+
 def fill_registration_dates(dates: RegistrationDates, sides: Sequence[tuple[str, dict[str, Any]]]) -> None:
     """Give two documents of commits, compiled or derived without dates, the `registered_at` that
     can differ between them: those of the files added or removed in between (the others are the

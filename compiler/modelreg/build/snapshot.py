@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from array import array
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from modelreg import snapshot_format
 from modelreg.atomic_files import write_atomic
+from modelreg.build.encoding import Earlier, encode_records
 from modelreg.build.version import VersionInfo
 from modelreg.capability_tree import CapabilityTree
 from modelreg.check.catalog_check import CatalogCheck
@@ -36,12 +38,26 @@ class Snapshot:
     raw: bytes
     digest: str
     warnings: list[Diagnostic] = field(default_factory=list)
+    spans: array[int] | None = field(default=None, repr=False, compare=False)
+    """Where each model's record lies in `raw`, when it was encoded record by record
+    (`modelreg.build.encoding`): what a snapshot derived from this one copies."""
 
     @classmethod
     def from_document(cls, document: dict[str, Any], warnings: list[Diagnostic] | None = None) -> Snapshot:
         """Seal a snapshot document (without `$digest`): serialise it and compute the digest."""
         raw, digest = snapshot_format.encode(document)
         return cls({"$digest": digest, **document}, raw, digest, list(warnings or []))
+
+    @classmethod
+    def from_records(cls, document: dict[str, Any], warnings: list[Diagnostic] | None = None, *,
+                     earlier: Snapshot | None = None) -> Snapshot:
+        """`from_document`, to the same bytes, encoded record by record with the spans kept; the
+        records `document` shares with `earlier` (a snapshot with spans) are copied, not encoded."""
+        reuse = Earlier(earlier.document["models"], earlier.raw, earlier.spans) \
+            if earlier is not None and earlier.spans is not None else None
+        encoded = encode_records(document, reuse)
+        return cls({"$digest": encoded.digest, **document}, encoded.raw, encoded.digest, list(warnings or []),
+                   encoded.spans)
 
     @classmethod
     def from_bytes(cls, raw: bytes, *, source: str = "snapshot") -> Snapshot:
@@ -106,10 +122,14 @@ class Snapshot:
                 f"version {self.version['label']}, {self.digest[:19]}")
 
 
-def build_snapshot(check: CatalogCheck, version: VersionInfo) -> Snapshot:
-    """Turn a successful catalog check into a sealed snapshot."""
+def build_snapshot(check: CatalogCheck, version: VersionInfo, *, spans: bool = False) -> Snapshot:
+    """Turn a successful catalog check into a sealed snapshot; with `spans`, encoded record by
+    record (`Snapshot.from_records`) for a later snapshot to derive from."""
     with collector_paused:
-        return Snapshot.from_document(snapshot_document(check, version), check.warnings)
+        document = snapshot_document(check, version)
+        if spans:
+            return Snapshot.from_records(document, check.warnings)
+        return Snapshot.from_document(document, check.warnings)
 
 
 def snapshot_document(check: CatalogCheck, version: VersionInfo) -> dict[str, Any]:

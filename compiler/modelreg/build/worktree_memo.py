@@ -19,6 +19,7 @@ import hashlib
 import os
 import stat
 import sys
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from modelreg.catalog.yaml_loader import MAX_FILE_BYTES
 from modelreg.check.outcome_cache import digest, seal, unseal
 from modelreg.diagnostics import Diagnostic, Severity
 
-FORMAT = b"modelreg-worktree 3"
+FORMAT = b"modelreg-worktree 4"
 Signature = tuple[int, int, int, int, int]
 
 
@@ -106,8 +107,28 @@ class WorktreeMemo:
     def get(self, key: bytes) -> Snapshot | None:
         """The snapshot memoised under `key`, with its warnings, or None."""
         memo, _ = self._load()
+        return self._snapshot(memo) if memo.get("key") == key else None
+
+    def previous(self) -> tuple[Snapshot, dict[str, bytes]] | None:
+        """The last compile's snapshot whatever it was keyed by, and the content digest of each
+        file it was compiled from: what the next compile may derive its own from."""
+        memo, _ = self._load()
+        snapshot = self._snapshot(memo)
+        files = memo.get("files")
+        if snapshot is None or not isinstance(files, dict):
+            return None
+        digests: dict[str, bytes] = {}
+        for rel, entry in files.items():
+            if not (isinstance(rel, str) and isinstance(entry, tuple) and len(entry) == 2
+                    and isinstance(entry[1], bytes)):
+                return None
+            digests[rel] = entry[1]
+        return snapshot, digests
+
+    @staticmethod
+    def _snapshot(memo: dict[str, Any]) -> Snapshot | None:
         raw, document = memo.get("snapshot"), memo.get("document")
-        if memo.get("key") != key or not isinstance(raw, bytes) or not isinstance(document, dict):
+        if not isinstance(raw, bytes) or not isinstance(document, dict):
             return None
         # The document as the compile built it (its keys in the tree's order, as a fresh compile
         # gives them to `show`), held to the bytes it was built with.
@@ -119,7 +140,13 @@ class WorktreeMemo:
             warnings = [Diagnostic(d[0], d[1], d[2], d[3], d[4], Severity(d[5])) for d in memo["warnings"]]
         except (ValueError, TypeError, KeyError, IndexError):
             return None
-        return Snapshot(document, raw, document["$digest"], warnings)
+        spans = memo.get("spans")
+        models = document.get("models")
+        kept: array[int] | None = None
+        if isinstance(spans, bytes) and isinstance(models, dict) and len(spans) == 16 * len(models):
+            kept = array("q")
+            kept.frombytes(spans)
+        return Snapshot(document, raw, claimed, warnings, kept)
 
     def put(self, key: bytes, snapshot: Snapshot, listing: Listing, digests: dict[str, bytes]) -> None:
         """Keep `snapshot` under `key`, with the stat signature of each file and the digest of the
@@ -127,7 +154,8 @@ class WorktreeMemo:
         records = {rel: (signature, digests[rel]) for rel, signature in listing.signatures.items() if rel in digests}
         warnings = [(d.file, d.line, d.column, d.code, d.message, d.severity.value) for d in snapshot.warnings]
         memo = {"key": key, "snapshot": snapshot.raw, "raw_sha256": hashlib.sha256(snapshot.raw).digest(),
-                "document": snapshot.document, "warnings": warnings, "files": records}
+                "document": snapshot.document, "warnings": warnings, "files": records,
+                "spans": snapshot.spans.tobytes() if snapshot.spans is not None else None}
         with contextlib.suppress(OSError, ValueError):  # ValueError: a value marshal cannot hold
             sealed = seal(self._header, memo)
             self.path.parent.mkdir(parents=True, exist_ok=True)

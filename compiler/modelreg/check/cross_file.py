@@ -4,7 +4,7 @@ live models without looping, and the capabilities that no model serves."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from typing import Any
 
 from modelreg.capability_tree import CapabilityTree
@@ -12,7 +12,6 @@ from modelreg.catalog.yaml_loader import YamlDocument
 from modelreg.check.located import at_node, node_path
 from modelreg.diagnostics import Diagnostic, Severity
 from modelreg.errors import did_you_mean
-from modelreg.resolve.pools import CapabilityPool
 
 
 def check_tree(doc: YamlDocument, diags: list[Diagnostic]) -> CapabilityTree:
@@ -91,10 +90,10 @@ def check_replacements(models: list[tuple[YamlDocument, str, Mapping[str, Any]]]
                                  severity=Severity.WARNING))
 
 
-def empty_pool_warnings(doc: YamlDocument, tree: CapabilityTree, pools: Mapping[str, CapabilityPool]
-                        ) -> list[Diagnostic]:
+def empty_pool_warnings(doc: YamlDocument, tree: CapabilityTree, pools: Mapping[str, Sized]) -> list[Diagnostic]:
     """A warning at each live capability that no model serves (in `capabilities.yaml`, `doc`),
-    naming only the topmost empty node: everything below an empty node is empty too."""
+    naming only the topmost empty node: everything below an empty node is empty too. `pools`
+    holds each node's members (pools, or lists of names)."""
     found = []
     for path, pool in pools.items():
         node = tree.nodes[path]

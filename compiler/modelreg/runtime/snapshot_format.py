@@ -35,11 +35,20 @@ def canonical_json(data: Any) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
+# Where a byte of the canonical body sits in the file: the digest field goes in after its `{`.
+BODY_SHIFT = _BODY_START - 1
+
+
 def encode(document: dict[str, Any]) -> tuple[bytes, str]:
     """The file bytes and digest for a snapshot document (given without `$digest`)."""
     if "$digest" in document:
         raise ValueError("the document must not carry `$digest` yet")
-    body = canonical_json(document)
+    return seal_body(canonical_json(document))
+
+
+def seal_body(body: bytes) -> tuple[bytes, str]:
+    """The file bytes and digest of a document given as its canonical bytes (without `$digest`):
+    the digest field goes in first, so a byte at `i` of `body` is at `i + BODY_SHIFT` in the file."""
     digest = hashlib.sha256(body).hexdigest()
     return _PREFIX + digest.encode("ascii") + b'",' + body[1:], "sha256:" + digest
 

@@ -1,0 +1,86 @@
+"""The work tree's snapshot derived from its last compile (`modelreg.build.worktree_memo`) when
+only model files changed since: what a compile after editing a model file costs.
+
+Everything the derivation reads is held to the content digests the new memo key is made of: a
+file that changes again while it runs makes it give up, and the compile reads everything afresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from modelreg.build.derive import ModelChanges, derive
+from modelreg.build.registration import worktree_stamps
+from modelreg.build.snapshot import Snapshot
+from modelreg.build.version import VersionInfo
+from modelreg.build.worktree_memo import WorktreeMemo
+from modelreg.catalog.directory import DirectorySource, WorktreeReader
+from modelreg.catalog.files import CatalogFiles
+from modelreg.catalog.paths import is_model_path
+from modelreg.check.outcome_cache import digest
+from modelreg.errors import CatalogInvalid
+from modelreg.git.registration_dates import RegistrationDates
+
+
+def read_files(source: DirectorySource, rels: Collection[str]) -> dict[str, bytes] | None:
+    """The bytes of the files `rels` of `source`, read by its rules; None when any of them is
+    refused (the full read says why)."""
+    files = CatalogFiles(source.display_root)
+    real_root = source.root.resolve()
+    for rel in rels:
+        DirectorySource.read_file(files, source.root / rel, rel, real_root)
+    if files.diagnostics or len(files.contents) != len(rels):
+        return None
+    return files.contents
+
+
+class _HeldReader(WorktreeReader):
+    """The work tree's files, each of which must still have the digest it was listed with."""
+
+    def __init__(self, source: DirectorySource, digests: Mapping[str, bytes]) -> None:
+        super().__init__(source.root, source.display_root)
+        self._digests = digests
+        self.moved = False
+
+    def read(self, rels: Collection[str]) -> CatalogFiles:
+        files = super().read(rels)
+        if files.diagnostics or any(self._digests.get(rel) != digest(raw) for rel, raw in files.contents.items()):
+            self.moved = True
+        return files
+
+
+def derive_worktree(memo: WorktreeMemo, source: DirectorySource, version: VersionInfo,
+                    dates: RegistrationDates | None, digests: Mapping[str, bytes]) -> Snapshot | None:
+    """The snapshot of the work tree whose files have `digests`, at `version`, derived from the
+    memo's last one; None when it cannot be (no memo, a change to anything but model files, too
+    many changes, an invalid file: a full compile says what is wrong, in full)."""
+    previous = memo.previous()
+    if previous is None:
+        return None
+    base, base_digests = previous
+    changes = ModelChanges()
+    for rel, now in digests.items():
+        if base_digests.get(rel) != now:
+            if not is_model_path(rel):
+                return None
+            changes.changed.add(rel)
+    for rel in base_digests.keys() - digests.keys():
+        if not is_model_path(rel):
+            return None
+        changes.removed.add(rel)
+    reader = _HeldReader(source, digests)
+    commit = version.commit
+
+    def stamps(present: Collection[str]) -> Mapping[str, str | None]:
+        if dates is None or version.history != "full" or commit is None:
+            return {}
+        return worktree_stamps(dates, base.document, commit, present)
+    try:
+        derived = derive(reader, base.document, base.warnings, changes, version, stamps)
+    except CatalogInvalid:
+        return None
+    if derived is None or reader.moved:
+        return None
+    return Snapshot.from_records(derived.document, derived.warnings, earlier=base)
+
+
