@@ -76,9 +76,11 @@ def remove_leftovers(directory: str | os.PathLike[str]) -> list[str]:
     return sorted(removed)
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = True) -> None:
     """Write a file so that readers see either the old content or the new, never a part; the
-    leftovers of killed writers in its directory are removed first."""
+    leftovers of killed writers in its directory are removed first. Not `durable`, the content
+    is not forced to disk before the rename: for a cache, which a crash may cost but a reader
+    checks (a file its seal refuses is no cache)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(target.parent)
@@ -89,7 +91,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             os.fchmod(fh.fileno(), 0o644)  # mkstemp makes 0600; a snapshot is meant to be read
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         pause_at("write-atomic:written")
         os.replace(tmp, target)
     except BaseException:

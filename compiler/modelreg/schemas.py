@@ -13,13 +13,12 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema_rs
-
 from modelreg.data_files import data_path
 
 if TYPE_CHECKING:
-    # Imported where used: only a document that fails validation needs them, and they are a
-    # quarter of the command's start-up time.
+    # Imported where used: only a document that fails validation needs jsonschema, and it is a
+    # quarter of the command's start-up time; a command that checks nothing needs neither.
+    import jsonschema_rs
     from jsonschema import Draft202012Validator
 
 
@@ -48,6 +47,8 @@ def validator(name: str) -> Draft202012Validator:
 @cache
 def fast_validator(name: str) -> jsonschema_rs.Validator:
     """A compiled validator for one schema: yes or no, in microseconds."""
+    import jsonschema_rs
+
     return jsonschema_rs.validator_for(load_schema(name))
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-import modelreg.check.file_check as file_check
 import modelreg.check.outcome_cache as outcome_cache
 from modelreg.build.cache import compiler_fingerprint
 from modelreg.build.compile import compile_catalog
@@ -27,20 +26,6 @@ from tests.git_helpers import commit_all, init_repo
 
 BETA = PROVIDER.replace("acme", "beta").replace("Acme AI", "Beta").replace("ACME", "BETA")
 BETA_MODEL = "name: beta/small\nprovider: beta\ncapabilities: [generation.text-generation]\n"
-
-
-@pytest.fixture
-def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The model files parsed and checked from now on, in this process, in order."""
-    seen: list[str] = []
-    real = file_check.load_document
-
-    def counting(kind: str, shown: str, raw: bytes | int, diags: list[Any]) -> file_check.Loaded:
-        seen.append(shown.rsplit("models.d/", 1)[-1])
-        return real(kind, shown, raw, diags)
-
-    monkeypatch.setattr(file_check, "load_document", counting)
-    return seen
 
 
 def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:

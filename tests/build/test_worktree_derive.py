@@ -11,24 +11,9 @@ from typing import Any
 
 import pytest
 
-import modelreg.check.file_check as file_check
 from modelreg.catalog.directory import DirectorySource, WorktreeReader
 from tests.conftest import CHAT, PROVIDER, Run, run_cli, write
 from tests.git_helpers import commit_all, init_repo
-
-
-@pytest.fixture
-def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The catalog files parsed and checked from now on, in this process, in order."""
-    seen: list[str] = []
-    real = file_check.load_document
-
-    def counting(kind: str, shown: str, raw: bytes | int, diags: list[Any]) -> file_check.Loaded:
-        seen.append(shown.rsplit("models.d/", 1)[-1])
-        return real(kind, shown, raw, diags)
-
-    monkeypatch.setattr(file_check, "load_document", counting)
-    return seen
 
 
 def models_in(parsed: list[str]) -> list[str]:
@@ -178,3 +163,50 @@ def test_a_file_that_changes_while_the_snapshot_is_derived_is_compiled_afresh(
     assert b'"priority":7,' in out.read_bytes()
     assert run_cli("compile", "--catalog", str(catalog), "-o", str(tmp_path / "fresh.json"), "--no-cache").code == 0
     assert (tmp_path / "fresh.json").read_bytes() == out.read_bytes()
+
+
+def checked(catalog: Path, parsed: list[str], *extra: str) -> tuple[tuple[int, str, str], list[str]]:
+    """`validate`'s outcome with the cache and the model files it parsed, asserted equal to the
+    outcome without the cache."""
+    parsed.clear()
+    run = run_cli("validate", "--catalog", str(catalog), *extra)
+    models = sorted(models_in(parsed))
+    fresh = run_cli("validate", "--catalog", str(catalog), "--no-cache", *extra)
+    assert (run.code, run.out, run.err) == (fresh.code, fresh.out, fresh.err)
+    return (run.code, run.out, run.err.replace(str(catalog), "CATALOG")), models
+
+
+def test_validate_derives_its_verdict_from_the_last_one(catalog: Path, tmp_path: Path, parsed: list[str]) -> None:
+    # The first check is a full one, and what later ones derive from.
+    (_, _, err), models = checked(catalog, parsed)
+    assert err.splitlines()[-1] == "CATALOG: valid (0 error(s), 0 warning(s))"
+    assert models == ["acme/chat-large.yaml", "acme/coder.yaml", "acme/embed-small.yaml"]
+    assert checked(catalog, parsed)[1] == []  # nothing changed: nothing parsed
+    verdicts = []
+    for what, change, expected in STEPS:
+        change(catalog)
+        (code, _, err), models = checked(catalog, parsed)
+        verdicts.append((what, code, err.splitlines()[-1]))
+        if expected is not None:
+            assert models == sorted(expected), what
+    assert verdicts[:5] == [
+        ("a priority", 0, "CATALOG: valid (0 error(s), 0 warning(s))"),
+        ("a deprecated model", 0, "CATALOG: valid (0 error(s), 0 warning(s))"),
+        ("a model replaced by a deprecated one", 0, "CATALOG: valid (0 error(s), 1 warning(s))"),
+        ("the chain's end deprecated", 0, "CATALOG: valid (0 error(s), 2 warning(s))"),
+        ("the only embedding model removed", 0, "CATALOG: valid (0 error(s), 3 warning(s))"),
+    ]
+    assert verdicts[-1] == ("a replacement removed", 1, "CATALOG: invalid (1 error(s), 1 warning(s))")
+
+
+def test_validate_of_a_file_after_a_compile_derives_from_the_compile(
+        catalog: Path, tmp_path: Path, parsed: list[str]) -> None:
+    init_repo(catalog.parent)
+    commit_all(catalog.parent, "catalog")
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(tmp_path / "registry.json")).code == 0
+    edit(catalog, "acme/coder.yaml", "priority: 5", "priority: 6")
+    (code, _, err), models = checked(catalog, parsed)
+    assert (code, err.splitlines()[-1], models) == (0, "CATALOG: valid (0 error(s), 0 warning(s))", ["acme/coder.yaml"])
+    parsed.clear()
+    run = run_cli("validate", str(catalog / "acme/coder.yaml"))
+    assert (run.code, models_in(parsed)) == (0, [])

@@ -12,11 +12,13 @@ import contextlib
 import hashlib
 import json
 import os
+from array import array
 from functools import cache
 from pathlib import Path
 
 from modelreg.atomic_files import write_atomic
 from modelreg.build.snapshot import Snapshot
+from modelreg.check.outcome_cache import seal, unseal
 from modelreg.diagnostics import Diagnostic, Severity
 from modelreg.errors import SnapshotError
 from modelreg.git.repository import CatalogRepository
@@ -63,6 +65,10 @@ class SnapshotCache:
         stem = self.directory / f"{commit}.{self.key}"
         return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".warnings.json")
 
+    def _spans_path(self, commit: str) -> Path:
+        # Where the entry's records lie in its bytes (`Snapshot.spans`), when it was encoded so.
+        return self.directory / f"{commit}.{self.key}.spans"
+
     def has(self, commit: str) -> bool:
         """Whether `commit` has an entry (without reading it)."""
         return all(path.is_file() for path in self._paths(commit))
@@ -79,9 +85,23 @@ class SnapshotCache:
         prefix = self.display_root.rstrip("/") + "/" if self.display_root else ""
         snapshot.warnings = [Diagnostic(prefix + r["file"], r["line"], r["column"], r["code"], r["message"],
                                         Severity(r["severity"])) for r in records]
+        snapshot.spans = self._spans(commit, snapshot)
         with contextlib.suppress(OSError):
             os.utime(snapshot_path)
         return snapshot
+
+    def _spans(self, commit: str, snapshot: Snapshot) -> array[int] | None:
+        # The entry's spans, sealed with the digest of the bytes they index.
+        try:
+            raw = self._spans_path(commit).read_bytes()
+        except OSError:
+            return None
+        body = unseal(_spans_header(snapshot), raw)
+        if not isinstance(body, bytes) or len(body) != 16 * len(snapshot.document["models"]):
+            return None
+        spans = array("q")
+        spans.frombytes(body)
+        return spans
 
     def put(self, commit: str, snapshot: Snapshot) -> None:
         """Keep `snapshot` as the one of `commit`, dropping the least recently used beyond KEEP."""
@@ -89,6 +109,9 @@ class SnapshotCache:
         prefix = self.display_root.rstrip("/") + "/" if self.display_root else ""
         records = [{**d.to_dict(), "file": d.file.removeprefix(prefix)} for d in snapshot.warnings]
         try:
+            if snapshot.spans is not None:
+                write_atomic(self._spans_path(commit), seal(_spans_header(snapshot), snapshot.spans.tobytes()),
+                             durable=False)
             write_atomic(warnings_path, json.dumps(records, sort_keys=True).encode())
             write_atomic(snapshot_path, snapshot.raw)
             self._evict()
@@ -106,6 +129,10 @@ class SnapshotCache:
 
     def _evict(self) -> None:
         for commit in self.commits()[KEEP:]:
-            for path in self._paths(commit):
+            for path in (*self._paths(commit), self._spans_path(commit)):
                 with contextlib.suppress(OSError):
                     path.unlink()
+
+
+def _spans_header(snapshot: Snapshot) -> bytes:
+    return b"modelreg-spans 1\0" + snapshot.digest.encode() + b"\0"

@@ -9,20 +9,21 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelreg.build.cache import compiler_fingerprint
 from modelreg.build.limits import Limits
 from modelreg.build.outcome_store import outcomes_for, worktree_memo_for
-from modelreg.build.pipeline import compile_files
-from modelreg.build.revision import RevisionCompiler
 from modelreg.build.snapshot import Snapshot
 from modelreg.build.version import VersionInfo, worktree_version
-from modelreg.build.worktree_derive import derive_worktree, read_files
 from modelreg.build.worktree_memo import WorktreeMemo
+
+if TYPE_CHECKING:
+    from modelreg.build.worktree_check import Verdict
+    from modelreg.check.catalog_check import CatalogCheck
 from modelreg.catalog.directory import DirectorySource
 from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.paths import DEFAULT_CATALOG
-from modelreg.check.catalog_check import CatalogCheck, check_catalog
 from modelreg.check.outcome_cache import digest
 from modelreg.errors import StateError, UsageError
 from modelreg.git.registration_dates import SHALLOW_HINT, RegistrationDates
@@ -40,9 +41,20 @@ def validate_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, *, cache
     """Check a catalog directory; the result holds every diagnostic (it does not raise on them).
     Reads the directory alone: no git. `cache` False checks every file again, without reading or
     writing the per-file cache."""
+    from modelreg.check.catalog_check import check_catalog
+
     root = _catalog_dir(catalog)
     outcomes = outcomes_for(root) if cache else None
     return check_catalog(DirectorySource(root, os.fspath(catalog)).read(), outcomes=outcomes)
+
+
+def check_catalog_dir(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, *, cache: bool = True) -> Verdict:
+    """What `validate` reports on a catalog directory: every diagnostic a full check gives, found by
+    checking only what changed since the last check or compile when the cache allows (see
+    `modelreg.build.worktree_check`). No git. `cache` False checks every file afresh."""
+    from modelreg.build.worktree_check import check_worktree
+
+    return check_worktree(_catalog_dir(catalog), os.fspath(catalog), cache=cache)
 
 
 def compile_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, *, strict: bool = False,
@@ -68,6 +80,8 @@ def compile_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, *, strict
         repo = CatalogRepository.find(catalog)
         if repo is None:
             raise not_in_git(catalog, f"compile revision `{rev}`")
+        from modelreg.build.revision import RevisionCompiler
+
         compiler = RevisionCompiler(repo, cache=cache, allow_shallow=allow_shallow)
         return compiler.snapshot(repo.resolve(rev), strict=strict, limits=limits)
     return compile_worktree(catalog, strict=strict, allow_shallow=allow_shallow, limits=limits, cache=cache)
@@ -79,6 +93,9 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
     never taken from the snapshot cache (a work tree that git calls clean may still differ from
     HEAD: `git update-index --skip-worktree`, `--assume-unchanged`); its files' outcomes are,
     by their content."""
+    # Here, not at the top: a compile whose snapshot the memo holds checks nothing.
+    from modelreg.build.pipeline import compile_files
+
     root = _catalog_dir(catalog)
     repo = CatalogRepository.find(catalog)
     version = worktree_version(repo)
@@ -105,24 +122,24 @@ def _memoised(memo: WorktreeMemo, source: DirectorySource, version: VersionInfo,
               compile_read: Callable[[CatalogFiles, Limits], Snapshot]) -> Snapshot:
     # The memo's snapshot when nothing it depends on changed; else one derived from it when only
     # model files changed; else `compile_read` of the files read afresh. Memoised either way.
+    from modelreg.build.worktree_derive import derive_worktree, listed_digests
+
     listing = memo.listing(source)
     if listing is None:
         return compile_read(source.read(), limits)
-    limits.check_files(list(listing.digests), where)
-    unread = [rel for rel, known in listing.digests.items() if known is None]
-    fresh = read_files(source, unread)
-    if fresh is not None:
-        digests = {rel: known if known is not None else digest(fresh[rel]) for rel, known in listing.digests.items()}
+    digests = listed_digests(source, listing)
+    if digests is not None:
         key = WorktreeMemo.key(compiler_fingerprint(), source.display_root, version, digests)
         hit = memo.get(key)
         # Under --strict, warnings fail the compile: compile again to report them.
         if hit is not None and not (strict and hit.warnings):
-            limits.check_models(len(hit.document["models"]), where)
+            limits.check_models(hit.model_count(), where)
             limits.check_snapshot(hit.raw, where)
             return hit
+        limits.check_files(list(digests), where)
         derived = derive_worktree(memo, source, version, dates, digests)
         if derived is not None and not (strict and derived.warnings):
-            limits.check_models(len(derived.document["models"]), where)
+            limits.check_models(derived.model_count(), where)
             limits.check_snapshot(derived.raw, where)
             memo.put(key, derived, listing, digests)
             return derived

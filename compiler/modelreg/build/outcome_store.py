@@ -3,8 +3,9 @@
 Inside a git repository, in `.git/modelreg/outcomes.bin` (the common directory, so every work
 tree of a clone shares it; `compile --rev`, `diff` and the work tree use the same entries). For a
 catalog outside git, in the user's cache directory (`$XDG_CACHE_HOME/modelreg/`, else
-`~/.cache/modelreg/`), one file per catalog directory. The memo of a directory's last compile
-(`modelreg.build.worktree_memo`) lies beside it. `MODELREG_CACHE=0` turns both off.
+`~/.cache/modelreg/`), one file per catalog directory. The memos of a directory's last compile
+and of its last `validate` (`modelreg.build.worktree_memo`) lie beside it. `MODELREG_CACHE=0`
+turns them all off.
 
 Finding the repository reads `.git` itself (a directory, or a work tree's `gitdir:` file) rather
 than running git, so a work-tree `validate` starts no git process.
@@ -53,6 +54,15 @@ def worktree_memo_for(catalog: str | os.PathLike[str]) -> WorktreeMemo | None:
         return None
     directory, _ = _home(catalog)
     return WorktreeMemo(directory / f"worktree-{_name(catalog)}.bin", compiler_fingerprint())
+
+
+def worktree_check_memo_for(catalog: str | os.PathLike[str]) -> WorktreeMemo | None:
+    """The memo of the last `validate` of the catalog directory `catalog` (None when the cache is
+    off): beside the memo of its last compile."""
+    if not cache_enabled():
+        return None
+    directory, _ = _home(catalog)
+    return WorktreeMemo(directory / f"checked-{_name(catalog)}.bin", compiler_fingerprint())
 
 
 def _name(catalog: str | os.PathLike[str]) -> str:

@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from modelreg.build.cache import SnapshotCache
-from modelreg.build.derive import derive_snapshot
+from modelreg.build.derive import derive_revision, derive_snapshot
 from modelreg.build.limits import Limits
 from modelreg.build.outcome_store import outcomes_in_git
 from modelreg.build.pipeline import checked_catalog, sealed
 from modelreg.build.snapshot import Snapshot, snapshot_document
 from modelreg.build.version import VersionInfo, version_at
 from modelreg.catalog.revision import GitSource
-from modelreg.errors import StateError
+from modelreg.errors import CatalogInvalid, StateError
 from modelreg.gc_pause import collector_paused
 from modelreg.git.registration_dates import SHALLOW_HINT, RegistrationDates
 from modelreg.git.repository import CatalogRepository
@@ -76,11 +76,32 @@ class RevisionCompiler:
             limits.check_snapshot(hit.raw, where)
             return hit
         with collector_paused:
-            check = checked_catalog(lambda: GitSource(self.repo, commit).read(defer=True), version, self.dates,
-                                    strict=strict, limits=limits, where=where, outcomes=self._outcomes)
-            snapshot = sealed(check, version, limits, where)
+            snapshot = self._derived(store, commit, version, limits, where) if store is not None else None
+            if snapshot is None or (strict and snapshot.warnings):
+                check = checked_catalog(lambda: GitSource(self.repo, commit).read(defer=True), version, self.dates,
+                                        strict=strict, limits=limits, where=where, outcomes=self._outcomes)
+                snapshot = sealed(check, version, limits, where, spans=store is not None)
         if store is not None:
             store.put(commit, snapshot)
+        return snapshot
+
+    def _derived(self, store: SnapshotCache, commit: str, version: VersionInfo, limits: Limits,
+                 where: str) -> Snapshot | None:
+        # `commit`'s snapshot derived from the nearest cached one, when only model files differ
+        # and they are valid (else a full compile, which says in full what is wrong).
+        nearest = self._nearest_cached(store, commit)
+        base = store.get(nearest) if nearest is not None else None
+        if nearest is None or base is None:
+            return None
+        try:
+            derived = derive_revision(self.repo, self.dates, base.document, base.warnings, nearest, commit, version)
+        except CatalogInvalid:
+            return None
+        if derived is None:
+            return None
+        limits.check_models(len(derived.document["models"]), where)
+        snapshot = Snapshot.from_records(derived.document, derived.warnings, earlier=base)
+        limits.check_snapshot(snapshot.raw, where)
         return snapshot
 
     def document(self, commit: str, *, dates: bool = True,

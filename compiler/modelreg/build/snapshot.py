@@ -7,19 +7,21 @@ from array import array
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelreg import snapshot_format
 from modelreg.atomic_files import write_atomic
 from modelreg.build.encoding import Earlier, encode_records
 from modelreg.build.version import VersionInfo
 from modelreg.capability_tree import CapabilityTree
-from modelreg.check.catalog_check import CatalogCheck
 from modelreg.diagnostics import Diagnostic
 from modelreg.errors import SnapshotError
 from modelreg.gc_pause import collector_paused
-from modelreg.models import Model
-from modelreg.schemas import first_error
+
+if TYPE_CHECKING:
+    # Only named here: a command that takes a snapshot from a cache never loads the checker.
+    from modelreg.check.catalog_check import CatalogCheck
+    from modelreg.models import Model
 
 DEFAULT_OUTPUT = Path("build") / "registry.json"
 
@@ -70,6 +72,8 @@ class Snapshot:
         """Read a snapshot file: format marker, digest, and shape (`schemas/snapshot.schema.json`)."""
         snapshot = cls.from_bytes(Path(path).read_bytes(), source=os.fspath(path))
         # A sealed file can still come from another tool or an older build; check its shape too.
+        from modelreg.schemas import first_error
+
         problem = first_error("snapshot", snapshot.document)
         if problem is not None:
             raise SnapshotError(f"{os.fspath(path)}: not a valid snapshot: {problem}")
@@ -102,6 +106,8 @@ class Snapshot:
 
     @cached_property
     def models(self) -> dict[str, Model]:
+        from modelreg.models import Model
+
         return {name: Model.from_snapshot(rec) for name, rec in self.document["models"].items()}
 
     @property
@@ -113,6 +119,10 @@ class Snapshot:
     def providers(self) -> dict[str, dict[str, Any]]:
         providers: dict[str, dict[str, Any]] = self.document["providers"]
         return providers
+
+    def model_count(self) -> int:
+        """How many models the snapshot holds."""
+        return len(self.document["models"])
 
     def summary(self) -> str:
         """One paragraph for people: counts and version."""

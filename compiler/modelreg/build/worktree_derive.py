@@ -7,17 +7,19 @@ file that changes again while it runs makes it give up, and the compile reads ev
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
-from modelreg.build.derive import ModelChanges, derive
+from modelreg.build.derive import Derived, ModelChanges, Stamps, derive
 from modelreg.build.registration import worktree_stamps
 from modelreg.build.snapshot import Snapshot
 from modelreg.build.version import VersionInfo
-from modelreg.build.worktree_memo import WorktreeMemo
+from modelreg.build.worktree_memo import Listing, WorktreeMemo
 from modelreg.catalog.directory import DirectorySource, WorktreeReader
 from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.paths import is_model_path
 from modelreg.check.outcome_cache import digest
+from modelreg.diagnostics import Diagnostic
 from modelreg.errors import CatalogInvalid
 from modelreg.git.registration_dates import RegistrationDates
 
@@ -32,6 +34,16 @@ def read_files(source: DirectorySource, rels: Collection[str]) -> dict[str, byte
     if files.diagnostics or len(files.contents) != len(rels):
         return None
     return files.contents
+
+
+def listed_digests(source: DirectorySource, listing: Listing) -> dict[str, bytes] | None:
+    """Every listed file's content digest: the memo's where it vouches for the file, else of the
+    file read now. None when a file read now is refused (the full read says why)."""
+    unread = [rel for rel, known in listing.digests.items() if known is None]
+    fresh = read_files(source, unread)
+    if fresh is None:
+        return None
+    return {rel: known if known is not None else digest(fresh[rel]) for rel, known in listing.digests.items()}
 
 
 class _HeldReader(WorktreeReader):
@@ -58,6 +70,22 @@ def derive_worktree(memo: WorktreeMemo, source: DirectorySource, version: Versio
     if previous is None:
         return None
     base, base_digests = previous
+    commit = version.commit
+
+    def stamps(present: Collection[str]) -> Mapping[str, str | None]:
+        if dates is None or version.history != "full" or commit is None:
+            return {}
+        return worktree_stamps(dates, base.document, commit, present)
+    derived = derive_held(source, base.document, base.warnings, base_digests, digests, version, stamps)
+    return Snapshot.from_records(derived.document, derived.warnings, earlier=base) if derived is not None else None
+
+
+def derive_held(source: DirectorySource, base: Mapping[str, Any], base_warnings: Sequence[Diagnostic],
+                base_digests: Mapping[str, bytes], digests: Mapping[str, bytes], version: VersionInfo,
+                stamps: Stamps) -> Derived | None:
+    """`derive` for the work tree whose files have `digests`, from `base` (of files with
+    `base_digests`), holding every file it reads to its digest; None when it cannot derive, or
+    when the catalog is invalid now (a full check reports it in full)."""
     changes = ModelChanges()
     for rel, now in digests.items():
         if base_digests.get(rel) != now:
@@ -69,18 +97,8 @@ def derive_worktree(memo: WorktreeMemo, source: DirectorySource, version: Versio
             return None
         changes.removed.add(rel)
     reader = _HeldReader(source, digests)
-    commit = version.commit
-
-    def stamps(present: Collection[str]) -> Mapping[str, str | None]:
-        if dates is None or version.history != "full" or commit is None:
-            return {}
-        return worktree_stamps(dates, base.document, commit, present)
     try:
-        derived = derive(reader, base.document, base.warnings, changes, version, stamps)
+        derived = derive(reader, base, base_warnings, changes, version, stamps)
     except CatalogInvalid:
         return None
-    if derived is None or reader.moved:
-        return None
-    return Snapshot.from_records(derived.document, derived.warnings, earlier=base)
-
-
+    return None if reader.moved else derived

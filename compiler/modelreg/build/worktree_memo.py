@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import marshal
 import os
 import stat
 import sys
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from modelreg.atomic_files import write_atomic
 from modelreg.build.snapshot import Snapshot
@@ -114,49 +116,131 @@ class WorktreeMemo:
         file it was compiled from: what the next compile may derive its own from."""
         memo, _ = self._load()
         snapshot = self._snapshot(memo)
-        files = memo.get("files")
-        if snapshot is None or not isinstance(files, dict):
+        digests = _digests(memo)
+        return (snapshot, digests) if snapshot is not None and digests is not None else None
+
+    def checked(self, key: bytes) -> list[Diagnostic] | None:
+        """The warnings of the catalog memoised under `key` (compiled or only checked), or None."""
+        memo, _ = self._load()
+        return _warnings(memo) if memo.get("key") == key else None
+
+    def previous_check(self) -> tuple[dict[str, Any], list[Diagnostic], dict[str, bytes]] | None:
+        """The last entry's document and warnings whatever it was keyed by, and the digests of its
+        files: what a check of the catalog now may derive its verdict from. The document is for
+        that alone: an entry without bytes may hold stale dates and version."""
+        memo, _ = self._load()
+        warnings, digests = _warnings(memo), _digests(memo)
+        document = _document(memo) if warnings is not None and digests is not None else None
+        if document is None or warnings is None or digests is None:
             return None
-        digests: dict[str, bytes] = {}
-        for rel, entry in files.items():
-            if not (isinstance(rel, str) and isinstance(entry, tuple) and len(entry) == 2
-                    and isinstance(entry[1], bytes)):
-                return None
-            digests[rel] = entry[1]
-        return snapshot, digests
+        return document, warnings, digests
 
     @staticmethod
     def _snapshot(memo: dict[str, Any]) -> Snapshot | None:
-        raw, document = memo.get("snapshot"), memo.get("document")
-        if not isinstance(raw, bytes) or not isinstance(document, dict):
-            return None
-        # The document as the compile built it (its keys in the tree's order, as a fresh compile
-        # gives them to `show`), held to the bytes it was built with.
-        claimed = document.get("$digest")
-        if not isinstance(claimed, str) or not raw.startswith(b'{"$digest":"' + claimed.encode() + b'"') \
+        raw, facts, warnings = memo.get("snapshot"), memo.get("facts"), _warnings(memo)
+        if not isinstance(raw, bytes) or not _is_facts(facts) or warnings is None \
                 or hashlib.sha256(raw).digest() != memo.get("raw_sha256"):
             return None
-        try:
-            warnings = [Diagnostic(d[0], d[1], d[2], d[3], d[4], Severity(d[5])) for d in memo["warnings"]]
-        except (ValueError, TypeError, KeyError, IndexError):
+        digest_of, count, summary = facts
+        if not raw.startswith(b'{"$digest":"' + digest_of.encode() + b'"'):
             return None
         spans = memo.get("spans")
-        models = document.get("models")
         kept: array[int] | None = None
-        if isinstance(spans, bytes) and isinstance(models, dict) and len(spans) == 16 * len(models):
+        if isinstance(spans, bytes) and len(spans) == 16 * count:
             kept = array("q")
             kept.frombytes(spans)
-        return Snapshot(document, raw, claimed, warnings, kept)
+        return _MemoSnapshot(lambda: _document(memo), raw, digest_of, warnings, kept, count, summary)
 
     def put(self, key: bytes, snapshot: Snapshot, listing: Listing, digests: dict[str, bytes]) -> None:
         """Keep `snapshot` under `key`, with the stat signature of each file and the digest of the
         content it was compiled from."""
+        self._write(key, listing, digests, snapshot.document, snapshot.warnings,
+                    {"snapshot": snapshot.raw, "raw_sha256": hashlib.sha256(snapshot.raw).digest(),
+                     "spans": snapshot.spans.tobytes() if snapshot.spans is not None else None,
+                     "facts": (snapshot.digest, snapshot.model_count(), snapshot.summary())})
+
+    def put_check(self, key: bytes, document: dict[str, Any], warnings: list[Diagnostic], listing: Listing,
+                  digests: dict[str, bytes]) -> None:
+        """Keep the verdict on a valid catalog, checked but not compiled: its warnings, and the
+        document a later check derives from (see `previous_check`), without bytes."""
+        self._write(key, listing, digests, document, warnings, {})
+
+    def _write(self, key: bytes, listing: Listing, digests: dict[str, bytes], document: dict[str, Any],
+               warnings: list[Diagnostic], sealed_bytes: dict[str, Any]) -> None:
         records = {rel: (signature, digests[rel]) for rel, signature in listing.signatures.items() if rel in digests}
-        warnings = [(d.file, d.line, d.column, d.code, d.message, d.severity.value) for d in snapshot.warnings]
-        memo = {"key": key, "snapshot": snapshot.raw, "raw_sha256": hashlib.sha256(snapshot.raw).digest(),
-                "document": snapshot.document, "warnings": warnings, "files": records,
-                "spans": snapshot.spans.tobytes() if snapshot.spans is not None else None}
+        # The document as marshal's bytes within the memo: loaded only when it is asked for.
+        memo = {"key": key, "document": marshal.dumps(document), "files": records, **sealed_bytes,
+                "warnings": [(d.file, d.line, d.column, d.code, d.message, d.severity.value) for d in warnings]}
         with contextlib.suppress(OSError, ValueError):  # ValueError: a value marshal cannot hold
             sealed = seal(self._header, memo)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, sealed)
+            write_atomic(self.path, sealed, durable=False)
+        self._loaded = None
+
+
+def _digests(memo: dict[str, Any]) -> dict[str, bytes] | None:
+    # Each file's content digest, as the entry's files were listed.
+    files = memo.get("files")
+    if not isinstance(files, dict):
+        return None
+    digests: dict[str, bytes] = {}
+    for rel, entry in files.items():
+        if not (isinstance(rel, str) and isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], bytes)):
+            return None
+        digests[rel] = entry[1]
+    return digests
+
+
+def _warnings(memo: dict[str, Any]) -> list[Diagnostic] | None:
+    try:
+        return [Diagnostic(d[0], d[1], d[2], d[3], d[4], Severity(d[5])) for d in memo["warnings"]]
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+
+
+def _document(memo: dict[str, Any]) -> dict[str, Any] | None:
+    # The entry's document, from the bytes it was kept as (sealed with the rest of the memo).
+    kept = memo.get("document")
+    try:
+        document = marshal.loads(kept) if isinstance(kept, bytes) else None
+    except (EOFError, ValueError, TypeError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _is_facts(facts: Any) -> TypeGuard[tuple[str, int, str]]:
+    return isinstance(facts, tuple) and len(facts) == 3 and isinstance(facts[0], str) \
+        and isinstance(facts[1], int) and isinstance(facts[2], str)
+
+
+class _MemoSnapshot(Snapshot):
+    """A memoised snapshot whose document is loaded when first asked for: a compile that only
+    writes the bytes again and says what they hold never loads it."""
+
+    def __init__(self, load: Callable[[], dict[str, Any] | None], raw: bytes, digest: str,
+                 warnings: list[Diagnostic], spans: array[int] | None, count: int, summary: str) -> None:
+        self._load_document = load
+        self._loaded_document: dict[str, Any] | None = None
+        self._count = count
+        self._summary = summary
+        super().__init__({}, raw, digest, warnings, spans)
+
+    @property  # type: ignore[override]
+    def document(self) -> dict[str, Any]:
+        if self._loaded_document is None:
+            document = self._load_document()
+            if document is None:  # sealed with the bytes, so only a memo read in part
+                raise ValueError("the memo's snapshot document cannot be read")
+            self._loaded_document = document
+        return self._loaded_document
+
+    @document.setter
+    def document(self, value: dict[str, Any]) -> None:
+        if value:
+            self._loaded_document = value
+
+    def model_count(self) -> int:
+        return self._count
+
+    def summary(self) -> str:
+        return self._summary

@@ -128,7 +128,7 @@ class OutcomeCache:
                 del entries[key]
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, seal(self._header, entries))
+            write_atomic(self.path, seal(self._header, entries), durable=False)
         self._entries = entries
         self._used = {}
         self._added = False

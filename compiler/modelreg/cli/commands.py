@@ -58,12 +58,12 @@ def report(diagnostics: Sequence[object], args: argparse.Namespace, out: TextIO,
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from modelreg.build.compile import validate_catalog
+    from modelreg.build.compile import check_catalog_dir
 
     catalogs = _catalogs_of(args.paths, args, err) if args.paths else [args.catalog]
-    checks = [validate_catalog(catalog, cache=args.cache) for catalog in catalogs]
+    checks = [check_catalog_dir(catalog, cache=args.cache) for catalog in catalogs]
     diagnostics = [d for check in checks for d in check.diagnostics]
-    report(diagnostics, args, out, err, files=sum(len(check.documents) for check in checks))
+    report(diagnostics, args, out, err, files=sum(check.files for check in checks))
     verdicts = [check.ok(strict=args.strict) for check in checks]
     # The verdict is for people: in the log beside GitHub annotations too, never inside JSON.
     if args.format != "json":

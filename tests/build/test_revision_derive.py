@@ -1,0 +1,37 @@
+"""`compile --rev X` when X's parent is cached derives X's snapshot from it, to the bytes and
+warnings a compile without the cache gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.build.test_worktree_derive import STEPS, models_in
+from tests.conftest import run_cli
+from tests.git_helpers import commit_all, init_repo
+
+
+def test_a_revision_next_to_a_cached_one_compiles_to_the_fresh_bytes(catalog: Path, tmp_path: Path,
+                                                                     parsed: list[str]) -> None:
+    init_repo(catalog.parent)
+    commit_all(catalog.parent, "catalog", date="2024-01-02T03:04:05Z")
+    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "first.json")).code == 0
+    outcomes = []
+    for i, (what, change, expected) in enumerate(STEPS):
+        change(catalog)
+        commit_all(catalog.parent, what, date=f"2024-02-{i + 1:02d}T04:05:06Z")
+        cached, fresh = tmp_path / f"cached-{i}.json", tmp_path / f"fresh-{i}.json"
+        parsed.clear()
+        one = run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(cached))
+        models = sorted(models_in(parsed))
+        other = run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(fresh), "--no-cache")
+        assert (one.code, one.err.replace(str(cached), "OUT")) == (other.code, other.err.replace(str(fresh), "OUT"))
+        assert (cached.read_bytes() if cached.exists() else None) == (fresh.read_bytes() if fresh.exists() else None)
+        if expected is not None:
+            assert models == sorted(expected), what
+        outcomes.append((what, one.code, len([line for line in one.err.splitlines() if ": warning[" in line])))
+    assert outcomes == [
+        ("a priority", 0, 0), ("a deprecated model", 0, 0), ("a model replaced by a deprecated one", 0, 1),
+        ("the chain's end deprecated", 0, 2), ("the only embedding model removed", 0, 3),
+        ("a name the schema refuses", 1, 2), ("that file gone again", 0, 3), ("an invalid model file", 1, 2),
+        ("fixed", 0, 3), ("a provider's defaults", 0, 3), ("a replacement removed", 1, 1),
+    ]
