@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.build.test_worktree_derive import STEPS, models_in
+import pytest
+
+from tests.build.test_worktree_derive import STEPS, edit, models_in
 from tests.conftest import run_cli
 from tests.git_helpers import commit_all, init_repo
 
@@ -35,3 +37,20 @@ def test_a_revision_next_to_a_cached_one_compiles_to_the_fresh_bytes(catalog: Pa
         ("a name the schema refuses", 1, 2), ("that file gone again", 0, 3), ("an invalid model file", 1, 2),
         ("fixed", 0, 3), ("a provider's defaults", 0, 3), ("a replacement removed", 1, 1),
     ]
+
+
+@pytest.mark.parametrize("corrupt", ["truncated", "garbled", "another snapshot's"])
+def test_spans_that_cannot_be_trusted_are_not_used(catalog: Path, tmp_path: Path, corrupt: str) -> None:
+    init_repo(catalog.parent)
+    commit_all(catalog.parent, "catalog")
+    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "first.json")).code == 0
+    (spans,) = (catalog.parent / ".git" / "modelreg" / "snapshots").glob("*.spans")
+    raw = spans.read_bytes()
+    spans.write_bytes({"truncated": raw[:-8], "garbled": raw[:-8] + bytes(8),
+                       "another snapshot's": raw.replace(b"sha256:", b"sha256:0", 1)[:len(raw)]}[corrupt])
+    edit(catalog, "acme/coder.yaml", "priority: 5", "priority: 6")
+    commit_all(catalog.parent, "priority")
+    cached, fresh = tmp_path / "cached.json", tmp_path / "fresh.json"
+    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(cached)).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(fresh), "--no-cache").code == 0
+    assert cached.read_bytes() == fresh.read_bytes()

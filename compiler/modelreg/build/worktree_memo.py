@@ -8,14 +8,15 @@ modified before the second the memo was written (git's racy-timestamp rule: a fi
 that second may have changed again unseen); any other file is read. A catalog with anything the
 directory reader refuses (a symlink, an oversized or irregular file) is always read.
 
-The memo is one file, sealed like the outcome cache: one that is truncated, foreign or garbled is
-no memo, and its snapshot is checked against its own digest when it is loaded.
+An entry holds the snapshot's bytes, its document (loaded only when asked for), its warnings and
+where each record lies in the bytes (what a snapshot derived from it copies); an entry of a
+`validate` holds the document and the warnings alone. The memo is one file, sealed like the
+outcome cache: one that is truncated, foreign or garbled is no memo.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import marshal
 import os
 import stat
@@ -138,8 +139,8 @@ class WorktreeMemo:
     @staticmethod
     def _snapshot(memo: dict[str, Any]) -> Snapshot | None:
         raw, facts, warnings = memo.get("snapshot"), memo.get("facts"), _warnings(memo)
-        if not isinstance(raw, bytes) or not _is_facts(facts) or warnings is None \
-                or hashlib.sha256(raw).digest() != memo.get("raw_sha256"):
+        # The bytes are sealed with the rest of the memo: no digest of their own to check.
+        if not isinstance(raw, bytes) or not _is_facts(facts) or warnings is None:
             return None
         digest_of, count, summary = facts
         if not raw.startswith(b'{"$digest":"' + digest_of.encode() + b'"'):
@@ -155,7 +156,7 @@ class WorktreeMemo:
         """Keep `snapshot` under `key`, with the stat signature of each file and the digest of the
         content it was compiled from."""
         self._write(key, listing, digests, snapshot.document, snapshot.warnings,
-                    {"snapshot": snapshot.raw, "raw_sha256": hashlib.sha256(snapshot.raw).digest(),
+                    {"snapshot": snapshot.raw,
                      "spans": snapshot.spans.tobytes() if snapshot.spans is not None else None,
                      "facts": (snapshot.digest, snapshot.model_count(), snapshot.summary())})
 
