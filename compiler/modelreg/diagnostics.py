@@ -49,3 +49,21 @@ class Diagnostic:
 def has_errors(diagnostics: Iterable[Diagnostic], *, strict: bool = False) -> bool:
     """True when the run fails: any error, or any diagnostic at all under `strict`."""
     return any(strict or d.is_error for d in diagnostics)
+
+
+class Findings:
+    """What a check found (`diagnostics`), and the verdict it gives."""
+
+    diagnostics: list[Diagnostic]
+
+    def ok(self, *, strict: bool = False) -> bool:
+        """True when there is no error (and, under `strict`, no warning either)."""
+        return not has_errors(self.diagnostics, strict=strict)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 import modelreg.check.file_check as file_check
+from modelreg.catalog.directory import DirectorySource
 
 
 @pytest.fixture
@@ -21,3 +22,16 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(file_check, "load_document", counting)
     return seen
+
+
+def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The catalog files read from disk from now on, in this process."""
+    reads: list[str] = []
+    real = DirectorySource._read
+
+    def counting(files: Any, full: str, rel: str, real_root: str) -> None:
+        reads.append(rel)
+        real(files, full, rel, real_root)
+
+    monkeypatch.setattr(DirectorySource, "_read", staticmethod(counting))
+    return reads

@@ -21,24 +21,12 @@ from modelreg.build.outcome_store import outcomes_for, worktree_memo_for
 from modelreg.build.worktree_memo import WorktreeMemo
 from modelreg.catalog.directory import DirectorySource
 from modelreg.check.outcome_cache import OutcomeCache, seal, unseal
+from tests.build.conftest import count_reads
 from tests.conftest import PROVIDER, REPO, run_cli, write
 from tests.git_helpers import commit_all, init_repo
 
 BETA = PROVIDER.replace("acme", "beta").replace("Acme AI", "Beta").replace("ACME", "BETA")
 BETA_MODEL = "name: beta/small\nprovider: beta\ncapabilities: [generation.text-generation]\n"
-
-
-def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The catalog files read from disk from now on, in this process."""
-    reads: list[str] = []
-    real = DirectorySource._read
-
-    def counting(files: Any, full: str, rel: str, real_root: str) -> None:
-        reads.append(rel)
-        real(files, full, rel, real_root)
-
-    monkeypatch.setattr(DirectorySource, "_read", staticmethod(counting))
-    return reads
 
 
 def compiled(catalog: Path, out: Path, *extra: str) -> bytes:

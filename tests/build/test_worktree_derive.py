@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from modelreg.catalog.directory import DirectorySource, WorktreeReader
+from modelreg.catalog.directory import WorktreeReader
+from tests.build.conftest import count_reads
 from tests.conftest import CHAT, PROVIDER, Run, run_cli, write
 from tests.git_helpers import commit_all, init_repo
 
@@ -126,14 +127,7 @@ def test_after_a_one_file_change_only_it_the_tree_and_the_providers_are_read(
     assert run_cli("compile", "--catalog", str(catalog), "-o", str(out)).code == 0
     edit(catalog, "acme/coder.yaml", "priority: 5", "priority: 6")
     os.utime(catalog / "acme/coder.yaml", ns=(1_600_000_000 * 10**9, 1_600_000_000 * 10**9))
-    reads: list[str] = []
-    real = DirectorySource._read
-
-    def counting(files: Any, full: str, rel: str, real_root: str) -> None:
-        reads.append(rel)
-        real(files, full, rel, real_root)
-
-    monkeypatch.setattr(DirectorySource, "_read", staticmethod(counting))
+    reads = count_reads(monkeypatch)
     parsed.clear()
     assert run_cli("compile", "--catalog", str(catalog), "-o", str(out)).code == 0
     # Once to see what changed, once to check it, with the tree and every provider it is checked against.

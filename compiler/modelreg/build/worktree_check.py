@@ -20,30 +20,18 @@ from modelreg.build.worktree_memo import WorktreeMemo
 from modelreg.catalog.directory import DirectorySource
 from modelreg.check.catalog_check import check_catalog
 from modelreg.check.outcome_cache import digest
-from modelreg.diagnostics import Diagnostic, has_errors
+from modelreg.diagnostics import Diagnostic, Findings
 
 # A check's memo is not a snapshot's: no version, and dates are not its business.
 _UNVERSIONED = VersionInfo()
 
 
 @dataclass
-class Verdict:
+class Verdict(Findings):
     """What checking a catalog found: every diagnostic, and how many files were checked."""
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: int = 0
-
-    def ok(self, *, strict: bool = False) -> bool:
-        """True when there is no error (and, under `strict`, no warning either)."""
-        return not has_errors(self.diagnostics, strict=strict)
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.is_error]
-
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if not d.is_error]
 
 
 def check_worktree(root: str | os.PathLike[str], display_root: str, *, cache: bool = True) -> Verdict:

@@ -31,14 +31,14 @@ from modelreg.check.file_check import (
 from modelreg.check.located import at_node
 from modelreg.check.outcome_cache import NO_DEPENDENCY, OutcomeCache, digest
 from modelreg.check.parallel import iter_chunks
-from modelreg.diagnostics import Diagnostic, Severity, has_errors
+from modelreg.diagnostics import Diagnostic, Findings, Severity, has_errors
 from modelreg.gc_pause import collector_paused
 from modelreg.models import Model
 from modelreg.resolve.pools import CapabilityPool, build_pools
 
 
 @dataclass
-class CatalogCheck:
+class CatalogCheck(Findings):
     """The outcome of checking a catalog: diagnostics, and what could be built."""
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -48,17 +48,6 @@ class CatalogCheck:
     pools: dict[str, CapabilityPool] = field(default_factory=dict)
     documents: dict[str, YamlDocument] = field(default_factory=dict)
 
-    def ok(self, *, strict: bool = False) -> bool:
-        """True when there is no error (and, under `strict`, no warning either)."""
-        return not has_errors(self.diagnostics, strict=strict)
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.is_error]
-
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if not d.is_error]
 
 
 def check_catalog(files: CatalogFiles, *, pool_warnings: bool = True,
