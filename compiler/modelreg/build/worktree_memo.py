@@ -39,10 +39,6 @@ FORMAT = b"modelreg-worktree 4"
 Signature = tuple[int, int, int, int, int]
 
 
-def _signature(info: os.stat_result) -> Signature:
-    return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev
-
-
 @dataclass
 class Listing:
     """A directory's catalog files by path with their stat signatures, and the digests known
@@ -85,17 +81,18 @@ class WorktreeMemo:
         irregular: list[str] = []
         signatures: dict[str, Signature] = {}
         digests: dict[str, bytes | None] = {}
+        before = written * 1_000_000_000  # modified before the second the memo was written in
+        lstat, is_regular = os.lstat, stat.S_ISREG  # once, not per file: this loop is a no-op compile
         for full, rel in source.walk(irregular.append):
             try:
-                info = os.lstat(full)
+                info = lstat(full)
             except OSError:
                 return None
-            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+            if not is_regular(info.st_mode) or info.st_size > MAX_FILE_BYTES:
                 return None
-            signature = signatures[rel] = _signature(info)
+            signature = signatures[rel] = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
             entry: Any = known.get(rel)
-            trusted = isinstance(entry, tuple) and len(entry) == 2 and entry[0] == signature \
-                and info.st_mtime_ns // 1_000_000_000 < written
+            trusted = type(entry) is tuple and len(entry) == 2 and entry[0] == signature and info.st_mtime_ns < before
             digests[rel] = entry[1] if trusted else None
         return None if irregular else Listing(signatures, digests)
 
