@@ -47,7 +47,7 @@ def worktree_version(repo: CatalogRepository | None) -> VersionInfo:
     from HEAD; unversioned outside git or before the first commit."""
     if repo is None:
         return VersionInfo()
-    head = repo.head().commit
+    head = repo.head_commit()
     if head is None:
         return VersionInfo()
     return replace(version_at(repo, head), dirty=status_changes_catalog(repo.status()))

@@ -84,8 +84,11 @@ class CatalogRepository:
     def head(self) -> Head:
         """HEAD's branch and commit; both may be None (detached HEAD, no commit yet)."""
         branch = self.git.text("symbolic-ref", "-q", "HEAD", ok=(0, 1)) or None
-        commit = self.git.text("rev-parse", "-q", "--verify", "HEAD^{commit}", ok=(0, 1)) or None
-        return Head(branch, commit)
+        return Head(branch, self.head_commit())
+
+    def head_commit(self) -> str | None:
+        """HEAD's commit; None before the first commit. One git process, where `head` takes two."""
+        return self.git.text("rev-parse", "-q", "--verify", "HEAD^{commit}", ok=(0, 1)) or None
 
     def resolve(self, rev: str) -> str:
         """The full commit id of a revision (`HEAD~3`, a tag, a short sha); UsageError if unknown."""
