@@ -204,3 +204,14 @@ def test_validate_of_a_file_after_a_compile_derives_from_the_compile(
     parsed.clear()
     run = run_cli("validate", str(catalog / "acme/coder.yaml"))
     assert (run.code, models_in(parsed)) == (0, [])
+
+
+@pytest.mark.parametrize("verb", ["compile", "validate"])
+def test_a_first_run_with_the_cache_reads_each_file_once(catalog: Path, tmp_path: Path, verb: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # With no memo to take anything from, there is nothing to hash ahead of the full read.
+    reads = count_reads(monkeypatch)
+    extra = ["-o", str(tmp_path / "registry.json")] if verb == "compile" else []
+    assert run_cli(verb, "--catalog", str(catalog), *extra).code == 0
+    assert sorted(reads) == ["acme/chat-large.yaml", "acme/coder.yaml", "acme/embed-small.yaml", "acme/provider.yaml",
+                             "capabilities.yaml"]

@@ -127,7 +127,7 @@ def _memoised(memo: WorktreeMemo, source: DirectorySource, version: VersionInfo,
     listing = memo.listing(source)
     if listing is None:
         return compile_read(source.read(), limits)
-    digests = listed_digests(source, listing)
+    digests = listed_digests(source, listing) if not memo.empty else None
     if digests is not None:
         key = WorktreeMemo.key(compiler_fingerprint(), source.display_root, version, digests)
         hit = memo.get(key)

@@ -44,7 +44,7 @@ def check_worktree(root: str | os.PathLike[str], display_root: str, *, cache: bo
     if listing is not None and compiled is not None and not any(listing.digests.values()):
         # Never checked before: the last compile's stats vouch for the files instead.
         listing = compiled.listing(source) or listing
-    if memo is not None and listing is not None:
+    if memo is not None and listing is not None and not (memo.empty and (compiled is None or compiled.empty)):
         digests = listed_digests(source, listing)
         if digests is not None:
             key = WorktreeMemo.key(compiler_fingerprint(), display_root, _UNVERSIONED, digests)

@@ -72,6 +72,12 @@ class WorktreeMemo:
         memo = unseal(self._header, raw)
         return (memo, written) if isinstance(memo, dict) else ({}, 0)
 
+    @property
+    def empty(self) -> bool:
+        """Whether the memo holds no entry (none yet, or one it cannot trust): then nothing can be
+        taken from it, and a compile had best read every file once, straight away."""
+        return "key" not in self._load()[0]
+
     def listing(self, source: DirectorySource) -> Listing | None:
         """The files `source.read` would read, with the digests the last memo vouches for; None
         when the directory holds anything the reader refuses or reports."""
