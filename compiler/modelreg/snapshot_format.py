@@ -13,8 +13,7 @@ from modelreg.runtime.snapshot_format import (
     decode,
     encode,
     seal_body,
-    seal_of,
 )
 
 __all__ = ["BODY_SHIFT", "FORMAT_MAJOR", "FORMAT_MINOR", "FORMAT_NAME", "BodyHasher", "canonical_json", "check_format",
-           "decode", "encode", "seal_body", "seal_of"]
+           "decode", "encode", "seal_body"]

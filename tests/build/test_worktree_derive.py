@@ -5,6 +5,8 @@ and warning for warning, what a compile without the cache gives."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ import pytest
 
 from modelreg.catalog.directory import WorktreeReader
 from tests.build.conftest import count_reads
-from tests.conftest import CHAT, PROVIDER, Run, run_cli, write
+from tests.conftest import CHAT, PROVIDER, REPO, Run, run_cli, write
 from tests.git_helpers import commit_all, init_repo
 
 
@@ -215,3 +217,22 @@ def test_a_first_run_with_the_cache_reads_each_file_once(catalog: Path, tmp_path
     assert run_cli(verb, "--catalog", str(catalog), *extra).code == 0
     assert sorted(reads) == ["acme/chat-large.yaml", "acme/coder.yaml", "acme/embed-small.yaml", "acme/provider.yaml",
                              "capabilities.yaml"]
+
+
+NO_OP = """
+import sys
+from modelreg.cli.main import main
+assert main(sys.argv[1:]) == 0
+loaded = ("modelreg.check.catalog_check", "modelreg.check.change_check", "modelreg.build.pipeline",
+          "modelreg.build.derive", "modelreg.resolve.pools", "jsonschema_rs")
+print(" ".join(name for name in loaded if name in sys.modules))
+"""
+
+
+def test_a_compile_with_nothing_changed_loads_no_checker(catalog: Path, tmp_path: Path) -> None:
+    out = tmp_path / "registry.json"
+    assert run_cli("compile", "--catalog", str(catalog), "-o", str(out)).code == 0
+    again = subprocess.run([sys.executable, "-c", NO_OP, "compile", "--catalog", str(catalog), "-o", str(out)],
+                           capture_output=True, text=True, cwd=REPO, timeout=60, check=False)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[-1] == ""

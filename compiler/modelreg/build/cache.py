@@ -23,7 +23,6 @@ from modelreg.diagnostics import Diagnostic, Severity
 from modelreg.errors import SnapshotError
 from modelreg.git.repository import CatalogRepository
 from modelreg.schemas import schema_dir
-from modelreg.snapshot_format import seal_of
 
 # Snapshots of a 10,000-model catalog are ~8 MB; a handful covers a branch and its base.
 KEEP = 8
@@ -66,10 +65,9 @@ class SnapshotCache:
         stem = self.directory / f"{commit}.{self.key}"
         return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".warnings.json")
 
-    def _parts_path(self, commit: str) -> Path:
-        # The entry's document as marshal's bytes, and where its records lie in its bytes
-        # (`Snapshot.spans`): what a snapshot derived from it reads, without parsing the JSON.
-        return self.directory / f"{commit}.{self.key}.parts"
+    def _spans_path(self, commit: str) -> Path:
+        # Where the entry's records lie in its bytes (`Snapshot.spans`), when it was encoded so.
+        return self.directory / f"{commit}.{self.key}.spans"
 
     def has(self, commit: str) -> bool:
         """Whether `commit` has an entry (without reading it)."""
@@ -81,35 +79,29 @@ class SnapshotCache:
         try:
             raw = snapshot_path.read_bytes()
             records = json.loads(warnings_path.read_bytes())
-            snapshot = self._from_parts(commit, raw) or Snapshot.from_bytes(raw, source=str(snapshot_path))
+            snapshot = Snapshot.from_bytes(raw, source=str(snapshot_path))
         except (OSError, ValueError, SnapshotError):
             return None
         prefix = self.display_root.rstrip("/") + "/" if self.display_root else ""
         snapshot.warnings = [Diagnostic(prefix + r["file"], r["line"], r["column"], r["code"], r["message"],
                                         Severity(r["severity"])) for r in records]
+        snapshot.spans = self._spans(commit, snapshot)
         with contextlib.suppress(OSError):
             os.utime(snapshot_path)
         return snapshot
 
-    def _from_parts(self, commit: str, raw: bytes) -> Snapshot | None:
-        # The entry's snapshot from its parts, sealed with the digest its bytes hold; None when
-        # there are none, or they are not these bytes' (then the bytes are parsed).
+    def _spans(self, commit: str, snapshot: Snapshot) -> array[int] | None:
+        # The entry's spans, sealed with the digest of the bytes they index.
         try:
-            kept = self._parts_path(commit).read_bytes()
+            raw = self._spans_path(commit).read_bytes()
         except OSError:
             return None
-        digest = seal_of(raw)
-        parts = unseal(_parts_header(digest), kept) if digest is not None else None
-        if not (isinstance(parts, tuple) and len(parts) == 2 and isinstance(parts[0], bytes)
-                and isinstance(parts[1], dict) and parts[1].get("$digest") == digest):
-            return None
-        spans_bytes, document = parts
-        models = document.get("models")
-        if not isinstance(models, dict) or len(spans_bytes) != 16 * len(models):
+        body = unseal(_spans_header(snapshot), raw)
+        if not isinstance(body, bytes) or len(body) != 16 * len(snapshot.document["models"]):
             return None
         spans = array("q")
-        spans.frombytes(spans_bytes)
-        return Snapshot(document, raw, document["$digest"], [], spans)
+        spans.frombytes(body)
+        return spans
 
     def put(self, commit: str, snapshot: Snapshot) -> None:
         """Keep `snapshot` as the one of `commit`, dropping the least recently used beyond KEEP."""
@@ -118,8 +110,8 @@ class SnapshotCache:
         records = [{**d.to_dict(), "file": d.file.removeprefix(prefix)} for d in snapshot.warnings]
         try:
             if snapshot.spans is not None:
-                parts = seal(_parts_header(snapshot.digest), (snapshot.spans.tobytes(), snapshot.document))
-                write_atomic(self._parts_path(commit), parts, durable=False)
+                write_atomic(self._spans_path(commit), seal(_spans_header(snapshot), snapshot.spans.tobytes()),
+                             durable=False)
             write_atomic(warnings_path, json.dumps(records, sort_keys=True).encode())
             write_atomic(snapshot_path, snapshot.raw)
             self._evict()
@@ -137,10 +129,10 @@ class SnapshotCache:
 
     def _evict(self) -> None:
         for commit in self.commits()[KEEP:]:
-            for path in (*self._paths(commit), self._parts_path(commit)):
+            for path in (*self._paths(commit), self._spans_path(commit)):
                 with contextlib.suppress(OSError):
                     path.unlink()
 
 
-def _parts_header(digest: str | None) -> bytes:
-    return b"modelreg-parts 1\0" + str(digest).encode() + b"\0"
+def _spans_header(snapshot: Snapshot) -> bytes:
+    return b"modelreg-spans 1\0" + snapshot.digest.encode() + b"\0"

@@ -16,7 +16,7 @@ from modelreg.build.limits import Limits
 from modelreg.build.outcome_store import outcomes_for, worktree_memo_for
 from modelreg.build.snapshot import Snapshot
 from modelreg.build.version import VersionInfo, worktree_version
-from modelreg.build.worktree_memo import WorktreeMemo
+from modelreg.build.worktree_memo import WorktreeMemo, listed_digests
 
 if TYPE_CHECKING:
     from modelreg.build.worktree_check import Verdict
@@ -93,9 +93,6 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
     never taken from the snapshot cache (a work tree that git calls clean may still differ from
     HEAD: `git update-index --skip-worktree`, `--assume-unchanged`); its files' outcomes are,
     by their content."""
-    # Here, not at the top: a compile whose snapshot the memo holds checks nothing.
-    from modelreg.build.pipeline import compile_files
-
     root = _catalog_dir(catalog)
     repo = CatalogRepository.find(catalog)
     version = worktree_version(repo)
@@ -107,10 +104,15 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
     outcomes = outcomes_for(root) if cache else None
     where = os.fspath(catalog)
     if memo is None:
+        from modelreg.build.pipeline import compile_files
+
         return compile_files(source.read, version, dates, strict=strict, limits=limits, where=where,
                              outcomes=outcomes)
 
     def compile_read(files: CatalogFiles, limits: Limits) -> Snapshot:
+        # Here, not at the top: a compile whose snapshot the memo holds loads no checker.
+        from modelreg.build.pipeline import compile_files
+
         return compile_files(lambda: files, version, dates, strict=strict, limits=limits, where=where,
                              outcomes=outcomes, spans=True)
     return _memoised(memo, source, version, dates, limits or Limits(), strict=strict, where=where,
@@ -122,8 +124,6 @@ def _memoised(memo: WorktreeMemo, source: DirectorySource, version: VersionInfo,
               compile_read: Callable[[CatalogFiles, Limits], Snapshot]) -> Snapshot:
     # The memo's snapshot when nothing it depends on changed; else one derived from it when only
     # model files changed; else `compile_read` of the files read afresh. Memoised either way.
-    from modelreg.build.worktree_derive import derive_worktree, listed_digests
-
     listing = memo.listing(source)
     if listing is None:
         return compile_read(source.read(), limits)
@@ -136,6 +136,8 @@ def _memoised(memo: WorktreeMemo, source: DirectorySource, version: VersionInfo,
             limits.check_models(hit.model_count(), where)
             limits.check_snapshot(hit.raw, where)
             return hit
+        from modelreg.build.worktree_derive import derive_worktree  # a miss only: it loads the checker
+
         limits.check_files(list(digests), where)
         derived = derive_worktree(memo, source, version, dates, digests)
         if derived is not None and not (strict and derived.warnings):

@@ -15,8 +15,8 @@ from modelreg.build.cache import compiler_fingerprint
 from modelreg.build.derive import Stamps
 from modelreg.build.outcome_store import outcomes_for, worktree_check_memo_for, worktree_memo_for
 from modelreg.build.version import VersionInfo
-from modelreg.build.worktree_derive import derive_held, listed_digests
-from modelreg.build.worktree_memo import WorktreeMemo
+from modelreg.build.worktree_derive import derive_held
+from modelreg.build.worktree_memo import WorktreeMemo, listed_digests
 from modelreg.catalog.directory import DirectorySource
 from modelreg.check.catalog_check import check_catalog
 from modelreg.check.outcome_cache import digest

@@ -14,7 +14,7 @@ from modelreg.build.derive import Derived, ModelChanges, Stamps, derive
 from modelreg.build.registration import worktree_stamps
 from modelreg.build.snapshot import Snapshot
 from modelreg.build.version import VersionInfo
-from modelreg.build.worktree_memo import Listing, WorktreeMemo
+from modelreg.build.worktree_memo import WorktreeMemo
 from modelreg.catalog.directory import DirectorySource, WorktreeReader
 from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.paths import is_model_path
@@ -22,28 +22,6 @@ from modelreg.check.outcome_cache import digest
 from modelreg.diagnostics import Diagnostic
 from modelreg.errors import CatalogInvalid
 from modelreg.git.registration_dates import RegistrationDates
-
-
-def read_files(source: DirectorySource, rels: Collection[str]) -> dict[str, bytes] | None:
-    """The bytes of the files `rels` of `source`, read by its rules; None when any of them is
-    refused (the full read says why)."""
-    files = CatalogFiles(source.display_root)
-    real_root = source.root.resolve()
-    for rel in rels:
-        DirectorySource.read_file(files, source.root / rel, rel, real_root)
-    if files.diagnostics or len(files.contents) != len(rels):
-        return None
-    return files.contents
-
-
-def listed_digests(source: DirectorySource, listing: Listing) -> dict[str, bytes] | None:
-    """Every listed file's content digest: the memo's where it vouches for the file, else of the
-    file read now. None when a file read now is refused (the full read says why)."""
-    unread = [rel for rel, known in listing.digests.items() if known is None]
-    fresh = read_files(source, unread)
-    if fresh is None:
-        return None
-    return {rel: known if known is not None else digest(fresh[rel]) for rel, known in listing.digests.items()}
 
 
 class _HeldReader(WorktreeReader):

@@ -22,7 +22,7 @@ import os
 import stat
 import sys
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -31,6 +31,7 @@ from modelreg.atomic_files import write_atomic
 from modelreg.build.snapshot import Snapshot
 from modelreg.build.version import VersionInfo
 from modelreg.catalog.directory import DirectorySource
+from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.yaml_loader import MAX_FILE_BYTES
 from modelreg.check.outcome_cache import digest, seal, unseal
 from modelreg.diagnostics import Diagnostic, Severity
@@ -180,6 +181,28 @@ class WorktreeMemo:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, sealed, durable=False)
         self._loaded = None
+
+
+def read_files(source: DirectorySource, rels: Collection[str]) -> dict[str, bytes] | None:
+    """The bytes of the files `rels` of `source`, read by its rules; None when any of them is
+    refused (the full read says why)."""
+    files = CatalogFiles(source.display_root)
+    real_root = source.root.resolve()
+    for rel in rels:
+        DirectorySource.read_file(files, source.root / rel, rel, real_root)
+    if files.diagnostics or len(files.contents) != len(rels):
+        return None
+    return files.contents
+
+
+def listed_digests(source: DirectorySource, listing: Listing) -> dict[str, bytes] | None:
+    """Every listed file's content digest: the memo's where it vouches for the file, else of the
+    file read now. None when a file read now is refused (the full read says why)."""
+    unread = [rel for rel, known in listing.digests.items() if known is None]
+    fresh = read_files(source, unread)
+    if fresh is None:
+        return None
+    return {rel: known if known is not None else digest(fresh[rel]) for rel, known in listing.digests.items()}
 
 
 def _digests(memo: dict[str, Any]) -> dict[str, bytes] | None:

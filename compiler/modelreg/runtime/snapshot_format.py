@@ -77,16 +77,6 @@ def decode(raw: bytes, *, source: str = "snapshot", body_digest: str | None = No
     return document
 
 
-def seal_of(raw: bytes) -> str | None:
-    """The digest (`sha256:<hex>`) that sealed bytes claim, when the seal holds: they start with
-    the digest field, and what follows it hashes to that digest. None otherwise. Nothing is
-    parsed: for bytes whose writer is known, the seal is the whole check."""
-    if not raw.startswith(_PREFIX) or raw[_BODY_START - 2:_BODY_START] != b'",':
-        return None
-    claimed = raw[len(_PREFIX):len(_PREFIX) + _HEX_LEN].decode("ascii", "replace")
-    return "sha256:" + claimed if _sha256_hex(memoryview(raw)[_BODY_START:]) == claimed else None
-
-
 def _body_digest(raw: bytes) -> Callable[[], str]:
     """Start hashing the body of sealed bytes; the returned function waits for the hex digest.
 
