@@ -16,7 +16,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import tempfile
 from collections.abc import Mapping
 from functools import cache
@@ -29,6 +28,8 @@ _LEFTOVER = re.compile(r"^\..+\.modelreg-(\d+)@([A-Za-z0-9-]*)-[a-z0-9_]+\.tmp$"
 
 @cache
 def _host() -> str:
+    import socket  # here: a command that writes nothing need not load it
+
     return re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname())[:32]
 
 

@@ -20,11 +20,12 @@ from modelreg.build.registration import stamp_models
 from modelreg.build.version import VersionInfo, version_at
 from modelreg.capability_tree import CapabilityTree
 from modelreg.catalog.directory import DirectorySource, WorktreeReader
+from modelreg.catalog.file_size import MAX_FILE_BYTES
 from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.model_file import dump_model_file
 from modelreg.catalog.paths import DEFAULT_CATALOG, is_model_path, model_path, status_changes_catalog
 from modelreg.catalog.revision import GitSource, RevisionReader
-from modelreg.catalog.yaml_loader import MAX_FILE_BYTES, YamlLoadError, load_yaml
+from modelreg.catalog.yaml_loader import YamlLoadError, load_yaml
 from modelreg.check.catalog_check import CatalogCheck
 from modelreg.check.change_check import check_change
 from modelreg.check.file_check import load_document

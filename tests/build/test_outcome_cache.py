@@ -222,26 +222,40 @@ def _resealed(memo: Path, change: Callable[[dict[str, Any]], None]) -> None:
     memo.write_bytes(seal(header, content))
 
 
-def _tampered_snapshot(content: dict[str, Any]) -> None:
-    content["snapshot"] = content["snapshot"].replace(b'"priority":10', b'"priority":11')
+def _tampered_snapshot(memo: Path) -> None:
+    # The bytes beside the memo, changed without their seal.
+    beside = memo.with_suffix(".snapshot")
+    beside.write_bytes(beside.read_bytes().replace(b'"priority":10', b'"priority":11'))
+
+
+def _another_snapshot(memo: Path, other: bytes) -> None:
+    # Bytes that seal themselves, but to another digest than the memo names: another compile's.
+    memo.with_suffix(".snapshot").write_bytes(other)
 
 
 def _digests_swapped(content: dict[str, Any]) -> None:
     # Stat records that vouch for other content: the key of what they claim is not the memo's.
-    files = content["files"]
-    rels = sorted(rel for rel in files if rel.startswith("acme/") and rel != "acme/provider.yaml")
-    digests = [files[rel][1] for rel in rels]
-    for rel, other in zip(rels, digests[1:] + digests[:1], strict=True):
-        files[rel] = (files[rel][0], other)
+    names, signatures, digests = content["files"]
+    size = len(digests) // len(names)
+    each = [digests[size * i:size * (i + 1)] for i in range(len(names))]
+    models = [i for i, rel in enumerate(names) if rel.startswith("acme/") and rel != "acme/provider.yaml"]
+    for i, j in zip(models, models[1:] + models[:1], strict=True):
+        each[i] = digests[size * j:size * (j + 1)]
+    content["files"] = (names, signatures, b"".join(each))
 
 
-MEMO_CORRUPTIONS: dict[str, Callable[[Path], object]] = {
-    name: CORRUPTIONS[name] for name in ("truncated", "cut at the header", "empty", "garbage", "a flipped byte",
-                                         "another format version", "another compiler", "a directory")
+# Each corrupts the memo at the path it is given; `other` is the bytes of another compile's snapshot.
+MEMO_CORRUPTIONS: dict[str, Callable[[Path, bytes], object]] = {
+    name: lambda p, other, corrupt=CORRUPTIONS[name]: corrupt(p)
+    for name in ("truncated", "cut at the header", "empty", "garbage", "a flipped byte", "another format version",
+                 "another compiler", "a directory")
 } | {
-    "a tampered snapshot": lambda p: _resealed(p, _tampered_snapshot),
-    "stat records of other content": lambda p: _resealed(p, _digests_swapped),
-    "no snapshot": lambda p: _resealed(p, lambda c: c.pop("snapshot")),
+    "a tampered snapshot": lambda p, other: _tampered_snapshot(p),
+    "another compile's snapshot": _another_snapshot,
+    "stat records of other content": lambda p, other: _resealed(p, _digests_swapped),
+    "no snapshot": lambda p, other: p.with_suffix(".snapshot").unlink(),
+    "no facts": lambda p, other: _resealed(p, lambda c: c.pop("facts")),
+    "no index": lambda p, other: _resealed(p, lambda c: c.pop("index")),
 }
 
 
@@ -255,7 +269,7 @@ def test_a_corrupted_memo_of_the_last_compile_is_ignored(catalog: Path, tmp_path
     changed = compiled(catalog, out)
     chat.write_bytes(before)
     os.utime(memo_file(catalog), ns=(2 * 10**18, 2 * 10**18))  # written after every file: stats are trusted
-    MEMO_CORRUPTIONS[corrupt](memo_file(catalog))
+    MEMO_CORRUPTIONS[corrupt](memo_file(catalog), expected)
     assert compiled(catalog, tmp_path / "again.json") == expected != changed
     assert compiled(catalog, tmp_path / "third.json") == expected
     assert uncached(catalog, tmp_path) == expected
@@ -316,8 +330,8 @@ def test_two_compiles_racing_on_one_cache(catalog: Path, tmp_path: Path, parsed:
     assert (tmp_path / "race0.json").read_bytes() == expected == (tmp_path / "race1.json").read_bytes()
     parsed.clear()
     # Whichever writer won, each file is whole.
-    assert sorted(p.name for p in cache_file(catalog).parent.iterdir()) == [cache_file(catalog).name,
-                                                                            memo_file(catalog).name]
+    assert sorted(p.name for p in cache_file(catalog).parent.iterdir()) == [
+        cache_file(catalog).name, memo_file(catalog).name, memo_file(catalog).with_suffix(".snapshot").name]
     assert compiled(catalog, tmp_path / "after.json") == expected
     forget(catalog)
     assert compiled(catalog, tmp_path / "after.json") == expected
@@ -387,6 +401,27 @@ def test_a_memoised_snapshot_is_the_fresh_one_down_to_its_document_order(catalog
     assert reads == []  # the memo's
     assert (again.raw, again.digest) == (fresh.raw, fresh.digest)
     # `show` prints the tree in the document's order: the memo keeps it, as JSON's sorted keys would not.
-    assert json.dumps(again.document) == json.dumps(fresh.document)
-    assert json.dumps(compile_catalog(catalog, cache=False).document) == json.dumps(fresh.document)
+    assert list(again.document["capabilities"]) == list(fresh.document["capabilities"])
+    assert [root.path for root in again.tree.roots()] == [root.path for root in fresh.tree.roots()] \
+        != sorted(root.path for root in fresh.tree.roots())
+    assert json.dumps(again.document, sort_keys=True) == json.dumps(fresh.document, sort_keys=True)
     assert run_cli("show", "--catalog", str(catalog)).out == run_cli("show", "--catalog", str(catalog)).out
+
+
+def test_a_memo_hit_writes_its_bytes_only_where_they_are_missing_and_rebuilds_bytes_gone_bad(
+        catalog: Path, tmp_path: Path, parsed: list[str]) -> None:
+    out = tmp_path / "registry.json"
+    expected = compiled(catalog, out)
+    os.utime(memo_file(catalog), ns=(2 * 10**18, 2 * 10**18))  # written after every file: stats are trusted
+    beside = memo_file(catalog).with_suffix(".snapshot")
+    # The output holds the snapshot: it is not written, and the memo's copy is not needed.
+    beside.write_bytes(b"not the snapshot")
+    before = out.stat().st_mtime_ns
+    parsed.clear()
+    assert compiled(catalog, out) == expected
+    assert (out.stat().st_mtime_ns, parsed) == (before, [])
+    # A new output needs the bytes: the memo's copy fails its seal, so they are compiled again.
+    assert compiled(catalog, tmp_path / "new.json") == expected
+    # An output of the same size that does not hold the snapshot is written.
+    out.write_bytes(expected.replace(b'"priority":10', b'"priority":11'))
+    assert compiled(catalog, out) == expected

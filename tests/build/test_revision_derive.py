@@ -40,13 +40,13 @@ def test_a_revision_next_to_a_cached_one_compiles_to_the_fresh_bytes(catalog: Pa
 
 
 @pytest.mark.parametrize("corrupt", ["truncated", "garbled", "another snapshot's"])
-def test_spans_that_cannot_be_trusted_are_not_used(catalog: Path, tmp_path: Path, corrupt: str) -> None:
+def test_an_index_that_cannot_be_trusted_is_not_used(catalog: Path, tmp_path: Path, corrupt: str) -> None:
     init_repo(catalog.parent)
     commit_all(catalog.parent, "catalog")
     assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "first.json")).code == 0
-    (spans,) = (catalog.parent / ".git" / "modelreg" / "snapshots").glob("*.spans")
-    raw = spans.read_bytes()
-    spans.write_bytes({"truncated": raw[:-8], "garbled": raw[:-8] + bytes(8),
+    (index,) = (catalog.parent / ".git" / "modelreg" / "snapshots").glob("*.index")
+    raw = index.read_bytes()
+    index.write_bytes({"truncated": raw[:-8], "garbled": raw[:-8] + bytes(8),
                        "another snapshot's": raw.replace(b"sha256:", b"sha256:0", 1)[:len(raw)]}[corrupt])
     edit(catalog, "acme/coder.yaml", "priority: 5", "priority: 6")
     commit_all(catalog.parent, "priority")

@@ -22,9 +22,9 @@ import pytest
 
 from modelreg.build.compile import compile_catalog
 from modelreg.catalog.directory import DirectorySource
+from modelreg.catalog.file_size import MAX_FILE_BYTES
 from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.revision import GitSource
-from modelreg.catalog.yaml_loader import MAX_FILE_BYTES
 from modelreg.check import catalog_check, parallel
 from modelreg.check.catalog_check import CatalogCheck, check_catalog
 from modelreg.check.parallel import iter_chunks, worker_count

@@ -12,17 +12,18 @@ import contextlib
 import hashlib
 import json
 import os
-from array import array
 from functools import cache
 from pathlib import Path
 
 from modelreg.atomic_files import write_atomic
-from modelreg.build.snapshot import Snapshot
+from modelreg.build.snapshot import LazySnapshot, Snapshot, describe
+from modelreg.build.snapshot_index import SnapshotIndex
 from modelreg.check.outcome_cache import seal, unseal
 from modelreg.diagnostics import Diagnostic, Severity
 from modelreg.errors import SnapshotError
 from modelreg.git.repository import CatalogRepository
 from modelreg.schemas import schema_dir
+from modelreg.snapshot_format import sealed_digest
 
 # Snapshots of a 10,000-model catalog are ~8 MB; a handful covers a branch and its base.
 KEEP = 8
@@ -65,43 +66,51 @@ class SnapshotCache:
         stem = self.directory / f"{commit}.{self.key}"
         return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".warnings.json")
 
-    def _spans_path(self, commit: str) -> Path:
-        # Where the entry's records lie in its bytes (`Snapshot.spans`), when it was encoded so.
-        return self.directory / f"{commit}.{self.key}.spans"
+    def _index_path(self, commit: str) -> Path:
+        # The entry's index (`Snapshot.index`), when it was encoded record by record.
+        return self.directory / f"{commit}.{self.key}.index"
 
     def has(self, commit: str) -> bool:
         """Whether `commit` has an entry (without reading it)."""
         return all(path.is_file() for path in self._paths(commit))
 
     def get(self, commit: str) -> Snapshot | None:
-        """The cached snapshot of `commit`, with its warnings, or None."""
+        """The cached snapshot of `commit`, with its warnings and (when kept) its index, or None.
+        With its index, the bytes are checked against their seal but parsed only when the
+        document is asked for."""
         snapshot_path, warnings_path = self._paths(commit)
         try:
             raw = snapshot_path.read_bytes()
             records = json.loads(warnings_path.read_bytes())
-            snapshot = Snapshot.from_bytes(raw, source=str(snapshot_path))
-        except (OSError, ValueError, SnapshotError):
+            prefix = self.display_root.rstrip("/") + "/" if self.display_root else ""
+            warnings = [Diagnostic(prefix + r["file"], r["line"], r["column"], r["code"], r["message"],
+                                   Severity(r["severity"])) for r in records]
+            digest = sealed_digest(raw)
+            index = self._index(commit, digest) if digest is not None else None
+            snapshot: Snapshot
+            if digest is not None and index is not None:
+                source = str(snapshot_path)
+                snapshot = LazySnapshot(lambda: index.document(raw, source=source), raw, digest, warnings,
+                                        count=len(index.entries), version=index.version, index=lambda: index,
+                                        summary=describe(len(index.entries), index.providers, index.pools,
+                                                         index.version["label"], digest))
+            else:
+                snapshot = Snapshot.from_bytes(raw, source=str(snapshot_path))
+                snapshot.warnings = warnings
+        except (OSError, ValueError, TypeError, KeyError, SnapshotError):
             return None
-        prefix = self.display_root.rstrip("/") + "/" if self.display_root else ""
-        snapshot.warnings = [Diagnostic(prefix + r["file"], r["line"], r["column"], r["code"], r["message"],
-                                        Severity(r["severity"])) for r in records]
-        snapshot.spans = self._spans(commit, snapshot)
         with contextlib.suppress(OSError):
             os.utime(snapshot_path)
         return snapshot
 
-    def _spans(self, commit: str, snapshot: Snapshot) -> array[int] | None:
-        # The entry's spans, sealed with the digest of the bytes they index.
+    def _index(self, commit: str, digest: str) -> SnapshotIndex | None:
+        # The entry's index, sealed with the digest of the bytes it indexes.
         try:
-            raw = self._spans_path(commit).read_bytes()
+            raw = self._index_path(commit).read_bytes()
         except OSError:
             return None
-        body = unseal(_spans_header(snapshot), raw)
-        if not isinstance(body, bytes) or len(body) != 16 * len(snapshot.document["models"]):
-            return None
-        spans = array("q")
-        spans.frombytes(body)
-        return spans
+        body = unseal(_index_header(digest), raw)
+        return SnapshotIndex.loads(body) if isinstance(body, bytes) else None
 
     def put(self, commit: str, snapshot: Snapshot) -> None:
         """Keep `snapshot` as the one of `commit`, dropping the least recently used beyond KEEP."""
@@ -109,8 +118,9 @@ class SnapshotCache:
         prefix = self.display_root.rstrip("/") + "/" if self.display_root else ""
         records = [{**d.to_dict(), "file": d.file.removeprefix(prefix)} for d in snapshot.warnings]
         try:
-            if snapshot.spans is not None:
-                write_atomic(self._spans_path(commit), seal(_spans_header(snapshot), snapshot.spans.tobytes()),
+            index = snapshot.index
+            if index is not None and index.spans is not None:
+                write_atomic(self._index_path(commit), seal(_index_header(snapshot.digest), index.dumps()),
                              durable=False)
             write_atomic(warnings_path, json.dumps(records, sort_keys=True).encode())
             write_atomic(snapshot_path, snapshot.raw)
@@ -129,10 +139,10 @@ class SnapshotCache:
 
     def _evict(self) -> None:
         for commit in self.commits()[KEEP:]:
-            for path in (*self._paths(commit), self._spans_path(commit)):
+            for path in (*self._paths(commit), self._index_path(commit)):
                 with contextlib.suppress(OSError):
                     path.unlink()
 
 
-def _spans_header(snapshot: Snapshot) -> bytes:
-    return b"modelreg-spans 1\0" + snapshot.digest.encode() + b"\0"
+def _index_header(digest: str) -> bytes:
+    return b"modelreg-index 1\0" + digest.encode() + b"\0"

@@ -95,12 +95,16 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
     by their content."""
     root = _catalog_dir(catalog)
     repo = CatalogRepository.find(catalog)
+    memo = worktree_memo_for(root) if cache else None
+    last = memo.last_version() if memo is not None else None
+    if repo is not None and last is not None and last["history"] == "full" and isinstance(last["number"], int):
+        # A commit's place in a whole history never changes: one git process fewer.
+        repo.remember_number(last["commit"], last["number"])
     version = worktree_version(repo)
     if version.history == "shallow" and not allow_shallow:
         raise StateError(SHALLOW_HINT)
     dates = RegistrationDates(repo) if repo is not None else None
     source = DirectorySource(root, os.fspath(catalog))
-    memo = worktree_memo_for(root) if cache else None
     outcomes = outcomes_for(root) if cache else None
     where = os.fspath(catalog)
     if memo is None:
@@ -130,19 +134,19 @@ def _memoised(memo: WorktreeMemo, source: DirectorySource, version: VersionInfo,
     digests = listed_digests(source, listing) if not memo.empty else None
     if digests is not None:
         key = WorktreeMemo.key(compiler_fingerprint(), source.display_root, version, digests)
-        hit = memo.get(key)
+        hit = memo.get(key, lambda: compile_read(source.read(), limits).raw)
         # Under --strict, warnings fail the compile: compile again to report them.
         if hit is not None and not (strict and hit.warnings):
             limits.check_models(hit.model_count(), where)
-            limits.check_snapshot(hit.raw, where)
+            limits.check_snapshot(hit.size(), where)
             return hit
         from modelreg.build.worktree_derive import derive_worktree  # a miss only: it loads the checker
 
-        limits.check_files(list(digests), where)
+        limits.check_files(digests.keys(), where)
         derived = derive_worktree(memo, source, version, dates, digests)
         if derived is not None and not (strict and derived.warnings):
             limits.check_models(derived.model_count(), where)
-            limits.check_snapshot(derived.raw, where)
+            limits.check_snapshot(derived.size(), where)
             memo.put(key, derived, listing, digests)
             return derived
     # Read now: the key is of what was read, should a file have changed since its stat.

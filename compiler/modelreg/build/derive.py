@@ -11,7 +11,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelreg.build.registration import dated_record, derived_stamps
+from modelreg.build.registration import derived_stamps
+from modelreg.build.snapshot_index import Entry, SnapshotIndex
 from modelreg.build.version import VersionInfo
 from modelreg.catalog.files import CatalogFiles, FileReader
 from modelreg.catalog.paths import CAPABILITIES_FILE, is_catalog_file, is_model_path, model_name
@@ -23,7 +24,6 @@ from modelreg.diagnostics import Diagnostic
 from modelreg.errors import CatalogInvalid
 from modelreg.git.registration_dates import RegistrationDates
 from modelreg.git.repository import REGULAR_MODES, SYMLINK_MODE, CatalogRepository
-from modelreg.models import Model
 
 # Past this many changed files (or a quarter of the models), a full compile is as quick.
 _MOST_CHANGED = 200
@@ -41,11 +41,41 @@ class ModelChanges:
 
 
 @dataclass
-class Derived:
-    """A derived snapshot document (without `$digest`) and its warnings, in a full compile's order."""
+class Base:
+    """The snapshot a derivation starts from: its index, its warnings (None when they are not
+    wanted) and its records, each fetched only when the derivation must change it."""
 
-    document: dict[str, Any]
+    index: SnapshotIndex
+    warnings: Sequence[Diagnostic] | None
+    record: Callable[[str], dict[str, Any]]
+
+    @classmethod
+    def of_document(cls, document: Mapping[str, Any], warnings: Sequence[Diagnostic] | None = None) -> Base:
+        """The base that is a snapshot document at hand."""
+        return cls(SnapshotIndex.of_document(document), warnings, document["models"].__getitem__)
+
+    def dates(self) -> dict[str, str | None]:
+        """`registered_at` of each of the base's files."""
+        return {entry.source: entry.registered_at for entry in self.index.entries.values()}
+
+
+@dataclass
+class Derived:
+    """A derived snapshot: its index (no byte positions yet), the records that differ from the
+    base's (new, changed, dated anew) and its warnings, in a full compile's order."""
+
+    index: SnapshotIndex
+    records: dict[str, dict[str, Any]]
     warnings: list[Diagnostic]
+
+    def document(self, base: Mapping[str, Any]) -> dict[str, Any]:
+        """The whole document, from the base's: the records it keeps are the base's own objects
+        (documents are read-only)."""
+        kept = base["models"]
+        models = {name: self.records[name] if name in self.records else kept[name] for name in self.index.entries}
+        document = {key: value for key, value in base.items() if key != "$digest"}
+        document.update(version=self.index.version, models=models, pools=self.index.pools)
+        return document
 
 
 def derive_snapshot(repo: CatalogRepository, dates: RegistrationDates | None, base: Mapping[str, Any],
@@ -58,15 +88,14 @@ def derive_snapshot(repo: CatalogRepository, dates: RegistrationDates | None, ba
     Without `dates`, registration dates are left out (None), as a full compile without them
     leaves them.
     """
-    derived = derive_revision(repo, dates, base, None, base_commit, commit, version)
-    return derived.document if derived is not None else None
+    derived = derive_revision(repo, dates, Base.of_document(base), base_commit, commit, version)
+    return derived.document(base) if derived is not None else None
 
 
-def derive_revision(repo: CatalogRepository, dates: RegistrationDates | None, base: Mapping[str, Any],
-                    base_warnings: Sequence[Diagnostic] | None, base_commit: str, commit: str,
-                    version: VersionInfo) -> Derived | None:
-    """`derive_snapshot`, with the warnings of `commit` derived from `base_warnings` (the base
-    snapshot's; None when they are not wanted)."""
+def derive_revision(repo: CatalogRepository, dates: RegistrationDates | None, base: Base, base_commit: str,
+                    commit: str, version: VersionInfo) -> Derived | None:
+    """`derive_snapshot` from any base, with the warnings of `commit` derived from the base's
+    (when it has them)."""
     changes = revision_changes(repo, base_commit, commit)
     if changes is None:
         return None
@@ -74,8 +103,8 @@ def derive_revision(repo: CatalogRepository, dates: RegistrationDates | None, ba
     def stamps(present: Collection[str]) -> Mapping[str, str | None]:
         if dates is None or version.history != "full":
             return {}
-        return derived_stamps(dates, base, base_commit, commit, present)
-    return derive(RevisionReader(GitSource(repo, commit)), base, base_warnings, changes, version, stamps)
+        return derived_stamps(dates, base.index.version, base.dates(), base_commit, commit, present)
+    return derive(RevisionReader(GitSource(repo, commit)), base, changes, version, stamps)
 
 
 def revision_changes(repo: CatalogRepository, base_commit: str, commit: str) -> ModelChanges | None:
@@ -98,71 +127,75 @@ def revision_changes(repo: CatalogRepository, base_commit: str, commit: str) -> 
     return found
 
 
-def derive(reader: FileReader, base: Mapping[str, Any], base_warnings: Sequence[Diagnostic] | None,
-           changes: ModelChanges, version: VersionInfo, stamps: Stamps) -> Derived | None:
-    """The snapshot of the catalog `reader` reads, derived from `base` (the snapshot document of
-    the same catalog before `changes`), at `version`, dated by `stamps`. None when a full
-    compile is as quick, or is needed to say what is wrong; CatalogInvalid when the changed
-    files (or the models that depend on them) are invalid.
+def derive(reader: FileReader, base: Base, changes: ModelChanges, version: VersionInfo,
+           stamps: Stamps) -> Derived | None:
+    """The snapshot of the catalog `reader` reads, derived from `base` (a snapshot of the same
+    catalog before `changes`), at `version`, dated by `stamps`. None when a full compile is as
+    quick, or is needed to say what is wrong; CatalogInvalid when the changed files (or the
+    models that depend on them) are invalid.
 
     A model file's verdict depends on its own content, the tree and the providers (unchanged
     here), and on the models along its chain of replacements: every model whose chain passes
     through a changed or removed one is checked again with it. Warnings of the files not checked
     again stand; the empty-pool warnings are worked out again from the new pools.
     """
-    records: dict[str, dict[str, Any]] = dict(base["models"])
-    if len(changes.changed) + len(changes.removed) > max(_MOST_CHANGED, len(records) // 4):
+    entries: dict[str, Entry] = dict(base.index.entries)
+    if len(changes.changed) + len(changes.removed) > max(_MOST_CHANGED, len(entries) // 4):
         return None
-    by_source = {rec["source"]: name for name, rec in records.items()}
-    folded = {name.lower(): name for name in records}
+    by_source = {entry.source: name for name, entry in entries.items()}
+    folded = {name.lower(): name for name in entries}
     gone = {by_source[rel] for rel in changes.removed | changes.changed if rel in by_source}
     for rel in changes.changed - by_source.keys():
         # A new file whose name another model has but for case: a full compile names both files.
         if model_name(rel).lower() in folded:
             return None
-    dependents = {records[name]["source"] for name in _replacing(records, gone) if name not in gone}
+    dependents = {entries[name].source for name in _replacing(entries, gone) if name not in gone}
     focus = changes.changed | dependents
     check = check_change(reader, focus)
     if not check.ok():
         raise CatalogInvalid(check.diagnostics)
     affected: set[str] = set()
     for name in gone:
-        affected.update(records.pop(name)["pools"])
+        affected.update(entries.pop(name).pools)
+    records: dict[str, dict[str, Any]] = {}
     entering: dict[str, list[str]] = {}
     for rel in changes.changed:
         model = check.models[model_name(rel)]
         records[model.name] = model.to_snapshot()
+        entries[model.name] = Entry.of(records[model.name])
         affected.update(model.pools)
         for path in model.pools:
             entering.setdefault(path, []).append(model.name)
-    present = {rec["source"] for rec in records.values()}
-    dated = stamps(present)
-    # Unchanged records are shared with the base document (documents are read-only).
-    models = {name: dated_record(rec, dated.get(rec["source"])) for name, rec in sorted(records.items())}
-    pools: dict[str, list[str]] = dict(base["pools"])
+    dated = stamps({entry.source for entry in entries.values()})
+    for name, entry in entries.items():
+        stamp = dated.get(entry.source)
+        if entry.registered_at != stamp:
+            # Only now is a kept record fetched: its date is all that changes.
+            records[name] = {**(records[name] if name in records else base.record(name)), "registered_at": stamp}
+            entries[name] = entry._replace(registered_at=stamp)
+    pools: dict[str, list[str]] = dict(base.index.pools)
     for path in affected:
         # Every other member kept its record, so their order in the base pool stands; the changed
         # models are placed into it by the compiler's own pool order, without re-sorting the pool.
-        order = [name for name in base["pools"][path] if name not in gone]
+        order = [name for name in base.index.pools[path] if name not in gone]
         for name in entering.get(path, []):
-            insort(order, name, key=lambda member: _pool_key(models[member]))
+            insort(order, name, key=lambda member: entries[member].pool_key(member))
         pools[path] = order
-    document = {key: value for key, value in base.items() if key != "$digest"}
-    document.update(version=version.to_snapshot(), models=models, pools=pools)
-    if base_warnings is None:
-        return Derived(document, [])
-    warnings = _warnings(reader, check, base_warnings, focus | changes.removed, pools)
-    return Derived(document, warnings) if warnings is not None else None
+    index = SnapshotIndex(dict(sorted(entries.items())), pools, version.to_snapshot(), base.index.providers,
+                          base.index.tree)
+    if base.warnings is None:
+        return Derived(index, records, [])
+    warnings = _warnings(reader, check, base.warnings, focus | changes.removed, pools)
+    return Derived(index, records, warnings) if warnings is not None else None
 
 
-def _replacing(records: Mapping[str, Mapping[str, Any]], names: Collection[str]) -> set[str]:
+def _replacing(entries: Mapping[str, Entry], names: Collection[str]) -> set[str]:
     # Every model whose chain of replacements passes through one of `names` (names match ignoring
     # case, as the check's lookups do).
     named_by: dict[str, list[str]] = {}
-    for name, rec in records.items():
-        replacement = rec["lifecycle"].get("replacement")
-        if isinstance(replacement, str):
-            named_by.setdefault(replacement.lower(), []).append(name)
+    for name, entry in entries.items():
+        if entry.replacement is not None:
+            named_by.setdefault(entry.replacement.lower(), []).append(name)
     found: set[str] = set()
     pending = [name.lower() for name in names]
     while pending:
@@ -186,8 +219,3 @@ def _warnings(reader: FileReader, check: CatalogCheck, base_warnings: Sequence[D
     fresh = [d for d in check.warnings if d.file in shown]
     return sorted({*kept, *fresh, *empty_pool_warnings(tree_doc, check.tree, pools)})
 
-
-def _pool_key(record: Mapping[str, Any]) -> tuple[int, int, str]:
-    # What the pool order reads (status, priority, name), through the compiler's own Model.pool_key.
-    return Model(name=record["name"], provider=record["provider"], capabilities=[], lifecycle=record["lifecycle"],
-                 priority=record["priority"]).pool_key()

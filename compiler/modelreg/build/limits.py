@@ -4,7 +4,7 @@ on an estimate before the snapshot is built, and exactly after)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,10 +28,11 @@ class Limits:
     max_models: int = DEFAULT_MAX_MODELS
     max_snapshot_bytes: int = DEFAULT_MAX_SNAPSHOT_BYTES
 
-    def check_files(self, paths: Iterable[str], where: str) -> None:
+    def check_files(self, paths: Collection[str], where: str) -> None:
         """LimitExceeded when the catalog holds more model files than `max_models` (counted before
         any is parsed)."""
-        self.check_models(sum(1 for rel in paths if is_model_path(rel)), where, "model files")
+        if len(paths) > self.max_models:  # else not even every file is a model's
+            self.check_models(sum(1 for rel in paths if is_model_path(rel)), where, "model files")
 
     def check_models(self, count: int, where: str, what: str = "models") -> None:
         """LimitExceeded when `count` models are more than `max_models`."""
@@ -47,10 +48,10 @@ class Limits:
         if size > self.max_snapshot_bytes:
             self._over(size, where, "at least ")
 
-    def check_snapshot(self, raw: bytes, where: str) -> None:
-        """LimitExceeded when the built snapshot is over `max_snapshot_bytes`."""
-        if len(raw) > self.max_snapshot_bytes:
-            self._over(len(raw), where, "")
+    def check_snapshot(self, size: int, where: str) -> None:
+        """LimitExceeded when the built snapshot, `size` bytes, is over `max_snapshot_bytes`."""
+        if size > self.max_snapshot_bytes:
+            self._over(size, where, "")
 
     def _over(self, size: int, where: str, bound: str) -> None:
         raise LimitExceeded(f"{where}: the snapshot would be {bound}{size / _MIB:,.1f} MiB, over the limit of "

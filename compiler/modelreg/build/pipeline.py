@@ -56,5 +56,5 @@ def sealed(check: CatalogCheck, version: VersionInfo, limits: Limits, where: str
     built, and on its bytes after."""
     limits.check_estimate(check, where)
     snapshot = build_snapshot(check, version, spans=spans)
-    limits.check_snapshot(snapshot.raw, where)
+    limits.check_snapshot(snapshot.size(), where)
     return snapshot

@@ -33,40 +33,40 @@ def dated_record(record: dict[str, Any], stamp: str | None) -> dict[str, Any]:
     return record if record["registered_at"] == stamp else {**record, "registered_at": stamp}
 
 
-def derived_stamps(dates: RegistrationDates, base: Mapping[str, Any], base_commit: str, commit: str,
-                   present: Collection[str]) -> dict[str, str | None]:
-    """`registered_at` of `commit`'s files (`present`), given the document of `base_commit`.
+def derived_stamps(dates: RegistrationDates, base_version: Mapping[str, Any], base_dates: Mapping[str, str | None],
+                   base_commit: str, commit: str, present: Collection[str]) -> dict[str, str | None]:
+    """`registered_at` of `commit`'s files (`present`), given those of the snapshot of
+    `base_commit` (`base_dates` by file, its `version`).
 
     The base's dates hold but for files added or removed between the two commits, when one is on
     the other's first-parent line: then only the history in between is read, and for an older
     commit, the history of those of its files alone. Otherwise, the whole history.
     """
-    between = dates.between(base_commit, commit) if base["version"]["history"] == "full" else None
+    between = dates.between(base_commit, commit) if base_version["history"] == "full" else None
     if between is None:
         return {rel: _iso(when) for rel, when in dates.dates(commit).items()}
     older, changes = between
-    stamps: dict[str, str | None] = {rec["source"]: rec["registered_at"] for rec in base["models"].values()}
+    stamps = dict(base_dates)
     if older == commit:
         changes = dict.fromkeys(changes, None) | dates.dates(commit, [rel for rel in changes if rel in present])
     stamps.update((rel, _iso(when)) for rel, when in changes.items())
     return stamps
 
 
-def worktree_stamps(dates: RegistrationDates, base: Mapping[str, Any], commit: str,
-                    present: Collection[str]) -> dict[str, str | None]:
-    """`registered_at` of the work tree's files (`present`) at HEAD `commit`, given the document
-    of the work tree's last compile. At the same commit a path keeps its date, whatever its
-    content now, and only the files the base did not have are looked up; at another, as
-    `derived_stamps` (or the whole history, when the base had no commit)."""
-    version = base["version"]
-    if version["commit"] == commit and version["history"] == "full":
-        stamps: dict[str, str | None] = {rec["source"]: rec["registered_at"] for rec in base["models"].values()}
+def worktree_stamps(dates: RegistrationDates, base_version: Mapping[str, Any], base_dates: Mapping[str, str | None],
+                    commit: str, present: Collection[str]) -> dict[str, str | None]:
+    """`registered_at` of the work tree's files (`present`) at HEAD `commit`, given those of the
+    work tree's last compile (`base_dates` by file, its `version`). At the same commit a path
+    keeps its date, whatever its content now, and only the files the base did not have are looked
+    up; at another, as `derived_stamps` (or the whole history, when the base had no commit)."""
+    if base_version["commit"] == commit and base_version["history"] == "full":
+        stamps = dict(base_dates)
         new = [rel for rel in present if rel not in stamps]
         stamps.update((rel, _iso(when)) for rel, when in dates.dates(commit, new).items())
         return stamps
-    if version["commit"] is None:
+    if base_version["commit"] is None:
         return {rel: _iso(when) for rel, when in dates.dates(commit).items()}
-    return derived_stamps(dates, base, version["commit"], commit, present)
+    return derived_stamps(dates, base_version, base_dates, base_version["commit"], commit, present)
 
 
 def fill_registration_dates(dates: RegistrationDates, sides: Sequence[tuple[str, dict[str, Any]]]) -> None:

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from modelreg.build.cache import SnapshotCache
-from modelreg.build.derive import derive_revision, derive_snapshot
+from modelreg.build.derive import Base, derive_revision, derive_snapshot
 from modelreg.build.limits import Limits
 from modelreg.build.outcome_store import outcomes_in_git
 from modelreg.build.pipeline import checked_catalog, sealed
-from modelreg.build.snapshot import Snapshot, snapshot_document
+from modelreg.build.snapshot import Snapshot, derived_snapshot, snapshot_document
 from modelreg.build.version import VersionInfo, version_at
 from modelreg.catalog.revision import GitSource
 from modelreg.errors import CatalogInvalid, StateError
@@ -72,8 +72,8 @@ class RevisionCompiler:
         # Under --strict, warnings fail the compile: compile again to report them.
         if hit is not None and not (strict and hit.warnings):
             # A snapshot cached under other bounds is held to these.
-            limits.check_models(len(hit.document["models"]), where)
-            limits.check_snapshot(hit.raw, where)
+            limits.check_models(hit.model_count(), where)
+            limits.check_snapshot(hit.size(), where)
             return hit
         with collector_paused:
             snapshot = self._derived(store, commit, version, limits, where) if store is not None else None
@@ -90,18 +90,20 @@ class RevisionCompiler:
         # `commit`'s snapshot derived from the nearest cached one, when only model files differ
         # and they are valid (else a full compile, which says in full what is wrong).
         nearest = self._nearest_cached(store, commit)
-        base = store.get(nearest) if nearest is not None else None
-        if nearest is None or base is None:
+        cached = store.get(nearest) if nearest is not None else None
+        index = cached.index if cached is not None else None
+        if nearest is None or cached is None or index is None or index.spans is None:
             return None
+        base = Base(index, cached.warnings, index.records(cached.raw))
         try:
-            derived = derive_revision(self.repo, self.dates, base.document, base.warnings, nearest, commit, version)
+            derived = derive_revision(self.repo, self.dates, base, nearest, commit, version)
         except CatalogInvalid:
             return None
         if derived is None:
             return None
-        limits.check_models(len(derived.document["models"]), where)
-        snapshot = Snapshot.from_records(derived.document, derived.warnings, earlier=base)
-        limits.check_snapshot(snapshot.raw, where)
+        limits.check_models(len(derived.index.entries), where)
+        snapshot = derived_snapshot(cached.raw, index, derived)
+        limits.check_snapshot(snapshot.size(), where)
         return snapshot
 
     def document(self, commit: str, *, dates: bool = True,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from modelreg import snapshot_format
 from modelreg.atomic_files import write_atomic
-from modelreg.build.encoding import Earlier, encode_records
+from modelreg.build.encoding import Encoded, encode_derived, encode_records
+from modelreg.build.snapshot_index import SnapshotIndex
 from modelreg.build.version import VersionInfo
 from modelreg.capability_tree import CapabilityTree
 from modelreg.diagnostics import Diagnostic
@@ -20,6 +21,7 @@ from modelreg.gc_pause import collector_paused
 
 if TYPE_CHECKING:
     # Only named here: a command that takes a snapshot from a cache never loads the checker.
+    from modelreg.build.derive import Derived
     from modelreg.check.catalog_check import CatalogCheck
     from modelreg.models import Model
 
@@ -40,9 +42,10 @@ class Snapshot:
     raw: bytes
     digest: str
     warnings: list[Diagnostic] = field(default_factory=list)
-    spans: array[int] | None = field(default=None, repr=False, compare=False)
-    """Where each model's record lies in `raw`, when it was encoded record by record
-    (`modelreg.build.encoding`): what a snapshot derived from this one copies."""
+    index: SnapshotIndex | None = field(default=None, repr=False, compare=False)
+    """What a derivation reads of the snapshot and where its records lie in `raw`, when it was
+    encoded record by record (`modelreg.build.encoding`): what a snapshot derived from this one
+    starts from."""
 
     @classmethod
     def from_document(cls, document: dict[str, Any], warnings: list[Diagnostic] | None = None) -> Snapshot:
@@ -51,15 +54,12 @@ class Snapshot:
         return cls({"$digest": digest, **document}, raw, digest, list(warnings or []))
 
     @classmethod
-    def from_records(cls, document: dict[str, Any], warnings: list[Diagnostic] | None = None, *,
-                     earlier: Snapshot | None = None) -> Snapshot:
-        """`from_document`, to the same bytes, encoded record by record with the spans kept; the
-        records `document` shares with `earlier` (a snapshot with spans) are copied, not encoded."""
-        reuse = Earlier(earlier.document["models"], earlier.raw, earlier.spans) \
-            if earlier is not None and earlier.spans is not None else None
-        encoded = encode_records(document, reuse)
+    def from_records(cls, document: dict[str, Any], warnings: list[Diagnostic] | None = None) -> Snapshot:
+        """`from_document`, to the same bytes, encoded record by record and indexed: what a later
+        snapshot derives from."""
+        encoded = encode_records(document)
         return cls({"$digest": encoded.digest, **document}, encoded.raw, encoded.digest, list(warnings or []),
-                   encoded.spans)
+                   _positioned(SnapshotIndex.of_document(document), encoded))
 
     @classmethod
     def from_bytes(cls, raw: bytes, *, source: str = "snapshot") -> Snapshot:
@@ -90,9 +90,21 @@ class Snapshot:
         """Write the snapshot atomically: the old file stays whole until the new one replaces it.
         A file that already holds these bytes is left alone, its mtime too, so that nothing
         watching it reloads."""
-        if _holds(path, self.raw):
+        if self._held_by(path):
             return
         write_atomic(path, self.raw)
+
+    def _held_by(self, path: str | os.PathLike[str]) -> bool:
+        # Sized first: a changed snapshot rarely keeps its length, and then it is not read.
+        try:
+            with open(path, "rb") as existing:
+                return os.fstat(existing.fileno()).st_size == len(self.raw) and existing.read() == self.raw
+        except OSError:
+            return False
+
+    def size(self) -> int:
+        """How many bytes the snapshot is."""
+        return len(self.raw)
 
     @property
     def version(self) -> dict[str, Any]:
@@ -126,10 +138,115 @@ class Snapshot:
 
     def summary(self) -> str:
         """One paragraph for people: counts and version."""
-        non_empty = sum(1 for members in self.pools.values() if members)
-        return (f"{len(self.document['models'])} models from {len(self.providers)} providers; "
-                f"{len(self.pools)} capability pools ({non_empty} non-empty); "
-                f"version {self.version['label']}, {self.digest[:19]}")
+        return describe(self.model_count(), len(self.providers), self.pools, self.version["label"], self.digest)
+
+
+class LazySnapshot(Snapshot):
+    """A snapshot whose document is loaded only when first asked for (`load`): a compile that
+    writes the bytes and says what they hold never loads it. `count` and `summary` are the
+    document's `model_count()`, `summary()` and `version`; `index` gives the snapshot's index when
+    asked. `raw` may be given as what reads the bytes (of `size`), when they are first needed: a
+    file that already holds the snapshot, sealed to its digest, is not written again, and then
+    they are not."""
+
+    def __init__(self, load: Callable[[], dict[str, Any]], raw: bytes | Callable[[], bytes], digest: str,
+                 warnings: list[Diagnostic], *, count: int, summary: str, version: dict[str, Any],
+                 index: Callable[[], SnapshotIndex | None], size: int | None = None) -> None:
+        self._read_raw = raw if callable(raw) else None
+        self._raw = raw if isinstance(raw, bytes) else None
+        self._size = len(raw) if isinstance(raw, bytes) else size
+        self._version = version
+        self._load_document = load
+        self._loaded_document: dict[str, Any] | None = None
+        self._load_index = index
+        self._loaded_index: SnapshotIndex | None = None
+        self._count = count
+        self._summary = summary
+        super().__init__({}, b"", digest, warnings)
+
+    @property  # type: ignore[override]
+    def document(self) -> dict[str, Any]:
+        if self._loaded_document is None:
+            self._loaded_document = self._load_document()
+        return self._loaded_document
+
+    @document.setter
+    def document(self, value: dict[str, Any]) -> None:
+        if value:
+            self._loaded_document = value
+
+    @property  # type: ignore[override]
+    def index(self) -> SnapshotIndex | None:
+        if self._loaded_index is None:
+            self._loaded_index = self._load_index()
+        return self._loaded_index
+
+    @index.setter
+    def index(self, value: SnapshotIndex | None) -> None:
+        if value is not None:
+            self._loaded_index = value
+
+    @property  # type: ignore[override]
+    def raw(self) -> bytes:
+        if self._raw is None:
+            assert self._read_raw is not None
+            self._raw = self._read_raw()
+        return self._raw
+
+    @raw.setter
+    def raw(self, value: bytes) -> None:
+        if value:
+            self._raw = value
+
+    def size(self) -> int:
+        return self._size if self._size is not None else len(self.raw)
+
+    def _held_by(self, path: str | os.PathLike[str]) -> bool:
+        if self._raw is not None:
+            return super()._held_by(path)
+        # The bytes not at hand: a file sealed to this digest holds exactly these bytes.
+        try:
+            with open(path, "rb") as existing:
+                if os.fstat(existing.fileno()).st_size != self.size():
+                    return False
+                return snapshot_format.sealed_digest(existing.read()) == self.digest
+        except OSError:
+            return False
+
+    @property
+    def version(self) -> dict[str, Any]:
+        return self._version
+
+    def model_count(self) -> int:
+        return self._count
+
+    def summary(self) -> str:
+        return self._summary
+
+
+def derived_snapshot(raw: bytes, base: SnapshotIndex, derived: Derived) -> Snapshot:
+    """The snapshot `derived` describes, sealed from the bytes `raw` of its base (indexed by
+    `base`): every record and section the two share is copied. Its document is decoded from its
+    own bytes, should anybody ask for it (writing them needs none)."""
+    index = derived.index
+    encoded = encode_derived(raw, base, index, derived.records)
+    _positioned(index, encoded)
+    summary = describe(len(index.entries), index.providers, index.pools, index.version["label"], encoded.digest)
+    return LazySnapshot(lambda: index.document(encoded.raw), encoded.raw, encoded.digest, derived.warnings,
+                        count=len(index.entries),
+                        summary=summary, version=index.version, index=lambda: index)
+
+
+def describe(models: int, providers: int, pools: dict[str, list[str]], label: str, digest: str) -> str:
+    """`Snapshot.summary` of a snapshot with these counts, pools, version label and digest."""
+    non_empty = sum(1 for members in pools.values() if members)
+    return (f"{models} models from {providers} providers; {len(pools)} capability pools ({non_empty} non-empty); "
+            f"version {label}, {digest[:19]}")
+
+
+def _positioned(index: SnapshotIndex, encoded: Encoded) -> SnapshotIndex:
+    index.spans, index.sections = encoded.spans, encoded.sections
+    return index
 
 
 def build_snapshot(check: CatalogCheck, version: VersionInfo, *, spans: bool = False) -> Snapshot:
@@ -164,11 +281,3 @@ def snapshot_document(check: CatalogCheck, version: VersionInfo) -> dict[str, An
     }
     return document
 
-
-def _holds(path: str | os.PathLike[str], raw: bytes) -> bool:
-    # Sized first: a changed snapshot rarely keeps its length, and then it is not read.
-    try:
-        with open(path, "rb") as existing:
-            return os.fstat(existing.fileno()).st_size == len(raw) and existing.read() == raw
-    except OSError:
-        return False

@@ -47,7 +47,8 @@ def worktree_version(repo: CatalogRepository | None) -> VersionInfo:
     from HEAD; unversioned outside git or before the first commit."""
     if repo is None:
         return VersionInfo()
+    status = repo.start_status()  # while HEAD is looked up and counted
     head = repo.head_commit()
     if head is None:
         return VersionInfo()
-    return replace(version_at(repo, head), dirty=status_changes_catalog(repo.status()))
+    return replace(version_at(repo, head), dirty=status_changes_catalog(status()))

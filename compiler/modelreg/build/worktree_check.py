@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelreg.build.cache import compiler_fingerprint
-from modelreg.build.derive import Stamps
+from modelreg.build.derive import Base, Stamps
 from modelreg.build.outcome_store import outcomes_for, worktree_check_memo_for, worktree_memo_for
+from modelreg.build.snapshot_index import SnapshotIndex
 from modelreg.build.version import VersionInfo
 from modelreg.build.worktree_derive import derive_held
 from modelreg.build.worktree_memo import WorktreeMemo, listed_digests
@@ -56,11 +57,11 @@ def check_worktree(root: str | os.PathLike[str], display_root: str, *, cache: bo
                 previous = earlier.previous_check() if earlier is not None else None
                 if previous is None:
                     continue
-                base, base_warnings, base_digests = previous
-                derived = derive_held(source, base, base_warnings, base_digests, digests, _UNVERSIONED,
-                                      _kept_dates(base))
+                index, base_warnings, base_digests = previous
+                base = Base(index, base_warnings, _no_record)
+                derived = derive_held(source, base, base_digests, digests, _UNVERSIONED, _kept_dates(base))
                 if derived is not None:
-                    memo.put_check(key, derived.document, derived.warnings, listing, digests)
+                    memo.put_check(key, derived.index, derived.warnings, listing, digests)
                     return Verdict(derived.warnings, len(digests))
                 break
     files = source.read()
@@ -72,14 +73,20 @@ def check_worktree(root: str | os.PathLike[str], display_root: str, *, cache: bo
 
         known = {rel: digest(raw) for rel, raw in files.contents.items()}
         memo.put_check(WorktreeMemo.key(compiler_fingerprint(), display_root, _UNVERSIONED, known),
-                       snapshot_document(check, _UNVERSIONED), check.warnings, listing, known)
+                       SnapshotIndex.of_document(snapshot_document(check, _UNVERSIONED)), check.warnings, listing,
+                       known)
     return verdict
 
 
-def _kept_dates(base: Mapping[str, Any]) -> Stamps:
-    # Whatever dates the base's records hold, so that the records a change leaves are shared.
-    stamps = {rec["source"]: rec["registered_at"] for rec in base["models"].values()}
+def _kept_dates(base: Base) -> Stamps:
+    # Whatever dates the base's records hold, so that no record a change leaves is dated anew.
+    stamps = base.dates()
 
     def stamped(present: Collection[str]) -> Mapping[str, str | None]:
         return stamps
     return stamped
+
+
+def _no_record(name: str) -> dict[str, Any]:
+    # A check's memo keeps no records; with the base's own dates, a derivation asks for none.
+    raise LookupError(f"a check's memo holds no record of {name}")

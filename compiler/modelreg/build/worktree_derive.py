@@ -7,19 +7,17 @@ file that changes again while it runs makes it give up, and the compile reads ev
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from collections.abc import Collection, Mapping
 
-from modelreg.build.derive import Derived, ModelChanges, Stamps, derive
+from modelreg.build.derive import Base, Derived, ModelChanges, Stamps, derive
 from modelreg.build.registration import worktree_stamps
-from modelreg.build.snapshot import Snapshot
+from modelreg.build.snapshot import Snapshot, derived_snapshot
 from modelreg.build.version import VersionInfo
 from modelreg.build.worktree_memo import WorktreeMemo
 from modelreg.catalog.directory import DirectorySource, WorktreeReader
 from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.paths import is_model_path
 from modelreg.check.outcome_cache import digest
-from modelreg.diagnostics import Diagnostic
 from modelreg.errors import CatalogInvalid
 from modelreg.git.registration_dates import RegistrationDates
 
@@ -47,20 +45,24 @@ def derive_worktree(memo: WorktreeMemo, source: DirectorySource, version: Versio
     previous = memo.previous()
     if previous is None:
         return None
-    base, base_digests = previous
+    snapshot, base_digests = previous
+    index = snapshot.index
+    assert index is not None  # `previous` gives only a snapshot with its index
+    base = Base(index, snapshot.warnings, index.records(snapshot.raw))
     commit = version.commit
 
     def stamps(present: Collection[str]) -> Mapping[str, str | None]:
         if dates is None or version.history != "full" or commit is None:
             return {}
-        return worktree_stamps(dates, base.document, commit, present)
-    derived = derive_held(source, base.document, base.warnings, base_digests, digests, version, stamps)
-    return Snapshot.from_records(derived.document, derived.warnings, earlier=base) if derived is not None else None
+        return worktree_stamps(dates, index.version, base.dates(), commit, present)
+    derived = derive_held(source, base, base_digests, digests, version, stamps)
+    if derived is None:
+        return None
+    return derived_snapshot(snapshot.raw, index, derived)
 
 
-def derive_held(source: DirectorySource, base: Mapping[str, Any], base_warnings: Sequence[Diagnostic],
-                base_digests: Mapping[str, bytes], digests: Mapping[str, bytes], version: VersionInfo,
-                stamps: Stamps) -> Derived | None:
+def derive_held(source: DirectorySource, base: Base, base_digests: Mapping[str, bytes], digests: Mapping[str, bytes],
+                version: VersionInfo, stamps: Stamps) -> Derived | None:
     """`derive` for the work tree whose files have `digests`, from `base` (of files with
     `base_digests`), holding every file it reads to its digest; None when it cannot derive, or
     when the catalog is invalid now (a full check reports it in full)."""
@@ -76,7 +78,7 @@ def derive_held(source: DirectorySource, base: Mapping[str, Any], base_warnings:
         changes.removed.add(rel)
     reader = _HeldReader(source, digests)
     try:
-        derived = derive(reader, base, base_warnings, changes, version, stamps)
+        derived = derive(reader, base, changes, version, stamps)
     except CatalogInvalid:
         return None
     return None if reader.moved else derived

@@ -8,10 +8,12 @@ modified before the second the memo was written (git's racy-timestamp rule: a fi
 that second may have changed again unseen); any other file is read. A catalog with anything the
 directory reader refuses (a symlink, an oversized or irregular file) is always read.
 
-An entry holds the snapshot's bytes, its document (loaded only when asked for), its warnings and
-where each record lies in the bytes (what a snapshot derived from it copies); an entry of a
-`validate` holds the document and the warnings alone. The memo is one file, sealed like the
-outcome cache: one that is truncated, foreign or garbled is no memo.
+An entry holds what the snapshot says of itself (digest, counts, version), its warnings and its
+index (`modelreg.build.snapshot_index`, loaded only when a derivation asks for it); the
+snapshot's bytes lie in a file of their own beside it, which a compile with nothing changed reads
+without parsing. An entry of a `validate` holds the index and the warnings alone. The memo is
+sealed like the outcome cache: one that is truncated, foreign or garbled is no memo; the bytes
+beside it are taken only when they seal themselves to the digest the memo names.
 """
 
 from __future__ import annotations
@@ -20,24 +22,30 @@ import contextlib
 import marshal
 import os
 import stat
+import struct
 import sys
-from array import array
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from modelreg import snapshot_format
 from modelreg.atomic_files import write_atomic
-from modelreg.build.snapshot import Snapshot
+from modelreg.build.snapshot import LazySnapshot, Snapshot
+from modelreg.build.snapshot_index import SnapshotIndex
 from modelreg.build.version import VersionInfo
 from modelreg.catalog.directory import DirectorySource
+from modelreg.catalog.file_size import MAX_FILE_BYTES
 from modelreg.catalog.files import CatalogFiles
-from modelreg.catalog.yaml_loader import MAX_FILE_BYTES
-from modelreg.check.outcome_cache import digest, seal, unseal
+from modelreg.check.outcome_cache import DIGEST_SIZE, digest, seal, unseal
 from modelreg.diagnostics import Diagnostic, Severity
+from modelreg.errors import StateError
 
-FORMAT = b"modelreg-worktree 4"
-Signature = tuple[int, int, int, int, int]
+FORMAT = b"modelreg-worktree 5"
+# A file's stat signature (size, mtime, ctime, inode, device), packed: the memo keeps ten thousand
+# of them as one string of bytes, which loads at once.
+_SIGNATURE = struct.Struct("<5q")
 
 
 @dataclass
@@ -45,15 +53,17 @@ class Listing:
     """A directory's catalog files by path with their stat signatures, and the digests known
     without reading (None where the file must be read)."""
 
-    signatures: dict[str, Signature]
+    signatures: dict[str, bytes]
     digests: dict[str, bytes | None]
 
 
 class WorktreeMemo:
-    """The memo file `path` of one catalog directory, for a compiler identified by `salt`."""
+    """The memo file `path` of one catalog directory, for a compiler identified by `salt`; the
+    snapshot's bytes lie beside it (`snapshot_path`)."""
 
     def __init__(self, path: Path, salt: str) -> None:
         self.path = path
+        self.snapshot_path = path.with_suffix(".snapshot")
         self._header = FORMAT + b"\0" + salt.encode() + b"\0" + sys.version.encode() + b"\0"
         self._loaded: tuple[dict[str, Any], int] | None = None
 
@@ -83,98 +93,136 @@ class WorktreeMemo:
         """The files `source.read` would read, with the digests the last memo vouches for; None
         when the directory holds anything the reader refuses or reports."""
         memo, written = self._load()
-        files = memo.get("files")
-        known: dict[str, Any] = files if isinstance(files, dict) else {}
+        names, known, known_digests = _files(memo) or ([], b"", b"")
+        at = {name: i for i, name in enumerate(names)}
         irregular: list[str] = []
-        signatures: dict[str, Signature] = {}
+        signatures: dict[str, bytes] = {}
         digests: dict[str, bytes | None] = {}
         before = written * 1_000_000_000  # modified before the second the memo was written in
-        lstat, is_regular = os.lstat, stat.S_ISREG  # once, not per file: this loop is a no-op compile
-        for full, rel in source.walk(irregular.append):
+        # Looked up once, not per file: this loop is a no-op compile.
+        is_regular, pack, width, size = stat.S_ISREG, _SIGNATURE.pack, _SIGNATURE.size, DIGEST_SIZE
+        for found, rel in source.scan(irregular.append):
             try:
-                info = lstat(full)
+                info = found.stat(follow_symlinks=False)
             except OSError:
                 return None
             if not is_regular(info.st_mode) or info.st_size > MAX_FILE_BYTES:
                 return None
-            signature = signatures[rel] = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
-            entry: Any = known.get(rel)
-            trusted = type(entry) is tuple and len(entry) == 2 and entry[0] == signature and info.st_mtime_ns < before
-            digests[rel] = entry[1] if trusted else None
+            signature = signatures[rel] = pack(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino,
+                                               info.st_dev)
+            i = at.get(rel)
+            trusted = i is not None and known[width * i:width * (i + 1)] == signature and info.st_mtime_ns < before
+            digests[rel] = known_digests[size * i:size * (i + 1)] if trusted and i is not None else None
         return None if irregular else Listing(signatures, digests)
 
     @staticmethod
     def key(salt: str, display_root: str, version: VersionInfo, digests: dict[str, bytes]) -> bytes:
         """What the snapshot of these files at `version` depends on."""
-        parts = [salt.encode(), display_root.encode(), repr(version.to_snapshot()).encode()]
-        for rel in sorted(digests):
-            parts += [rel.encode(), digests[rel]]
-        return digest(*parts)
+        files = marshal.dumps(sorted(digests.items()))
+        return digest(salt.encode(), display_root.encode(), repr(version.to_snapshot()).encode(), files)
 
-    def get(self, key: bytes) -> Snapshot | None:
-        """The snapshot memoised under `key`, with its warnings, or None."""
+    def get(self, key: bytes, rebuild: Callable[[], bytes]) -> Snapshot | None:
+        """The snapshot memoised under `key`, with its warnings, or None. Its bytes are read when
+        first needed (a file that holds them already is not written again, so they may never
+        be); should the memo's copy not seal to its digest then, `rebuild` gives them."""
         memo, _ = self._load()
-        return self._snapshot(memo) if memo.get("key") == key else None
+        return self._snapshot(memo, rebuild) if memo.get("key") == key else None
 
     def previous(self) -> tuple[Snapshot, dict[str, bytes]] | None:
-        """The last compile's snapshot whatever it was keyed by, and the content digest of each
-        file it was compiled from: what the next compile may derive its own from."""
+        """The last compile's snapshot whatever it was keyed by (with its index), and the content
+        digest of each file it was compiled from: what the next compile may derive its own from."""
         memo, _ = self._load()
-        snapshot = self._snapshot(memo)
+        snapshot = self._snapshot(memo, None)
         digests = _digests(memo)
-        return (snapshot, digests) if snapshot is not None and digests is not None else None
+        if snapshot is None or digests is None or snapshot.index is None:
+            return None
+        return snapshot, digests
+
+    def last_version(self) -> dict[str, Any] | None:
+        """The version of the last compile's snapshot, or None."""
+        facts = self._load()[0].get("facts")
+        return facts[3] if _is_facts(facts) else None
 
     def checked(self, key: bytes) -> list[Diagnostic] | None:
         """The warnings of the catalog memoised under `key` (compiled or only checked), or None."""
         memo, _ = self._load()
         return _warnings(memo) if memo.get("key") == key else None
 
-    def previous_check(self) -> tuple[dict[str, Any], list[Diagnostic], dict[str, bytes]] | None:
-        """The last entry's document and warnings whatever it was keyed by, and the digests of its
-        files: what a check of the catalog now may derive its verdict from. The document is for
-        that alone: an entry without bytes may hold stale dates and version."""
+    def previous_check(self) -> tuple[SnapshotIndex, list[Diagnostic], dict[str, bytes]] | None:
+        """The last entry's index and warnings whatever it was keyed by, and the digests of its
+        files: what a check of the catalog now may derive its verdict from. The index is for
+        that alone: an entry of a check holds no dates."""
         memo, _ = self._load()
-        warnings, digests = _warnings(memo), _digests(memo)
-        document = _document(memo) if warnings is not None and digests is not None else None
-        if document is None or warnings is None or digests is None:
+        warnings, digests, index = _warnings(memo), _digests(memo), _index(memo)
+        if index is None or warnings is None or digests is None:
             return None
-        return document, warnings, digests
+        return index, warnings, digests
 
-    @staticmethod
-    def _snapshot(memo: dict[str, Any]) -> Snapshot | None:
-        raw, facts, warnings = memo.get("snapshot"), memo.get("facts"), _warnings(memo)
-        # The bytes are sealed with the rest of the memo: no digest of their own to check.
-        if not isinstance(raw, bytes) or not _is_facts(facts) or warnings is None:
+    def _snapshot(self, memo: dict[str, Any], rebuild: Callable[[], bytes] | None) -> Snapshot | None:
+        # With `rebuild`, the bytes are read when needed (and rebuilt should they fail their seal);
+        # without, now, and a memo whose bytes fail holds no snapshot.
+        facts, warnings = memo.get("facts"), _warnings(memo)
+        if not _is_facts(facts) or warnings is None:
             return None
-        digest_of, count, summary = facts
-        if not raw.startswith(b'{"$digest":"' + digest_of.encode() + b'"'):
+        digest_of, count, summary, version, size = facts
+
+        def read() -> bytes | None:
+            try:
+                raw = self.snapshot_path.read_bytes()
+            except OSError:
+                return None
+            # The bytes lie apart from the sealed memo: they must seal themselves, to its digest.
+            return raw if snapshot_format.sealed_digest(raw) == digest_of else None
+
+        def read_or_rebuild() -> bytes:
+            raw = read()
+            if raw is None:
+                assert rebuild is not None
+                raw = rebuild()
+                if snapshot_format.sealed_digest(raw) != digest_of:
+                    raise StateError("the catalog changed while it was being compiled; compile again")
+            return raw
+        raw: bytes | Callable[[], bytes] | None = read_or_rebuild if rebuild is not None else read()
+        if raw is None:
             return None
-        spans = memo.get("spans")
-        kept: array[int] | None = None
-        if isinstance(spans, bytes) and len(spans) == 16 * count:
-            kept = array("q")
-            kept.frombytes(spans)
-        return _MemoSnapshot(lambda: _document(memo), raw, digest_of, warnings, kept, count, summary)
+        index = cache(lambda: _index(memo))  # once, for the document and for a derivation
+
+        def document() -> dict[str, Any]:
+            known = index()
+            if known is None:  # sealed with the facts, so only a memo read in part
+                raise ValueError("the memo's snapshot index cannot be read")
+            return known.document(snapshot.raw, source=str(self.snapshot_path))
+        snapshot = LazySnapshot(document, raw, digest_of, warnings, count=count, summary=summary, version=version,
+                            index=index, size=size)
+        return snapshot
 
     def put(self, key: bytes, snapshot: Snapshot, listing: Listing, digests: dict[str, bytes]) -> None:
-        """Keep `snapshot` under `key`, with the stat signature of each file and the digest of the
-        content it was compiled from."""
-        self._write(key, listing, digests, snapshot.document, snapshot.warnings,
-                    {"snapshot": snapshot.raw,
-                     "spans": snapshot.spans.tobytes() if snapshot.spans is not None else None,
-                     "facts": (snapshot.digest, snapshot.model_count(), snapshot.summary())})
+        """Keep `snapshot` (one with its index) under `key`, with the stat signature of each file
+        and the digest of the content it was compiled from."""
+        index = snapshot.index
+        if index is None:
+            return
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # The bytes first: a memo never names bytes not yet written (and a race is caught by
+            # the digest the bytes must seal to).
+            write_atomic(self.snapshot_path, snapshot.raw, durable=False)
+            self._write(key, listing, digests, index, snapshot.warnings,
+                        (snapshot.digest, snapshot.model_count(), snapshot.summary(), snapshot.version,
+                         snapshot.size()))
 
-    def put_check(self, key: bytes, document: dict[str, Any], warnings: list[Diagnostic], listing: Listing,
+    def put_check(self, key: bytes, index: SnapshotIndex, warnings: list[Diagnostic], listing: Listing,
                   digests: dict[str, bytes]) -> None:
         """Keep the verdict on a valid catalog, checked but not compiled: its warnings, and the
-        document a later check derives from (see `previous_check`), without bytes."""
-        self._write(key, listing, digests, document, warnings, {})
+        index a later check derives from (see `previous_check`), without bytes."""
+        self._write(key, listing, digests, index, warnings, None)
 
-    def _write(self, key: bytes, listing: Listing, digests: dict[str, bytes], document: dict[str, Any],
-               warnings: list[Diagnostic], sealed_bytes: dict[str, Any]) -> None:
-        records = {rel: (signature, digests[rel]) for rel, signature in listing.signatures.items() if rel in digests}
-        # The document as marshal's bytes within the memo: loaded only when it is asked for.
-        memo = {"key": key, "document": marshal.dumps(document), "files": records, **sealed_bytes,
+    def _write(self, key: bytes, listing: Listing, digests: dict[str, bytes], index: SnapshotIndex,
+               warnings: list[Diagnostic], facts: tuple[str, int, str, dict[str, Any], int] | None) -> None:
+        names = [rel for rel in listing.signatures if rel in digests]
+        files = (names, b"".join(listing.signatures[rel] for rel in names), b"".join(digests[rel] for rel in names))
+        # The index as marshal's bytes within the memo: loaded only when it is asked for.
+        memo = {"key": key, "index": index.dumps(), "files": files, "facts": facts,
                 "warnings": [(d.file, d.line, d.column, d.code, d.message, d.severity.value) for d in warnings]}
         with contextlib.suppress(OSError, ValueError):  # ValueError: a value marshal cannot hold
             sealed = seal(self._header, memo)
@@ -205,17 +253,25 @@ def listed_digests(source: DirectorySource, listing: Listing) -> dict[str, bytes
     return {rel: known if known is not None else digest(fresh[rel]) for rel, known in listing.digests.items()}
 
 
+def _files(memo: dict[str, Any]) -> tuple[list[str], bytes, bytes] | None:
+    # The entry's files: their paths, and their signatures and digests each as one string of
+    # bytes, in the same order; None for a memo without them.
+    files = memo.get("files")
+    if isinstance(files, tuple) and len(files) == 3:
+        names, signatures, digests = files
+        if isinstance(names, list) and isinstance(signatures, bytes) and isinstance(digests, bytes) \
+                and len(signatures) == _SIGNATURE.size * len(names) and len(digests) == DIGEST_SIZE * len(names):
+            return names, signatures, digests
+    return None
+
+
 def _digests(memo: dict[str, Any]) -> dict[str, bytes] | None:
     # Each file's content digest, as the entry's files were listed.
-    files = memo.get("files")
-    if not isinstance(files, dict):
+    files = _files(memo)
+    if files is None:
         return None
-    digests: dict[str, bytes] = {}
-    for rel, entry in files.items():
-        if not (isinstance(rel, str) and isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], bytes)):
-            return None
-        digests[rel] = entry[1]
-    return digests
+    names, _, digests = files
+    return {name: digests[DIGEST_SIZE * i:DIGEST_SIZE * (i + 1)] for i, name in enumerate(names)}
 
 
 def _warnings(memo: dict[str, Any]) -> list[Diagnostic] | None:
@@ -225,49 +281,13 @@ def _warnings(memo: dict[str, Any]) -> list[Diagnostic] | None:
         return None
 
 
-def _document(memo: dict[str, Any]) -> dict[str, Any] | None:
-    # The entry's document, from the bytes it was kept as (sealed with the rest of the memo).
-    kept = memo.get("document")
-    try:
-        document = marshal.loads(kept) if isinstance(kept, bytes) else None
-    except (EOFError, ValueError, TypeError):
-        return None
-    return document if isinstance(document, dict) else None
+def _index(memo: dict[str, Any]) -> SnapshotIndex | None:
+    # The entry's index, from the bytes it was kept as (sealed with the rest of the memo).
+    kept = memo.get("index")
+    return SnapshotIndex.loads(kept) if isinstance(kept, bytes) else None
 
 
-def _is_facts(facts: Any) -> TypeGuard[tuple[str, int, str]]:
-    return isinstance(facts, tuple) and len(facts) == 3 and isinstance(facts[0], str) \
-        and isinstance(facts[1], int) and isinstance(facts[2], str)
-
-
-class _MemoSnapshot(Snapshot):
-    """A memoised snapshot whose document is loaded when first asked for: a compile that only
-    writes the bytes again and says what they hold never loads it."""
-
-    def __init__(self, load: Callable[[], dict[str, Any] | None], raw: bytes, digest: str,
-                 warnings: list[Diagnostic], spans: array[int] | None, count: int, summary: str) -> None:
-        self._load_document = load
-        self._loaded_document: dict[str, Any] | None = None
-        self._count = count
-        self._summary = summary
-        super().__init__({}, raw, digest, warnings, spans)
-
-    @property  # type: ignore[override]
-    def document(self) -> dict[str, Any]:
-        if self._loaded_document is None:
-            document = self._load_document()
-            if document is None:  # sealed with the bytes, so only a memo read in part
-                raise ValueError("the memo's snapshot document cannot be read")
-            self._loaded_document = document
-        return self._loaded_document
-
-    @document.setter
-    def document(self, value: dict[str, Any]) -> None:
-        if value:
-            self._loaded_document = value
-
-    def model_count(self) -> int:
-        return self._count
-
-    def summary(self) -> str:
-        return self._summary
+def _is_facts(facts: Any) -> TypeGuard[tuple[str, int, str, dict[str, Any], int]]:
+    return isinstance(facts, tuple) and len(facts) == 5 and isinstance(facts[0], str) \
+        and isinstance(facts[1], int) and isinstance(facts[2], str) and isinstance(facts[3], dict) \
+        and isinstance(facts[4], int)

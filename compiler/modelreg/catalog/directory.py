@@ -13,9 +13,9 @@ import stat
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
+from modelreg.catalog.file_size import MAX_FILE_BYTES, too_large
 from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.paths import PROVIDER_FILE, is_hidden_name, is_model_path, is_yaml_name, model_name
-from modelreg.catalog.yaml_loader import MAX_FILE_BYTES, too_large
 from modelreg.diagnostics import Diagnostic
 
 
@@ -46,19 +46,41 @@ class DirectorySource:
     def walk(self, symlinked: Callable[[str], None]) -> Iterator[tuple[str, str]]:
         """(full path, relative path) of every file that `read` reads, in order, without reading
         or checking them; `symlinked(rel)` hears of each symlinked directory, which is not walked."""
-        root = os.fspath(self.root)
-        # os.walk and plain strings: pathlib's objects cost more than reading a small file.
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if not is_hidden_name(d))
-            inside = os.path.relpath(dirpath, root)
-            prefix = "" if inside == "." else inside.replace(os.sep, "/") + "/"
-            for name in sorted(filenames):
-                if is_yaml_name(name):  # not README.md and the like; `.yml`/`.YAML` are, to be told to rename
-                    yield os.path.join(dirpath, name), prefix + name
-            for d in list(dirnames):
-                if os.path.islink(os.path.join(dirpath, d)):
-                    symlinked(prefix + d)
-                    dirnames.remove(d)
+        for entry, rel in self.scan(symlinked):
+            yield entry.path, rel
+
+    def scan(self, symlinked: Callable[[str], None]) -> Iterator[tuple[os.DirEntry[str], str]]:
+        """`walk`, giving each file's directory entry (whose `stat(follow_symlinks=False)` is the
+        file's lstat) instead of its full path."""
+        # Directory entries and plain strings: pathlib's objects cost more than reading a small file.
+        return self._scan(os.fspath(self.root), "", symlinked)
+
+    def _scan(self, directory: str, prefix: str,
+              symlinked: Callable[[str], None]) -> Iterator[tuple[os.DirEntry[str], str]]:
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=_name)
+        except OSError:
+            return  # as os.walk: a directory that cannot be listed holds nothing
+        subdirectories = []
+        for entry in entries:
+            try:
+                is_directory = entry.is_dir()  # a symlink to a directory too: reported, not walked
+            except OSError:
+                is_directory = False
+            if is_directory:
+                if not is_hidden_name(entry.name):
+                    subdirectories.append(entry)
+            elif is_yaml_name(entry.name):  # not README.md and the like; `.yml`/`.YAML` are, to be told to rename
+                yield entry, prefix + entry.name
+        walked = []
+        for entry in subdirectories:
+            if entry.is_symlink():
+                symlinked(prefix + entry.name)
+            else:
+                walked.append(entry)
+        for entry in walked:
+            yield from self._scan(entry.path, prefix + entry.name + "/", symlinked)
 
     @classmethod
     def read_file(cls, files: CatalogFiles, full: Path, rel: str, real_root: Path) -> None:
@@ -101,6 +123,10 @@ class DirectorySource:
         finally:
             os.close(fd)
         files.contents[rel] = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 class WorktreeReader:

@@ -9,6 +9,7 @@ import os
 import posixpath
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
+from modelreg.catalog.file_size import MAX_FILE_BYTES, too_large
 from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.paths import (
     PROVIDER_FILE,
@@ -20,7 +21,6 @@ from modelreg.catalog.paths import (
     link_target,
     model_name,
 )
-from modelreg.catalog.yaml_loader import MAX_FILE_BYTES, too_large
 from modelreg.diagnostics import Diagnostic
 from modelreg.git.repository import SYMLINK_MODE, CatalogRepository, TreeEntry
 from modelreg.git.runner import MissingObject

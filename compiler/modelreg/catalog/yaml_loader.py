@@ -31,13 +31,13 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+from modelreg.catalog.file_size import MAX_FILE_BYTES, too_large
 from modelreg.diagnostics import Diagnostic
 
 # PyYAML's nodes (`yaml.nodes.Node`), told apart by their `id` ("scalar", "sequence", "mapping"),
 # which its type stubs do not declare.
 Node = Any
 
-MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 # Plain scalars that YAML 1.2 reads as text and YAML 1.1 (PyYAML's default) as booleans: the same
 # file would mean two things to two tools, so the author must say which.
@@ -212,11 +212,6 @@ class YamlLoadError(Exception):
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
         self.diagnostics = [diagnostic, *more]
-
-
-def too_large(file: str, size: int) -> Diagnostic:
-    """The refusal of a file over MAX_FILE_BYTES, wherever its size is found out."""
-    return Diagnostic(file, 1, 1, "file-too-large", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes")
 
 
 def load_yaml(file: str, raw: bytes, *, recover: bool = False) -> YamlDocument:

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from modelreg.capability_tree import CapabilityTree
+from modelreg.catalog.file_size import too_large
 from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.paths import CAPABILITIES_FILE, CATALOG_SUFFIX, PROVIDER_FILE, file_kind, model_name
-from modelreg.catalog.yaml_loader import UNLOADED, YamlDocument, too_large
+from modelreg.catalog.yaml_loader import UNLOADED, YamlDocument
 from modelreg.check.cross_file import check_replacements, check_tree, empty_pool_warnings
 from modelreg.check.file_check import (
     BROKEN,

@@ -17,9 +17,10 @@ from operator import attrgetter
 from typing import Any, NamedTuple
 
 from modelreg.capability_tree import CapabilityTree
+from modelreg.catalog.file_size import too_large
 from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.paths import CATALOG_SUFFIX, PROVIDER_FILE, model_name
-from modelreg.catalog.yaml_loader import YamlDocument, YamlLoadError, load_yaml, too_large
+from modelreg.catalog.yaml_loader import YamlDocument, YamlLoadError, load_yaml
 from modelreg.check.located import at_node
 from modelreg.check.schema_errors import schema_diagnostics
 from modelreg.diagnostics import Diagnostic, Severity

@@ -33,14 +33,16 @@ MAX_ENTRIES = 200_000
 # An outcome is (state, payload, diagnostics); see `modelreg.check.file_check`.
 _STATES = frozenset({0, 1, 2, 3})
 NO_DEPENDENCY = b"-"
+# How many bytes a `digest` is.
+DIGEST_SIZE = 20
 
 
 def digest(*parts: bytes) -> bytes:
     """A digest of `parts`, each length-prefixed so that no two sequences collide (one part alone,
     a file's content, is digested as it is)."""
     if len(parts) == 1:
-        return hashlib.blake2b(parts[0], digest_size=20).digest()
-    h = hashlib.blake2b(digest_size=20)
+        return hashlib.blake2b(parts[0], digest_size=DIGEST_SIZE).digest()
+    h = hashlib.blake2b(digest_size=DIGEST_SIZE)
     for part in parts:
         h.update(len(part).to_bytes(8, "little"))
         h.update(part)

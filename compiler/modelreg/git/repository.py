@@ -7,7 +7,7 @@ It reads git; it knows nothing of what a catalog file means (`modelreg.catalog` 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -118,6 +118,10 @@ class CatalogRepository:
             number = self._numbers[commit] = int(self.git.text("rev-list", "--count", commit))
         return number
 
+    def remember_number(self, commit: str, number: int) -> None:
+        """Take `number` as `commit_number(commit)`, known from an earlier run (a compile's memo)."""
+        self._numbers[commit] = number
+
     def first_parent_distance(self, base: str, commit: str) -> int | None:
         """How many first-parent steps lead from `commit` back to `base`; None when `base` is not
         on `commit`'s first-parent line."""
@@ -191,8 +195,15 @@ class CatalogRepository:
         """Uncommitted state of the catalog's files: path -> porcelain code (`??` untracked,
         `!!` ignored, ` M` modified...; the source of a staged rename is `D `). Read without taking
         git's index lock."""
-        out = self.git.run("--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
-                           "--ignored=matching", "--", self.rel or ".")
+        return self.start_status()()
+
+    def start_status(self) -> Callable[[], dict[str, str]]:
+        """`status`, started now in the background: the returned function waits for it."""
+        run = self.git.start("--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
+                             "--ignored=matching", "--", self.rel or ".")
+        return lambda: self._parse_status(run.result())
+
+    def _parse_status(self, out: bytes) -> dict[str, str]:
         found: dict[str, str] = {}
         records = out.split(b"\0")
         i = 0

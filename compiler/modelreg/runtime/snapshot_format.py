@@ -77,6 +77,15 @@ def decode(raw: bytes, *, source: str = "snapshot", body_digest: str | None = No
     return document
 
 
+def sealed_digest(raw: bytes) -> str | None:
+    """The digest (`sha256:<hex>`) that `raw` is sealed with, when its bytes hold to it (without
+    parsing them); None for bytes that are not a sealed snapshot or fail their seal."""
+    if not raw.startswith(_PREFIX) or raw[_BODY_START - 2:_BODY_START] != b'",':
+        return None
+    expected = raw[len(_PREFIX):len(_PREFIX) + _HEX_LEN].decode("ascii", "replace")
+    return "sha256:" + expected if _sha256_hex(memoryview(raw)[_BODY_START:]) == expected else None
+
+
 def _body_digest(raw: bytes) -> Callable[[], str]:
     """Start hashing the body of sealed bytes; the returned function waits for the hex digest.
 
