@@ -13,8 +13,11 @@ from modelreg.runtime.snapshot_format import (
     decode,
     encode,
     seal_body,
+    seal_parts,
     sealed_digest,
+    verify_digest,
 )
 
 __all__ = ["BODY_SHIFT", "FORMAT_MAJOR", "FORMAT_MINOR", "FORMAT_NAME", "BodyHasher", "canonical_json", "check_format",
-           "decode", "encode", "seal_body", "sealed_digest"]
+           "decode", "encode", "seal_body", "seal_parts", "sealed_digest",
+           "verify_digest"]

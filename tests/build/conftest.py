@@ -6,21 +6,26 @@ from typing import Any
 
 import pytest
 
+import modelreg.check.catalog_check as catalog_check
 import modelreg.check.file_check as file_check
 from modelreg.catalog.directory import DirectorySource
 
 
 @pytest.fixture
 def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The catalog files parsed and checked from now on, in this process, in order."""
+    """The model files parsed and checked from now on, in this process, in order (the tree and the
+    providers, which every check of a model reads, are not counted)."""
     seen: list[str] = []
     real = file_check.load_document
 
     def counting(kind: str, shown: str, raw: bytes | int, diags: list[Any]) -> file_check.Loaded:
-        seen.append(shown.rsplit("models.d/", 1)[-1])
+        if kind == "model":
+            seen.append(shown.rsplit("models.d/", 1)[-1])
         return real(kind, shown, raw, diags)
 
+    # Wherever it is called from, whichever module was imported first.
     monkeypatch.setattr(file_check, "load_document", counting)
+    monkeypatch.setattr(catalog_check, "load_document", counting)
     return seen
 
 

@@ -330,8 +330,9 @@ def test_two_compiles_racing_on_one_cache(catalog: Path, tmp_path: Path, parsed:
     assert (tmp_path / "race0.json").read_bytes() == expected == (tmp_path / "race1.json").read_bytes()
     parsed.clear()
     # Whichever writer won, each file is whole.
+    memo = memo_file(catalog)
     assert sorted(p.name for p in cache_file(catalog).parent.iterdir()) == [
-        cache_file(catalog).name, memo_file(catalog).name, memo_file(catalog).with_suffix(".snapshot").name]
+        cache_file(catalog).name, memo.name, memo.with_suffix(".outputs").name, memo.with_suffix(".snapshot").name]
     assert compiled(catalog, tmp_path / "after.json") == expected
     forget(catalog)
     assert compiled(catalog, tmp_path / "after.json") == expected
@@ -423,5 +424,38 @@ def test_a_memo_hit_writes_its_bytes_only_where_they_are_missing_and_rebuilds_by
     # A new output needs the bytes: the memo's copy fails its seal, so they are compiled again.
     assert compiled(catalog, tmp_path / "new.json") == expected
     # An output of the same size that does not hold the snapshot is written.
+    out.write_bytes(expected.replace(b'"priority":10', b'"priority":11'))
+    assert compiled(catalog, out) == expected
+
+
+def test_an_output_whose_stat_is_as_written_is_not_read_and_any_other_is(catalog: Path, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "registry.json"
+    expected = compiled(catalog, out)
+    ledger = memo_file(catalog).with_suffix(".outputs")
+    opened: list[str] = []
+    real_open = open
+
+    def watching(file: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(os.fspath(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", watching)
+    # Recorded in the second the output was written: it may change again unseen, so it is read.
+    written = out.stat().st_mtime_ns
+    os.utime(ledger, ns=(written, written))
+    assert compiled(catalog, out) == expected
+    assert os.fspath(out) in opened
+    # Recorded a second after it was written: the stat vouches for it.
+    os.utime(ledger, ns=(written + 10**9, written + 10**9))
+    opened.clear()
+    assert compiled(catalog, out) == expected
+    assert os.fspath(out) not in opened
+    # Changed since, to the same size: its stat is another, and it is written again.
+    out.write_bytes(expected.replace(b'"priority":10', b'"priority":11'))
+    os.utime(ledger, ns=(2 * 10**18, 2 * 10**18))
+    assert compiled(catalog, out) == expected
+    # A garbled ledger is no ledger.
+    ledger.write_bytes(b"garbage")
     out.write_bytes(expected.replace(b'"priority":10', b'"priority":11'))
     assert compiled(catalog, out) == expected

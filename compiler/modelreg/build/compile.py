@@ -119,8 +119,10 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
 
         return compile_files(lambda: files, version, dates, strict=strict, limits=limits, where=where,
                              outcomes=outcomes, spans=True)
-    return _memoised(memo, source, version, dates, limits or Limits(), strict=strict, where=where,
-                     compile_read=compile_read)
+    snapshot = _memoised(memo, source, version, dates, limits or Limits(), strict=strict, where=where,
+                         compile_read=compile_read)
+    snapshot.outputs = memo.outputs
+    return snapshot
 
 
 def _memoised(memo: WorktreeMemo, source: DirectorySource, version: VersionInfo, dates: RegistrationDates | None,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelreg.build.snapshot_index import SnapshotIndex
-from modelreg.snapshot_format import BODY_SHIFT, canonical_json, seal_body
+from modelreg.snapshot_format import BODY_SHIFT, canonical_json, seal_parts
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class _Body:
 
     def seal(self) -> Encoded:
         self.add(b"}")
-        raw, digest = seal_body(b"".join(self.parts))
+        raw, digest = seal_parts(self.parts)
         return Encoded(raw, digest, self.spans, self.sections)
 
 

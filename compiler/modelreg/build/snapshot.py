@@ -22,6 +22,7 @@ from modelreg.gc_pause import collector_paused
 if TYPE_CHECKING:
     # Only named here: a command that takes a snapshot from a cache never loads the checker.
     from modelreg.build.derive import Derived
+    from modelreg.build.output_ledger import OutputLedger
     from modelreg.check.catalog_check import CatalogCheck
     from modelreg.models import Model
 
@@ -46,6 +47,9 @@ class Snapshot:
     """What a derivation reads of the snapshot and where its records lie in `raw`, when it was
     encoded record by record (`modelreg.build.encoding`): what a snapshot derived from this one
     starts from."""
+    outputs: OutputLedger | None = field(default=None, repr=False, compare=False)
+    """The files earlier compiles of its catalog wrote (`modelreg.build.output_ledger`): one that
+    holds this snapshot by its stat is not even read by `write`."""
 
     @classmethod
     def from_document(cls, document: dict[str, Any], warnings: list[Diagnostic] | None = None) -> Snapshot:
@@ -90,15 +94,22 @@ class Snapshot:
         """Write the snapshot atomically: the old file stays whole until the new one replaces it.
         A file that already holds these bytes is left alone, its mtime too, so that nothing
         watching it reloads."""
-        if self._held_by(path):
+        if self.outputs is not None and self.outputs.holds(path, self.digest):
             return
-        write_atomic(path, self.raw)
+        if not self._held_by(path):
+            write_atomic(path, self.raw)
+        if self.outputs is not None:
+            self.outputs.record(path, self.digest)
 
     def _held_by(self, path: str | os.PathLike[str]) -> bool:
-        # Sized first: a changed snapshot rarely keeps its length, and then it is not read.
+        # Sized first, then the digest it starts with: a changed snapshot is not read past them.
+        raw = self.raw
         try:
             with open(path, "rb") as existing:
-                return os.fstat(existing.fileno()).st_size == len(self.raw) and existing.read() == self.raw
+                if os.fstat(existing.fileno()).st_size != len(raw):
+                    return False
+                head = existing.read(snapshot_format.BODY_SHIFT)
+                return head == raw[:len(head)] and existing.read() == memoryview(raw)[len(head):]
         except OSError:
             return False
 

@@ -7,7 +7,7 @@ file that changes again while it runs makes it give up, and the compile reads ev
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from modelreg.build.derive import Base, Derived, ModelChanges, Stamps, derive
 from modelreg.build.registration import worktree_stamps
@@ -45,7 +45,18 @@ def derive_worktree(memo: WorktreeMemo, source: DirectorySource, version: Versio
     previous = memo.previous()
     if previous is None:
         return None
-    snapshot, base_digests = previous
+    snapshot, base_digests, verified = previous
+    try:
+        return _derived(snapshot, base_digests, verified, source, version, dates, digests)
+    finally:
+        verified()  # no thread left hashing, whatever happened
+
+
+def _derived(snapshot: Snapshot, base_digests: Mapping[str, bytes], verified: Callable[[], bool],
+             source: DirectorySource, version: VersionInfo, dates: RegistrationDates | None,
+             digests: Mapping[str, bytes]) -> Snapshot | None:
+    # The changed files are checked while the base's bytes are hashed; they are copied only once
+    # they hold to their seal.
     index = snapshot.index
     assert index is not None  # `previous` gives only a snapshot with its index
     base = Base(index, snapshot.warnings, index.records(snapshot.raw))
@@ -55,8 +66,13 @@ def derive_worktree(memo: WorktreeMemo, source: DirectorySource, version: Versio
         if dates is None or version.history != "full" or commit is None:
             return {}
         return worktree_stamps(dates, index.version, base.dates(), commit, present)
-    derived = derive_held(source, base, base_digests, digests, version, stamps)
-    if derived is None:
+    try:
+        derived = derive_held(source, base, base_digests, digests, version, stamps)
+    except (ValueError, TypeError):  # a record decoded from the base's bytes, which may not be what they seem
+        if verified():
+            raise
+        return None
+    if derived is None or not verified():
         return None
     return derived_snapshot(snapshot.raw, index, derived)
 

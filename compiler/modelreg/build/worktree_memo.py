@@ -32,6 +32,7 @@ from typing import Any, TypeGuard
 
 from modelreg import snapshot_format
 from modelreg.atomic_files import write_atomic
+from modelreg.build.output_ledger import OutputLedger
 from modelreg.build.snapshot import LazySnapshot, Snapshot
 from modelreg.build.snapshot_index import SnapshotIndex
 from modelreg.build.version import VersionInfo
@@ -64,6 +65,7 @@ class WorktreeMemo:
     def __init__(self, path: Path, salt: str) -> None:
         self.path = path
         self.snapshot_path = path.with_suffix(".snapshot")
+        self.outputs = OutputLedger(path.with_suffix(".outputs"), salt)
         self._header = FORMAT + b"\0" + salt.encode() + b"\0" + sys.version.encode() + b"\0"
         self._loaded: tuple[dict[str, Any], int] | None = None
 
@@ -128,15 +130,21 @@ class WorktreeMemo:
         memo, _ = self._load()
         return self._snapshot(memo, rebuild) if memo.get("key") == key else None
 
-    def previous(self) -> tuple[Snapshot, dict[str, bytes]] | None:
-        """The last compile's snapshot whatever it was keyed by (with its index), and the content
-        digest of each file it was compiled from: what the next compile may derive its own from."""
+    def previous(self) -> tuple[Snapshot, dict[str, bytes], Callable[[], bool]] | None:
+        """The last compile's snapshot whatever it was keyed by (with its index), the content
+        digest of each file it was compiled from, and what says whether its bytes hold to their
+        seal: what the next compile may derive its own from. The bytes are checked meanwhile;
+        nothing derived from them may be used before the answer is True."""
         memo, _ = self._load()
-        snapshot = self._snapshot(memo, None)
+        try:
+            raw = self.snapshot_path.read_bytes()
+        except OSError:
+            return None
+        snapshot = self._snapshot(memo, raw)
         digests = _digests(memo)
         if snapshot is None or digests is None or snapshot.index is None:
             return None
-        return snapshot, digests
+        return snapshot, digests, snapshot_format.verify_digest(raw, snapshot.digest)
 
     def last_version(self) -> dict[str, Any] | None:
         """The version of the last compile's snapshot, or None."""
@@ -158,9 +166,9 @@ class WorktreeMemo:
             return None
         return index, warnings, digests
 
-    def _snapshot(self, memo: dict[str, Any], rebuild: Callable[[], bytes] | None) -> Snapshot | None:
+    def _snapshot(self, memo: dict[str, Any], rebuild: Callable[[], bytes] | bytes) -> Snapshot | None:
         # With `rebuild`, the bytes are read when needed (and rebuilt should they fail their seal);
-        # without, now, and a memo whose bytes fail holds no snapshot.
+        # else they are the bytes given, not yet checked.
         facts, warnings = memo.get("facts"), _warnings(memo)
         if not _is_facts(facts) or warnings is None:
             return None
@@ -177,14 +185,12 @@ class WorktreeMemo:
         def read_or_rebuild() -> bytes:
             raw = read()
             if raw is None:
-                assert rebuild is not None
+                assert callable(rebuild)
                 raw = rebuild()
                 if snapshot_format.sealed_digest(raw) != digest_of:
                     raise StateError("the catalog changed while it was being compiled; compile again")
             return raw
-        raw: bytes | Callable[[], bytes] | None = read_or_rebuild if rebuild is not None else read()
-        if raw is None:
-            return None
+        raw = rebuild if isinstance(rebuild, bytes) else read_or_rebuild
         index = cache(lambda: _index(memo))  # once, for the document and for a derivation
 
         def document() -> dict[str, Any]:

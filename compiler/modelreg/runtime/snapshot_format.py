@@ -49,8 +49,28 @@ def encode(document: dict[str, Any]) -> tuple[bytes, str]:
 def seal_body(body: bytes) -> tuple[bytes, str]:
     """The file bytes and digest of a document given as its canonical bytes (without `$digest`):
     the digest field goes in first, so a byte at `i` of `body` is at `i + BODY_SHIFT` in the file."""
-    digest = hashlib.sha256(body).hexdigest()
-    return _PREFIX + digest.encode("ascii") + b'",' + body[1:], "sha256:" + digest
+    return seal_parts([body])
+
+
+def seal_parts(parts: list[bytes]) -> tuple[bytes, str]:
+    """`seal_body` of the body that is `parts` put together (the first starting with its `{`),
+    hashed part by part and copied once, into the file's bytes."""
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(part)
+    digest = hasher.hexdigest()
+    return b"".join([_PREFIX, digest.encode("ascii"), b'",', memoryview(parts[0])[1:], *parts[1:]]), "sha256:" + digest
+
+
+def verify_digest(raw: bytes, digest: str) -> Callable[[], bool]:
+    """Start checking that `raw` is a snapshot sealed to `digest` (`sha256:<hex>`); the returned
+    function waits for the answer. A large body is hashed by a second thread meanwhile (see
+    `_body_digest`)."""
+    if not raw.startswith(_PREFIX) or raw[_BODY_START - 2:_BODY_START] != b'",' \
+            or raw[len(_PREFIX):_BODY_START - 2].decode("ascii", "replace") != digest.removeprefix("sha256:"):
+        return lambda: False
+    hexdigest = _body_digest(raw)
+    return lambda: hexdigest() == digest.removeprefix("sha256:")
 
 
 def decode(raw: bytes, *, source: str = "snapshot", body_digest: str | None = None) -> dict[str, Any]:
