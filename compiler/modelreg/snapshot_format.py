@@ -10,6 +10,7 @@ from modelreg.runtime.snapshot_format import (
     BodyHasher,
     canonical_json,
     check_format,
+    claimed_digest,
     decode,
     encode,
     seal_body,
@@ -19,5 +20,4 @@ from modelreg.runtime.snapshot_format import (
 )
 
 __all__ = ["BODY_SHIFT", "FORMAT_MAJOR", "FORMAT_MINOR", "FORMAT_NAME", "BodyHasher", "canonical_json", "check_format",
-           "decode", "encode", "seal_body", "seal_parts", "sealed_digest",
-           "verify_digest"]
+           "claimed_digest", "decode", "encode", "seal_body", "seal_parts", "sealed_digest", "verify_digest"]

@@ -54,3 +54,24 @@ def test_an_index_that_cannot_be_trusted_is_not_used(catalog: Path, tmp_path: Pa
     assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(cached)).code == 0
     assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(fresh), "--no-cache").code == 0
     assert cached.read_bytes() == fresh.read_bytes()
+
+
+@pytest.mark.parametrize("corrupt", ["a changed record", "cut short"])
+def test_a_cached_base_whose_bytes_fail_their_seal_is_not_derived_from(catalog: Path, tmp_path: Path,
+                                                                        corrupt: str) -> None:
+    init_repo(catalog.parent)
+    commit_all(catalog.parent, "catalog")
+    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "first.json")).code == 0
+    (snapshot,) = (p for p in (catalog.parent / ".git" / "modelreg" / "snapshots").glob("*.json")
+                   if not p.name.endswith(".warnings.json"))
+    raw = snapshot.read_bytes()
+    # The digest it starts with still finds its index; only hashing the bytes shows them wrong.
+    assert b'"priority":10' in raw  # acme/chat-large's, a record the derivation copies
+    snapshot.write_bytes({"a changed record": raw.replace(b'"priority":10', b'"priority":17', 1),
+                          "cut short": raw[:len(raw) // 2]}[corrupt])
+    edit(catalog, "acme/coder.yaml", "priority: 5", "priority: 6")
+    commit_all(catalog.parent, "priority")
+    cached, fresh = tmp_path / "cached.json", tmp_path / "fresh.json"
+    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(cached)).code == 0
+    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(fresh), "--no-cache").code == 0
+    assert cached.read_bytes() == fresh.read_bytes()

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from modelreg.diagnostics import Diagnostic, Severity
 from modelreg.errors import SnapshotError
 from modelreg.git.repository import CatalogRepository
 from modelreg.schemas import schema_dir
-from modelreg.snapshot_format import sealed_digest
+from modelreg.snapshot_format import claimed_digest, sealed_digest, verify_digest
 
 # Snapshots of a 10,000-model catalog are ~8 MB; a handful covers a branch and its base.
 KEEP = 8
@@ -78,6 +79,19 @@ class SnapshotCache:
         """The cached snapshot of `commit`, with its warnings and (when kept) its index, or None.
         With its index, the bytes are checked against their seal but parsed only when the
         document is asked for."""
+        return self._get(commit, sealed_digest)
+
+    def base(self, commit: str) -> tuple[Snapshot, Callable[[], bool]] | None:
+        """The cached snapshot of `commit` with its index, to derive another from, and what says
+        whether its bytes hold to their seal: they are hashed meanwhile, and nothing derived from
+        them may be used before the answer is True. None without an entry or an index."""
+        snapshot = self._get(commit, claimed_digest)
+        if snapshot is None or snapshot.index is None:
+            return None
+        return snapshot, verify_digest(snapshot.raw, snapshot.digest)
+
+    def _get(self, commit: str, digest_of: Callable[[bytes], str | None]) -> Snapshot | None:
+        # The entry, its bytes taken to have the digest `digest_of` finds in them.
         snapshot_path, warnings_path = self._paths(commit)
         try:
             raw = snapshot_path.read_bytes()
@@ -85,7 +99,7 @@ class SnapshotCache:
             prefix = self.display_root.rstrip("/") + "/" if self.display_root else ""
             warnings = [Diagnostic(prefix + r["file"], r["line"], r["column"], r["code"], r["message"],
                                    Severity(r["severity"])) for r in records]
-            digest = sealed_digest(raw)
+            digest = digest_of(raw)
             index = self._index(commit, digest) if digest is not None else None
             snapshot: Snapshot
             if digest is not None and index is not None:
@@ -94,9 +108,11 @@ class SnapshotCache:
                                         count=len(index.entries), version=index.version, index=lambda: index,
                                         summary=describe(len(index.entries), index.providers, index.pools,
                                                          index.version["label"], digest))
-            else:
+            elif digest_of is sealed_digest:
                 snapshot = Snapshot.from_bytes(raw, source=str(snapshot_path))
                 snapshot.warnings = warnings
+            else:
+                return None
         except (OSError, ValueError, TypeError, KeyError, SnapshotError):
             return None
         with contextlib.suppress(OSError):

@@ -94,7 +94,7 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
     HEAD: `git update-index --skip-worktree`, `--assume-unchanged`); its files' outcomes are,
     by their content."""
     root = _catalog_dir(catalog)
-    repo = CatalogRepository.find(catalog)
+    repo = CatalogRepository.find(catalog, head=True)
     memo = worktree_memo_for(root) if cache else None
     last = memo.last_version() if memo is not None else None
     if repo is not None and last is not None and last["history"] == "full" and isinstance(last["number"], int):

@@ -7,7 +7,7 @@ A revision compiles to the same bytes as the work tree did when it was HEAD with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from modelreg.build.cache import SnapshotCache
@@ -90,16 +90,32 @@ class RevisionCompiler:
         # `commit`'s snapshot derived from the nearest cached one, when only model files differ
         # and they are valid (else a full compile, which says in full what is wrong).
         nearest = self._nearest_cached(store, commit)
-        cached = store.get(nearest) if nearest is not None else None
-        index = cached.index if cached is not None else None
-        if nearest is None or cached is None or index is None or index.spans is None:
+        found = store.base(nearest) if nearest is not None else None
+        if nearest is None or found is None:
+            return None
+        cached, verified = found
+        try:
+            return self._derived_from(cached, verified, nearest, commit, version, limits, where)
+        finally:
+            verified()  # no thread left hashing, whatever happened
+
+    def _derived_from(self, cached: Snapshot, verified: Callable[[], bool], nearest: str, commit: str,
+                      version: VersionInfo, limits: Limits, where: str) -> Snapshot | None:
+        # The commit's files are checked while the base's bytes are hashed; the bytes are copied
+        # only once they hold to their seal.
+        index = cached.index
+        if index is None or index.spans is None:
             return None
         base = Base(index, cached.warnings, index.records(cached.raw))
         try:
             derived = derive_revision(self.repo, self.dates, base, nearest, commit, version)
         except CatalogInvalid:
             return None
-        if derived is None:
+        except (ValueError, TypeError):  # a record decoded from the base's bytes, which may not be what they seem
+            if verified():
+                raise
+            return None
+        if derived is None or not verified():
             return None
         limits.check_models(len(derived.index.entries), where)
         snapshot = derived_snapshot(cached.raw, index, derived)

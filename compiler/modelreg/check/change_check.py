@@ -40,6 +40,8 @@ def _replacement(rel: str, raw: bytes) -> str | None:
         kind = "model"
     else:
         return None
+    if b"replacement" not in raw and b"\\" not in raw:
+        return None  # no such key, not even spelt with an escape: nothing to parse for
     try:
         data = load_yaml("", raw).data
     except YamlLoadError:

@@ -7,6 +7,7 @@ It reads git; it knows nothing of what a catalog file means (`modelreg.catalog` 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,9 @@ from typing import NamedTuple
 
 from modelreg.errors import StateError, UsageError
 from modelreg.git.runner import Git, GitFailed, find_work_tree
+
+# A full commit id (SHA-1 or SHA-256): a name that always means the same commit.
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 class TreeEntry(NamedTuple):
@@ -51,18 +55,24 @@ class CatalogRepository:
         self.display = os.fspath(catalog)
         self.rel = rel
         self._numbers: dict[str, int] = {}
+        self._changes: dict[tuple[str, str], list[tuple[str, str, str, str]]] = {}
+        self._found_head = False
 
     @classmethod
-    def find(cls, catalog: str | os.PathLike[str]) -> CatalogRepository | None:
-        """The repository whose work tree holds `catalog`, or None when there is none."""
-        git = find_work_tree(catalog)
+    def find(cls, catalog: str | os.PathLike[str], *, head: bool = False) -> CatalogRepository | None:
+        """The repository whose work tree holds `catalog`, or None when there is none. With
+        `head`, the next `head_commit()` is HEAD's commit as finding it saw it: one git process
+        fewer for a command that asks at once."""
+        git = find_work_tree(catalog, head=head)
         if git is None:
             return None
         try:
             rel = Path(catalog).resolve().relative_to(git.root).as_posix()
         except ValueError:
             return None
-        return cls(git, catalog, "" if rel == "." else rel)
+        repo = cls(git, catalog, "" if rel == "." else rel)
+        repo._found_head = head
+        return repo
 
     @classmethod
     def require(cls, catalog: str | os.PathLike[str], action: str) -> CatalogRepository:
@@ -87,7 +97,11 @@ class CatalogRepository:
         return Head(branch, self.head_commit())
 
     def head_commit(self) -> str | None:
-        """HEAD's commit; None before the first commit. One git process, where `head` takes two."""
+        """HEAD's commit; None before the first commit. One git process, where `head` takes two
+        (none, the first time after `find(head=True)`)."""
+        if self._found_head:
+            self._found_head = False
+            return self.git.found_head
         return self.git.text("rev-parse", "-q", "--verify", "HEAD^{commit}", ok=(0, 1)) or None
 
     def resolve(self, rev: str) -> str:
@@ -166,7 +180,17 @@ class CatalogRepository:
         return self.git.stream_blobs(shas, limit)
 
     def changed_files(self, base: str, commit: str) -> list[tuple[str, str, str, str]]:
-        """Catalog files that differ between two commits: (status A/M/D/T, path, old mode, new mode)."""
+        """Catalog files that differ between two commits: (status A/M/D/T, path, old mode, new mode).
+        Remembered for two commit ids: what lies between them never changes."""
+        pair = (base, commit)
+        known = self._changes.get(pair)
+        if known is None:
+            known = self._changed_files(base, commit)
+            if all(_COMMIT_ID.fullmatch(rev) for rev in pair):
+                self._changes[pair] = known
+        return list(known)
+
+    def _changed_files(self, base: str, commit: str) -> list[tuple[str, str, str, str]]:
         out = self.git.run("diff-tree", "-r", "-z", "--no-renames", "--raw", base, commit, "--", self.rel or ".")
         records = out.split(b"\0")
         found = []

@@ -67,6 +67,8 @@ class Git:
         self.root = root
         self.git_dir = git_dir
         self.common_dir = common_dir
+        # HEAD's commit as the same `git rev-parse` that found the work tree saw it, when asked.
+        self.found_head: str | None = None
 
     def _command(self, args: Iterable[str], env: Mapping[str, str] | None) -> tuple[list[str], dict[str, str]]:
         return _command(args, env)
@@ -199,31 +201,35 @@ def _stop(proc: subprocess.Popen[bytes], *files: IO[bytes]) -> None:
         file.close()
 
 
-def find_work_tree(path: str | os.PathLike[str]) -> Git | None:
+def find_work_tree(path: str | os.PathLike[str], *, head: bool = False) -> Git | None:
     """The runner for the git work tree that holds `path` (or its nearest existing parent); None
-    when it is in none, in a bare repository, or git is not installed.
+    when it is in none, in a bare repository, or git is not installed. With `head`, its
+    `found_head` is HEAD's commit then (None before the first commit).
 
     One `git rev-parse`: git itself decides what a repository is (`.git` files of worktrees and
     submodules, `GIT_CEILING_DIRECTORIES`), and its refusals (a repository owned by another
     user) are reported, not taken for "no repository".
     """
     probe = _nearest_directory(path)
-    command, env = _command(["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir",
-                             "--git-common-dir"], None)
+    asked = ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir", "--git-common-dir"]
+    # `--verify -q`: no commit yet is exit code 1 and no line, after the three paths.
+    command, env = _command([*asked, "--verify", "-q", "HEAD^{commit}"] if head else asked, None)
     try:
         proc = subprocess.run(command, cwd=probe, capture_output=True, env=env, check=False)
     except OSError:  # no git on this machine: nothing can be in a repository
         return None
     stderr = proc.stderr.decode("utf-8", "replace")
-    if proc.returncode != 0:
+    lines = proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n").split("\n")
+    if proc.returncode != 0 and not (head and proc.returncode == 1 and len(lines) == 3):
         if "dubious ownership" in stderr:
             raise GitFailed(["rev-parse"], proc.returncode, stderr)
         return None  # not a repository, or a bare one (no work tree to show)
-    lines = proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n").split("\n")
-    if len(lines) != 3:
+    if len(lines) != (4 if head and proc.returncode == 0 else 3):
         return None
-    root, git_dir, common_dir = (Path(line).resolve() for line in lines)
-    return Git(root, git_dir, common_dir)
+    root, git_dir, common_dir = (Path(line).resolve() for line in lines[:3])
+    git = Git(root, git_dir, common_dir)
+    git.found_head = lines[3] if len(lines) == 4 else None
+    return git
 
 
 def find_top_level(path: str | os.PathLike[str]) -> Path | None:

@@ -62,6 +62,14 @@ def seal_parts(parts: list[bytes]) -> tuple[bytes, str]:
     return b"".join([_PREFIX, digest.encode("ascii"), b'",', memoryview(parts[0])[1:], *parts[1:]]), "sha256:" + digest
 
 
+def claimed_digest(raw: bytes) -> str | None:
+    """The digest (`sha256:<hex>`) that `raw` says it is sealed with, not checked; None for bytes
+    that do not start as a sealed snapshot does."""
+    if not raw.startswith(_PREFIX) or raw[_BODY_START - 2:_BODY_START] != b'",':
+        return None
+    return "sha256:" + raw[len(_PREFIX):len(_PREFIX) + _HEX_LEN].decode("ascii", "replace")
+
+
 def verify_digest(raw: bytes, digest: str) -> Callable[[], bool]:
     """Start checking that `raw` is a snapshot sealed to `digest` (`sha256:<hex>`); the returned
     function waits for the answer. A large body is hashed by a second thread meanwhile (see
