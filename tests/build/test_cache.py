@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from modelreg.build.cache import compiler_fingerprint, fingerprint
+from modelreg.build.fingerprint import compiler_fingerprint, fingerprint
 from modelreg.schemas import schema_dir
 from tests.conftest import REPO
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import modelreg.check.outcome_cache as outcome_cache
-from modelreg.build.cache import compiler_fingerprint
 from modelreg.build.compile import compile_catalog
+from modelreg.build.fingerprint import compiler_fingerprint
 from modelreg.build.outcome_store import outcomes_for, worktree_memo_for
 from modelreg.build.worktree_memo import WorktreeMemo
 from modelreg.catalog.directory import DirectorySource

@@ -15,7 +15,7 @@ import modelreg.build.pipeline
 import modelreg.check.change_check
 from modelreg import CatalogInvalid
 from modelreg.build.compile import compile_catalog
-from modelreg.build.derive import derive_snapshot
+from modelreg.build.revision_derive import derive_snapshot
 from modelreg.build.version import version_at
 from modelreg.catalog.directory import WorktreeReader
 from modelreg.catalog.files import CatalogFiles

@@ -13,38 +13,20 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
 from modelreg.atomic_files import write_atomic
+from modelreg.build.fingerprint import compiler_fingerprint
 from modelreg.build.snapshot import LazySnapshot, Snapshot, describe
 from modelreg.build.snapshot_index import SnapshotIndex
 from modelreg.check.outcome_cache import seal, unseal
 from modelreg.diagnostics import Diagnostic, Severity
 from modelreg.errors import SnapshotError
 from modelreg.git.repository import CatalogRepository
-from modelreg.schemas import schema_dir
 from modelreg.snapshot_format import claimed_digest, sealed_digest, verify_digest
 
 # Snapshots of a 10,000-model catalog are ~8 MB; a handful covers a branch and its base.
 KEEP = 8
-
-
-@cache
-def compiler_fingerprint() -> str:
-    """A digest of everything that shapes a snapshot: this installation's package and schemas."""
-    return fingerprint(Path(__file__).resolve().parents[1], schema_dir())
-
-
-def fingerprint(package: Path, schemas: Path) -> str:
-    """A digest of every module of `package`, in every subpackage, and of the schemas in
-    `schemas`, each named by its path: a change to any of them gives another digest."""
-    digest = hashlib.sha256()
-    files = [(path.relative_to(package).as_posix(), path) for path in package.rglob("*.py")]
-    files += [(f"schemas/{path.name}", path) for path in schemas.glob("*.schema.json")]
-    for name, path in sorted(files):
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 class SnapshotCache:

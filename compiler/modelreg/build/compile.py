@@ -11,23 +11,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelreg.build.cache import compiler_fingerprint
+from modelreg.build.fingerprint import compiler_fingerprint
 from modelreg.build.limits import Limits
 from modelreg.build.outcome_store import outcomes_for, worktree_memo_for
 from modelreg.build.snapshot import Snapshot
-from modelreg.build.version import VersionInfo, worktree_version
+from modelreg.build.version import VersionInfo
 from modelreg.build.worktree_memo import WorktreeMemo, listed_digests
 
 if TYPE_CHECKING:
     from modelreg.build.worktree_check import Verdict
     from modelreg.check.catalog_check import CatalogCheck
+    from modelreg.git.registration_dates import RegistrationDates
 from modelreg.catalog.directory import DirectorySource
 from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.paths import DEFAULT_CATALOG
 from modelreg.check.outcome_cache import digest
 from modelreg.errors import StateError, UsageError
-from modelreg.git.registration_dates import SHALLOW_HINT, RegistrationDates
-from modelreg.git.repository import CatalogRepository, not_in_git
 
 
 def _catalog_dir(catalog: str | os.PathLike[str]) -> Path:
@@ -77,6 +76,8 @@ def compile_catalog(catalog: str | os.PathLike[str] = DEFAULT_CATALOG, *, strict
     compiles everything afresh and leaves the caches alone.
     """
     if rev is not None:
+        from modelreg.git.repository import CatalogRepository, not_in_git
+
         repo = CatalogRepository.find(catalog)
         if repo is None:
             raise not_in_git(catalog, f"compile revision `{rev}`")
@@ -93,6 +94,11 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
     never taken from the snapshot cache (a work tree that git calls clean may still differ from
     HEAD: `git update-index --skip-worktree`, `--assume-unchanged`); its files' outcomes are,
     by their content."""
+    # Here, not at the top: `validate`, which reads no git, imports this module too.
+    from modelreg.build.version import worktree_version
+    from modelreg.git.registration_dates import SHALLOW_HINT, RegistrationDates
+    from modelreg.git.repository import CatalogRepository
+
     root = _catalog_dir(catalog)
     repo = CatalogRepository.find(catalog, head=True)
     memo = worktree_memo_for(root) if cache else None

@@ -17,7 +17,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from modelreg.build.cache import compiler_fingerprint
+from modelreg.build.fingerprint import compiler_fingerprint
 from modelreg.build.worktree_memo import WorktreeMemo
 from modelreg.check.outcome_cache import OutcomeCache
 

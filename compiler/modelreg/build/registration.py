@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelreg.git.registration_dates import RegistrationDates
 from modelreg.models import Model
+
+if TYPE_CHECKING:
+    from modelreg.git.registration_dates import RegistrationDates
 
 
 def stamp_models(models: Iterable[Model], dates: Mapping[str, datetime | None]) -> None:

@@ -11,10 +11,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from modelreg.build.cache import SnapshotCache
-from modelreg.build.derive import Base, derive_revision, derive_snapshot
+from modelreg.build.derive import Base
 from modelreg.build.limits import Limits
 from modelreg.build.outcome_store import outcomes_in_git
 from modelreg.build.pipeline import checked_catalog, sealed
+from modelreg.build.revision_derive import derive_revision, derive_snapshot
 from modelreg.build.snapshot import Snapshot, derived_snapshot, snapshot_document
 from modelreg.build.version import VersionInfo, version_at
 from modelreg.catalog.revision import GitSource

@@ -4,9 +4,12 @@ number, and whether the history behind its registration dates is whole."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from modelreg.catalog.paths import status_changes_catalog
-from modelreg.git.repository import CatalogRepository
+
+if TYPE_CHECKING:
+    from modelreg.git.repository import CatalogRepository
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelreg.build.cache import compiler_fingerprint
 from modelreg.build.derive import Base, Stamps
+from modelreg.build.fingerprint import compiler_fingerprint
 from modelreg.build.outcome_store import outcomes_for, worktree_check_memo_for, worktree_memo_for
 from modelreg.build.snapshot_index import SnapshotIndex
 from modelreg.build.version import VersionInfo

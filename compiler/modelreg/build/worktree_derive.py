@@ -8,6 +8,7 @@ file that changes again while it runs makes it give up, and the compile reads ev
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING
 
 from modelreg.build.derive import Base, Derived, ModelChanges, Stamps, derive
 from modelreg.build.registration import worktree_stamps
@@ -19,7 +20,9 @@ from modelreg.catalog.files import CatalogFiles
 from modelreg.catalog.paths import is_model_path
 from modelreg.check.outcome_cache import digest
 from modelreg.errors import CatalogInvalid
-from modelreg.git.registration_dates import RegistrationDates
+
+if TYPE_CHECKING:
+    from modelreg.git.registration_dates import RegistrationDates
 
 
 class _HeldReader(WorktreeReader):
