@@ -95,7 +95,7 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
     HEAD: `git update-index --skip-worktree`, `--assume-unchanged`); its files' outcomes are,
     by their content."""
     # Here, not at the top: `validate`, which reads no git, imports this module too.
-    from modelreg.build.version import worktree_version
+    from modelreg.build.version import start_worktree_version
     from modelreg.git.registration_dates import SHALLOW_HINT, RegistrationDates
     from modelreg.git.repository import CatalogRepository
 
@@ -106,8 +106,8 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
     if repo is not None and last is not None and last["history"] == "full" and isinstance(last["number"], int):
         # A commit's place in a whole history never changes: one git process fewer.
         repo.remember_number(last["commit"], last["number"])
-    version = worktree_version(repo)
-    if version.history == "shallow" and not allow_shallow:
+    known, version_now = start_worktree_version(repo)  # git status runs while the files are listed
+    if known.history == "shallow" and not allow_shallow:
         raise StateError(SHALLOW_HINT)
     dates = RegistrationDates(repo) if repo is not None else None
     source = DirectorySource(root, os.fspath(catalog))
@@ -116,29 +116,30 @@ def compile_worktree(catalog: str | os.PathLike[str], *, strict: bool = False,
     if memo is None:
         from modelreg.build.pipeline import compile_files
 
-        return compile_files(source.read, version, dates, strict=strict, limits=limits, where=where,
+        return compile_files(source.read, version_now(), dates, strict=strict, limits=limits, where=where,
                              outcomes=outcomes)
 
     def compile_read(files: CatalogFiles, limits: Limits) -> Snapshot:
         # Here, not at the top: a compile whose snapshot the memo holds loads no checker.
         from modelreg.build.pipeline import compile_files
 
-        return compile_files(lambda: files, version, dates, strict=strict, limits=limits, where=where,
+        return compile_files(lambda: files, version_now(), dates, strict=strict, limits=limits, where=where,
                              outcomes=outcomes, spans=True)
-    snapshot = _memoised(memo, source, version, dates, limits or Limits(), strict=strict, where=where,
+    snapshot = _memoised(memo, source, version_now, dates, limits or Limits(), strict=strict, where=where,
                          compile_read=compile_read)
     snapshot.outputs = memo.outputs
     return snapshot
 
 
-def _memoised(memo: WorktreeMemo, source: DirectorySource, version: VersionInfo, dates: RegistrationDates | None,
-              limits: Limits, *, strict: bool, where: str,
+def _memoised(memo: WorktreeMemo, source: DirectorySource, version_now: Callable[[], VersionInfo],
+              dates: RegistrationDates | None, limits: Limits, *, strict: bool, where: str,
               compile_read: Callable[[CatalogFiles, Limits], Snapshot]) -> Snapshot:
     # The memo's snapshot when nothing it depends on changed; else one derived from it when only
     # model files changed; else `compile_read` of the files read afresh. Memoised either way.
     listing = memo.listing(source)
     if listing is None:
         return compile_read(source.read(), limits)
+    version = version_now()
     digests = listed_digests(source, listing) if not memo.empty else None
     if digests is not None:
         key = WorktreeMemo.key(compiler_fingerprint(), source.display_root, version, digests)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelreg import snapshot_format
 from modelreg.atomic_files import write_atomic
-from modelreg.build.encoding import Encoded, encode_derived, encode_records
+from modelreg.build.encoding import Encoded, encode_derived, encode_document, encode_records
 from modelreg.build.snapshot_index import SnapshotIndex
 from modelreg.build.version import VersionInfo
 from modelreg.capability_tree import CapabilityTree
@@ -54,7 +54,7 @@ class Snapshot:
     @classmethod
     def from_document(cls, document: dict[str, Any], warnings: list[Diagnostic] | None = None) -> Snapshot:
         """Seal a snapshot document (without `$digest`): serialise it and compute the digest."""
-        raw, digest = snapshot_format.encode(document)
+        raw, digest = encode_document(document)
         return cls({"$digest": digest, **document}, raw, digest, list(warnings or []))
 
     @classmethod

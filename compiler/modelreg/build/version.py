@@ -3,7 +3,9 @@ number, and whether the history behind its registration dates is whole."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import TYPE_CHECKING
 
 from modelreg.catalog.paths import status_changes_catalog
@@ -48,10 +50,17 @@ def version_at(repo: CatalogRepository, commit: str) -> VersionInfo:
 def worktree_version(repo: CatalogRepository | None) -> VersionInfo:
     """The version of the catalog's work tree: HEAD's, dirty when what the compiler reads differs
     from HEAD; unversioned outside git or before the first commit."""
+    return start_worktree_version(repo)[1]()
+
+
+def start_worktree_version(repo: CatalogRepository | None) -> tuple[VersionInfo, Callable[[], VersionInfo]]:
+    """`worktree_version` with `git status` left running: the version but for `dirty`, now, and
+    what waits for the whole of it (once), so the caller lists the files meanwhile."""
     if repo is None:
-        return VersionInfo()
+        return VersionInfo(), VersionInfo
     status = repo.start_status()  # while HEAD is looked up and counted
     head = repo.head_commit()
     if head is None:
-        return VersionInfo()
-    return replace(version_at(repo, head), dirty=status_changes_catalog(status()))
+        return VersionInfo(), VersionInfo
+    known = version_at(repo, head)
+    return known, cache(lambda: replace(known, dirty=status_changes_catalog(status())))
