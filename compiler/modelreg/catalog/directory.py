@@ -112,13 +112,16 @@ class DirectorySource:
         fd = os.open(full, os.O_RDONLY)
         try:
             # Asked for its size (and one byte more, should it have grown): a read of the cap
-            # would allocate a megabyte for every small file.
+            # would allocate a megabyte for every small file. A first read that gives the size it
+            # had, and not the byte more, met the end: no second read to be told so.
             chunks = []
             left = MAX_FILE_BYTES + 1
             want = min(info.st_size + 1, left)
             while left > 0 and (chunk := os.read(fd, want)):
                 chunks.append(chunk)
                 left -= len(chunk)
+                if len(chunks) == 1 and len(chunk) == info.st_size < want:
+                    break
                 want = min(left, 65536)
         finally:
             os.close(fd)
