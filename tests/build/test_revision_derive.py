@@ -3,6 +3,7 @@ warnings a compile without the cache gives."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,36 +40,36 @@ def test_a_revision_next_to_a_cached_one_compiles_to_the_fresh_bytes(catalog: Pa
     ]
 
 
-@pytest.mark.parametrize("corrupt", ["truncated", "garbled", "another snapshot's"])
-def test_an_index_that_cannot_be_trusted_is_not_used(catalog: Path, tmp_path: Path, corrupt: str) -> None:
+def _entry_file(snapshots: Path, suffix: str) -> Path:
+    (found,) = (p for p in snapshots.iterdir() if p.name.endswith(suffix) and not p.name.endswith(".warnings.json"))
+    return found
+
+
+def _changed_record(raw: bytes) -> bytes:
+    # acme/chat-large's priority: a record the derivation copies. The digest the bytes start with
+    # still finds their index; only hashing them shows them wrong.
+    assert b'"priority":10' in raw
+    return raw.replace(b'"priority":10', b'"priority":17', 1)
+
+
+# What is done to the cached entry of the base commit: (the file's suffix, the change).
+BASE_CORRUPTIONS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
+    "a truncated index": (".index", lambda raw: raw[:-8]),
+    "a garbled index": (".index", lambda raw: raw[:-8] + bytes(8)),
+    "another snapshot's index": (".index", lambda raw: raw.replace(b"sha256:", b"sha256:0", 1)[:len(raw)]),
+    "a changed record in the snapshot": (".json", _changed_record),
+    "a snapshot cut short": (".json", lambda raw: raw[:len(raw) // 2]),
+}
+
+
+@pytest.mark.parametrize("corrupt", sorted(BASE_CORRUPTIONS))
+def test_a_base_that_cannot_be_trusted_is_not_derived_from(catalog: Path, tmp_path: Path, corrupt: str) -> None:
     init_repo(catalog.parent)
     commit_all(catalog.parent, "catalog")
     assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "first.json")).code == 0
-    (index,) = (catalog.parent / ".git" / "modelreg" / "snapshots").glob("*.index")
-    raw = index.read_bytes()
-    index.write_bytes({"truncated": raw[:-8], "garbled": raw[:-8] + bytes(8),
-                       "another snapshot's": raw.replace(b"sha256:", b"sha256:0", 1)[:len(raw)]}[corrupt])
-    edit(catalog, "acme/coder.yaml", "priority: 5", "priority: 6")
-    commit_all(catalog.parent, "priority")
-    cached, fresh = tmp_path / "cached.json", tmp_path / "fresh.json"
-    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(cached)).code == 0
-    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(fresh), "--no-cache").code == 0
-    assert cached.read_bytes() == fresh.read_bytes()
-
-
-@pytest.mark.parametrize("corrupt", ["a changed record", "cut short"])
-def test_a_cached_base_whose_bytes_fail_their_seal_is_not_derived_from(catalog: Path, tmp_path: Path,
-                                                                        corrupt: str) -> None:
-    init_repo(catalog.parent)
-    commit_all(catalog.parent, "catalog")
-    assert run_cli("compile", "--catalog", str(catalog), "--rev", "HEAD", "-o", str(tmp_path / "first.json")).code == 0
-    (snapshot,) = (p for p in (catalog.parent / ".git" / "modelreg" / "snapshots").glob("*.json")
-                   if not p.name.endswith(".warnings.json"))
-    raw = snapshot.read_bytes()
-    # The digest it starts with still finds its index; only hashing the bytes shows them wrong.
-    assert b'"priority":10' in raw  # acme/chat-large's, a record the derivation copies
-    snapshot.write_bytes({"a changed record": raw.replace(b'"priority":10', b'"priority":17', 1),
-                          "cut short": raw[:len(raw) // 2]}[corrupt])
+    suffix, change = BASE_CORRUPTIONS[corrupt]
+    target = _entry_file(catalog.parent / ".git" / "modelreg" / "snapshots", suffix)
+    target.write_bytes(change(target.read_bytes()))
     edit(catalog, "acme/coder.yaml", "priority: 5", "priority: 6")
     commit_all(catalog.parent, "priority")
     cached, fresh = tmp_path / "cached.json", tmp_path / "fresh.json"

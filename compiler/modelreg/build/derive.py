@@ -167,3 +167,16 @@ def _warnings(reader: FileReader, check: CatalogCheck, base_warnings: Sequence[D
     fresh = [d for d in check.warnings if d.file in shown]
     return sorted({*kept, *fresh, *empty_pool_warnings(tree_doc, check.tree, pools)})
 
+
+def from_unchecked_base(derivation: Callable[[], Derived | None], verified: Callable[[], bool]) -> Derived | None:
+    """What `derivation` gives from a base whose bytes are being checked against their seal
+    meanwhile (`verified` waits for the answer): None when they fail it, whatever it gave. An
+    error stands only when the bytes hold: a record decoded from bad bytes may raise anything."""
+    try:
+        derived = derivation()
+    except (ValueError, TypeError):
+        if verified():
+            raise
+        return None
+    return derived if verified() else None
+

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from modelreg.build.cache import SnapshotCache
-from modelreg.build.derive import Base
+from modelreg.build.derive import Base, from_unchecked_base
 from modelreg.build.limits import Limits
 from modelreg.build.outcome_store import outcomes_in_git
 from modelreg.build.pipeline import checked_catalog, sealed
@@ -109,14 +109,11 @@ class RevisionCompiler:
             return None
         base = Base(index, cached.warnings, index.records(cached.raw))
         try:
-            derived = derive_revision(self.repo, self.dates, base, nearest, commit, version)
+            derived = from_unchecked_base(lambda: derive_revision(self.repo, self.dates, base, nearest, commit,
+                                                                   version), verified)
         except CatalogInvalid:
             return None
-        except (ValueError, TypeError):  # a record decoded from the base's bytes, which may not be what they seem
-            if verified():
-                raise
-            return None
-        if derived is None or not verified():
+        if derived is None:
             return None
         limits.check_models(len(derived.index.entries), where)
         snapshot = derived_snapshot(cached.raw, index, derived)

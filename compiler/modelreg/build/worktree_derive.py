@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING
 
-from modelreg.build.derive import Base, Derived, ModelChanges, Stamps, derive
+from modelreg.build.derive import Base, Derived, ModelChanges, Stamps, derive, from_unchecked_base
 from modelreg.build.registration import worktree_stamps
 from modelreg.build.snapshot import Snapshot, derived_snapshot
 from modelreg.build.version import VersionInfo
@@ -69,15 +69,8 @@ def _derived(snapshot: Snapshot, base_digests: Mapping[str, bytes], verified: Ca
         if dates is None or version.history != "full" or commit is None:
             return {}
         return worktree_stamps(dates, index.version, base.dates(), commit, present)
-    try:
-        derived = derive_held(source, base, base_digests, digests, version, stamps)
-    except (ValueError, TypeError):  # a record decoded from the base's bytes, which may not be what they seem
-        if verified():
-            raise
-        return None
-    if derived is None or not verified():
-        return None
-    return derived_snapshot(snapshot.raw, index, derived)
+    derived = from_unchecked_base(lambda: derive_held(source, base, base_digests, digests, version, stamps), verified)
+    return derived_snapshot(snapshot.raw, index, derived) if derived is not None else None
 
 
 def derive_held(source: DirectorySource, base: Base, base_digests: Mapping[str, bytes], digests: Mapping[str, bytes],
