@@ -20,6 +20,7 @@ from pathlib import Path
 from modelreg.build.fingerprint import compiler_fingerprint
 from modelreg.build.worktree_memo import WorktreeMemo
 from modelreg.check.outcome_cache import OutcomeCache
+from modelreg.git.on_disk import git_common_dir
 
 CACHE_ENV = "MODELREG_CACHE"
 FILE_NAME = "outcomes.bin"
@@ -72,32 +73,9 @@ def _name(catalog: str | os.PathLike[str]) -> str:
 def _home(catalog: str | os.PathLike[str]) -> tuple[Path, Path | None]:
     # The directory the caches of `catalog` live in, and the git common directory it is in (None
     # outside git).
-    common = _git_common_dir(Path(os.path.realpath(catalog)))
+    common = git_common_dir(Path(os.path.realpath(catalog)))
     if common is not None:
         return common / "modelreg", common
     base = os.environ.get("XDG_CACHE_HOME", "").strip()
     home = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
     return home / "modelreg", None
-
-
-def _git_common_dir(start: Path) -> Path | None:
-    # The nearest `.git` above `start`: a directory, or a file naming one (a linked work tree or a
-    # submodule), whose `commondir` names the shared one.
-    for directory in (start, *start.parents):
-        dot_git = directory / ".git"
-        if dot_git.is_dir():
-            return dot_git
-        if dot_git.is_file():
-            try:
-                text = dot_git.read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError):
-                return None
-            if not text.startswith("gitdir:"):
-                return None
-            git_dir = (directory / text.removeprefix("gitdir:").strip()).resolve()
-            try:
-                common = (git_dir / "commondir").read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError):
-                return git_dir
-            return (git_dir / common).resolve()
-    return None

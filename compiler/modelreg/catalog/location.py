@@ -22,7 +22,7 @@ from typing import Any
 from modelreg.catalog.paths import CAPABILITIES_FILE, DEFAULT_CATALOG
 from modelreg.diagnostics import Diagnostic
 from modelreg.errors import CatalogInvalid
-from modelreg.git.runner import find_top_level
+from modelreg.git.on_disk import find_top_level
 
 CONFIG_FILE = "modelreg.toml"
 PYPROJECT_FILE = "pyproject.toml"

@@ -9,6 +9,7 @@ from functools import cache
 from pathlib import Path
 
 from modelreg.diagnostics import Diagnostic
+from modelreg.git.on_disk import find_top_level
 
 FORMATS = ("text", "json", "github")
 JSON_FORMAT_VERSION = 1
@@ -92,7 +93,5 @@ def _repo_relative(file: str, root: str | None) -> str:
 def _git_toplevel(directory: str) -> str | None:
     """The work tree root of the git repository holding `directory`, or None (found on disk:
     reporting runs no git)."""
-    from modelreg.git.runner import find_top_level  # here: only `github` annotations need it
-
     top = find_top_level(directory)
     return os.fspath(top) if top is not None else None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from modelreg.errors import StateError
+from modelreg.git.on_disk import nearest_directory
 
 # Variables that point git at another repository or index; ours are always found from the catalog.
 _REPO_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
@@ -210,7 +211,7 @@ def find_work_tree(path: str | os.PathLike[str], *, head: bool = False) -> Git |
     submodules, `GIT_CEILING_DIRECTORIES`), and its refusals (a repository owned by another
     user) are reported, not taken for "no repository".
     """
-    probe = _nearest_directory(path)
+    probe = nearest_directory(path)
     asked = ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir", "--git-common-dir"]
     # `--verify -q`: no commit yet is exit code 1 and no line, after the three paths.
     command, env = _command([*asked, "--verify", "-q", "HEAD^{commit}"] if head else asked, None)
@@ -230,22 +231,3 @@ def find_work_tree(path: str | os.PathLike[str], *, head: bool = False) -> Git |
     git = Git(root, git_dir, common_dir)
     git.found_head = lines[3] if len(lines) == 4 else None
     return git
-
-
-def find_top_level(path: str | os.PathLike[str]) -> Path | None:
-    """The root of the git work tree that holds `path`, found on disk without running git: the
-    nearest directory with a `.git` entry (a directory, or the file of a worktree or submodule)."""
-    probe = _nearest_directory(path)
-    for directory in (probe, *probe.parents):
-        if os.path.lexists(directory / ".git"):
-            return directory
-    return None
-
-
-def _nearest_directory(path: str | os.PathLike[str]) -> Path:
-    # The path itself when it is a directory, else its nearest parent that is (a catalog or a
-    # file that does not exist yet is looked for from where it would be).
-    probe = Path(path).resolve()
-    while not probe.is_dir() and probe.parent != probe:
-        probe = probe.parent
-    return probe
