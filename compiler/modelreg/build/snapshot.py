@@ -15,6 +15,7 @@ from modelreg.build.encoding import Encoded, encode_derived, encode_document, en
 from modelreg.build.snapshot_index import SnapshotIndex
 from modelreg.build.version import VersionInfo
 from modelreg.capability_tree import CapabilityTree
+from modelreg.catalog.paths import DEFAULT_OUTPUT
 from modelreg.diagnostics import Diagnostic
 from modelreg.errors import SnapshotError
 from modelreg.gc_pause import collector_paused
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
     from modelreg.build.output_ledger import OutputLedger
     from modelreg.check.catalog_check import CatalogCheck
     from modelreg.models import Model
-
-DEFAULT_OUTPUT = Path("build") / "registry.json"
 
 # Provider keys carried into the snapshot: what a runtime needs to reach the provider.
 _PROVIDER_KEYS = ("name", "display_name", "description", "homepage", "api", "api_base", "api_key_env", "discovery")

@@ -28,12 +28,11 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from modelreg import snapshot_format
 from modelreg.atomic_files import write_atomic
 from modelreg.build.output_ledger import OutputLedger
-from modelreg.build.snapshot import LazySnapshot, Snapshot
 from modelreg.build.snapshot_index import SnapshotIndex
 from modelreg.build.version import VersionInfo
 from modelreg.catalog.directory import DirectorySource
@@ -42,6 +41,9 @@ from modelreg.catalog.files import CatalogFiles
 from modelreg.check.outcome_cache import DIGEST_SIZE, digest, seal, unseal
 from modelreg.diagnostics import Diagnostic, Severity
 from modelreg.errors import StateError
+
+if TYPE_CHECKING:
+    from modelreg.build.snapshot import Snapshot
 
 FORMAT = b"modelreg-worktree 5"
 # A file's stat signature (size, mtime, ctime, inode, device), packed: the memo keeps ten thousand
@@ -198,6 +200,8 @@ class WorktreeMemo:
             if known is None:  # sealed with the facts, so only a memo read in part
                 raise ValueError("the memo's snapshot index cannot be read")
             return known.document(snapshot.raw, source=str(self.snapshot_path))
+        from modelreg.build.snapshot import LazySnapshot  # here: a `validate` has no snapshot to load
+
         snapshot = LazySnapshot(document, raw, digest_of, warnings, count=count, summary=summary, version=version,
                             index=index, size=size)
         return snapshot

@@ -16,6 +16,8 @@ from pathlib import Path, PurePosixPath
 from modelreg.errors import UsageError
 
 DEFAULT_CATALOG = "models.d"
+# Where `compile` writes the snapshot, from the project's root.
+DEFAULT_OUTPUT = Path("build") / "registry.json"
 CAPABILITIES_FILE = "capabilities.yaml"
 PROVIDER_FILE = "provider.yaml"
 # Discovery's record of what it wrote, beside the provider's file. Not YAML, so the compiler never

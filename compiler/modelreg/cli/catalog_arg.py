@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-from modelreg.build.snapshot import DEFAULT_OUTPUT
 from modelreg.catalog.location import CatalogLocation, locate_catalog, shown
+from modelreg.catalog.paths import DEFAULT_OUTPUT
 from modelreg.errors import UsageError
 
 
