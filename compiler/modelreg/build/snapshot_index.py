@@ -30,12 +30,17 @@ class Entry(NamedTuple):
     priority: int
 
     @staticmethod
-    def of(record: Mapping[str, Any]) -> Entry:
-        """The entry of a snapshot record."""
+    def of(record: Mapping[str, Any], shared: dict[Any, Any] | None = None) -> Entry:
+        """The entry of a snapshot record. Values met before in `shared` (a date, a set of pools)
+        are those very objects: marshal keeps each once, and loads it once."""
+        known = {} if shared is None else shared
         lifecycle = record["lifecycle"]
         replacement = lifecycle.get("replacement")
-        return Entry(record["source"], record["registered_at"], replacement if isinstance(replacement, str) else None,
-                   tuple(record["pools"]), STATUS_ORDER.get(lifecycle.get("status"), 0), record["priority"])
+        pools = tuple(record["pools"])
+        date = record["registered_at"]
+        return Entry(record["source"], known.setdefault(date, date),
+                     replacement if isinstance(replacement, str) else None, known.setdefault(pools, pools),
+                     STATUS_ORDER.get(lifecycle.get("status"), 0), record["priority"])
 
     def pool_key(self, name: str) -> tuple[int, int, str]:
         """The model's place in a pool, as `Model.pool_key` gives it."""
@@ -61,9 +66,13 @@ class SnapshotIndex:
     @classmethod
     def of_document(cls, document: Mapping[str, Any]) -> SnapshotIndex:
         """The index of a snapshot document (no byte positions)."""
-        return cls({name: Entry.of(rec) for name, rec in sorted(document["models"].items())},
-                   {path: list(names) for path, names in document["pools"].items()}, dict(document["version"]),
-                   len(document["providers"]), list(document["capabilities"]))
+        shared: dict[Any, Any] = {}
+        entries = {name: Entry.of(rec, shared) for name, rec in sorted(document["models"].items())}
+        # A pool's members are the entries' own names: kept once.
+        named = {name: name for name in entries}
+        pools = {path: [named.get(name, name) for name in names] for path, names in document["pools"].items()}
+        return cls(entries, pools, dict(document["version"]), len(document["providers"]),
+                   list(document["capabilities"]))
 
     def dumps(self) -> bytes:
         """The index as marshal's bytes (see `loads`)."""
