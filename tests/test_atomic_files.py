@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg.atomic_files import _host, is_running, remove_leftovers, temp_writer, write_atomic
+from modelreg.atomic_files import _host, is_running, link_atomic, remove_leftovers, temp_writer, write_atomic
 from modelreg.pause import PAUSE_AT, PAUSE_FILE
 
 WRITER = "import sys; from modelreg.atomic_files import write_atomic; write_atomic(sys.argv[1], b'new')"
@@ -76,3 +76,22 @@ def test_a_pause_point_not_named_does_nothing(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv(PAUSE_AT, step)
     write_atomic(tmp_path / "x", b"1")
     assert (tmp_path / "x").read_bytes() == b"1"
+
+
+def test_a_link_puts_the_same_file_under_the_new_name_or_changes_nothing(tmp_path: Path) -> None:
+    source, target = tmp_path / "cache" / "copy", tmp_path / "out" / "registry.json"
+    source.parent.mkdir()
+    source.write_bytes(b"new")
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    written = source.stat()
+    # Another file took the source's name since: refused, the old output stands, nothing left over.
+    assert not link_atomic(target, source, lambda info: info.st_mtime_ns != written.st_mtime_ns)
+    assert target.read_bytes() == b"old" and sorted(os.listdir(target.parent)) == ["registry.json"]
+    assert link_atomic(target, source, lambda info: info.st_ino == written.st_ino)
+    assert target.read_bytes() == b"new" and target.stat().st_ino == written.st_ino
+    assert sorted(os.listdir(target.parent)) == ["registry.json"]
+    # No file to link: nothing changed.
+    assert not link_atomic(target, tmp_path / "missing", lambda info: True)
+    assert target.read_bytes() == b"new"
+

@@ -15,9 +15,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
@@ -100,6 +101,39 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = T
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def link_atomic(path: str | os.PathLike[str], source: str | os.PathLike[str],
+                expect: Callable[[os.stat_result], bool], *, durable: bool = True) -> bool:
+    """Put the file `source` at `path` as another name of it (a hard link): readers see the old
+    content or the new, never a part, as with `write_atomic`, and not a byte is copied. False,
+    with nothing changed, when the file system cannot link it, or the file linked is not the one
+    `expect` accepts (another took its name meanwhile)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(target.parent)
+    tmp = target.parent / f".{target.name}.modelreg-{os.getpid()}@{_host()}-{secrets.token_hex(6)}.tmp"
+    try:
+        os.link(source, tmp)
+    except OSError:
+        return False
+    try:
+        if not expect(os.stat(tmp)):
+            os.unlink(tmp)
+            return False
+        if durable:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        pause_at("write-atomic:written")
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return True
 
 
 def write_atomic_many(files: Mapping[Path, bytes]) -> None:

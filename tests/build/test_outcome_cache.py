@@ -417,7 +417,10 @@ def test_a_memo_hit_writes_its_bytes_only_where_they_are_missing_and_rebuilds_by
     expected = compiled(catalog, out)
     os.utime(memo_file(catalog), ns=(2 * 10**18, 2 * 10**18))  # written after every file: stats are trusted
     beside = memo_file(catalog).with_suffix(".snapshot")
+    # The output is another name of the memo's copy: one file, written once.
+    assert out.stat().st_ino == beside.stat().st_ino
     # The output holds the snapshot: it is not written, and the memo's copy is not needed.
+    beside.unlink()
     beside.write_bytes(b"not the snapshot")
     before = out.stat().st_mtime_ns
     parsed.clear()
@@ -428,6 +431,14 @@ def test_a_memo_hit_writes_its_bytes_only_where_they_are_missing_and_rebuilds_by
     # An output of the same size that does not hold the snapshot is written.
     out.write_bytes(expected.replace(b'"priority":10', b'"priority":11'))
     assert compiled(catalog, out) == expected
+    # The one file changed in place, by either name: the output is written again, whole.
+    chat = catalog / "acme/chat-large.yaml"
+    chat.write_bytes(chat.read_bytes().replace(b"priority: 10", b"priority: 12"))
+    changed = compiled(catalog, out)
+    assert out.stat().st_ino == beside.stat().st_ino
+    with open(beside, "r+b") as shared:
+        shared.write(b"{}")
+    assert compiled(catalog, out) == changed == uncached(catalog, tmp_path)
 
 
 def test_an_output_whose_stat_is_as_written_is_not_read_and_any_other_is(catalog: Path, tmp_path: Path,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelreg import snapshot_format
-from modelreg.atomic_files import write_atomic
+from modelreg.atomic_files import link_atomic, write_atomic
 from modelreg.build.encoding import Encoded, encode_derived, encode_document, encode_records
 from modelreg.build.snapshot_index import SnapshotIndex
 from modelreg.build.version import VersionInfo
@@ -47,6 +47,9 @@ class Snapshot:
     encoded record by record (`modelreg.build.encoding`): what a snapshot derived from this one
     starts from."""
     outputs: OutputLedger | None = field(default=None, repr=False, compare=False)
+    copy: tuple[Path, tuple[int, int, int, int]] | None = field(default=None, repr=False, compare=False)
+    """A file this process wrote the bytes to (a cache's), with the inode, device, size and mtime
+    it had then: `write` makes its output another name of it rather than writing them again."""
     """The files earlier compiles of its catalog wrote (`modelreg.build.output_ledger`): one that
     holds this snapshot by its stat is not even read by `write`."""
 
@@ -95,10 +98,18 @@ class Snapshot:
         watching it reloads."""
         if self.outputs is not None and self.outputs.holds(path, self.digest):
             return
-        if not self._held_by(path):
+        if not self._held_by(path) and not self._linked(path):
             write_atomic(path, self.raw)
         if self.outputs is not None:
             self.outputs.record(path, self.digest)
+
+    def _linked(self, path: str | os.PathLike[str]) -> bool:
+        # The output made another name of the copy, should that still be the file written.
+        if self.copy is None:
+            return False
+        source, written = self.copy
+        return link_atomic(path, source, lambda info: (info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns)
+                           == written)
 
     def _held_by(self, path: str | os.PathLike[str]) -> bool:
         # Sized first, then the digest it starts with: a changed snapshot is not read past them.

@@ -217,6 +217,8 @@ class WorktreeMemo:
             # The bytes first: a memo never names bytes not yet written (and a race is caught by
             # the digest the bytes must seal to).
             write_atomic(self.snapshot_path, snapshot.raw, durable=False)
+            info = os.stat(self.snapshot_path)
+            snapshot.copy = (self.snapshot_path, (info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns))
             self._write(key, listing, digests, index, snapshot.warnings,
                         (snapshot.digest, snapshot.model_count(), snapshot.summary(), snapshot.version,
                          snapshot.size()))
