@@ -21,9 +21,11 @@ import tempfile
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from modelreg.pause import pause_at
 
+T = TypeVar("T")
 _LEFTOVER = re.compile(r"^\..+\.modelreg-(\d+)@([A-Za-z0-9-]*)-[a-z0-9_]+\.tmp$")
 
 
@@ -78,29 +80,25 @@ def remove_leftovers(directory: str | os.PathLike[str]) -> list[str]:
     return sorted(removed)
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = True) -> None:
-    """Write a file so that readers see either the old content or the new, never a part; the
-    leftovers of killed writers in its directory are removed first. Not `durable`, the content
-    is not forced to disk before the rename: for a cache, which a crash may cost but a reader
-    checks (a file its seal refuses is no cache)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(target.parent)
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = True) -> os.stat_result:
+    """Write a file so that readers see either the old content or the new, never a part, and
+    return its stat as written (another writer may have replaced it by the time it is looked at
+    by its name); the leftovers of killed writers in its directory are removed first. Not
+    `durable`, the content is not forced to disk before the rename: for a cache, which a crash
+    may cost but a reader checks (a file its seal refuses is no cache)."""
+    target = _prepared(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.modelreg-{os.getpid()}@{_host()}-", suffix=".tmp",
                                dir=target.parent)
-    try:
+
+    def fill() -> os.stat_result:
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), 0o644)  # mkstemp makes 0600; a snapshot is meant to be read
             fh.write(data)
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
-        pause_at("write-atomic:written")
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+            return os.fstat(fh.fileno())
+    return _rename_over(tmp, target, fill)
 
 
 def link_atomic(path: str | os.PathLike[str], source: str | os.PathLike[str],
@@ -109,31 +107,46 @@ def link_atomic(path: str | os.PathLike[str], source: str | os.PathLike[str],
     content or the new, never a part, as with `write_atomic`, and not a byte is copied. False,
     with nothing changed, when the file system cannot link it, or the file linked is not the one
     `expect` accepts (another took its name meanwhile)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(target.parent)
+    target = _prepared(path)
     tmp = target.parent / f".{target.name}.modelreg-{os.getpid()}@{_host()}-{secrets.token_hex(6)}.tmp"
     try:
         os.link(source, tmp)
     except OSError:
         return False
-    try:
-        if not expect(os.stat(tmp)):
-            os.unlink(tmp)
-            return False
+    if not expect(os.stat(tmp)):
+        os.unlink(tmp)
+        return False
+
+    def flush() -> None:  # the link's content is the source's: only made durable
         if durable:
             fd = os.open(tmp, os.O_RDONLY)
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+    _rename_over(tmp, target, flush)
+    return True
+
+
+def _prepared(path: str | os.PathLike[str]) -> Path:
+    # The target, its directory made and rid of what killed writers left.
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(target.parent)
+    return target
+
+
+def _rename_over(tmp: str | os.PathLike[str], target: Path, prepare: Callable[[], T]) -> T:
+    # `prepare` the temporary file, then rename it over `target`; it is removed should either fail.
+    try:
+        prepared = prepare()
         pause_at("write-atomic:written")
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    return True
+    return prepared
 
 
 def write_atomic_many(files: Mapping[Path, bytes]) -> None:

@@ -426,8 +426,10 @@ def test_a_memo_hit_writes_its_bytes_only_where_they_are_missing_and_rebuilds_by
     parsed.clear()
     assert compiled(catalog, out) == expected
     assert (out.stat().st_mtime_ns, parsed) == (before, [])
-    # A new output needs the bytes: the memo's copy fails its seal, so they are compiled again.
+    # A new output needs the bytes: the memo's copy fails its seal, so they are compiled again,
+    # and the copy is whole again for the next compile.
     assert compiled(catalog, tmp_path / "new.json") == expected
+    assert beside.read_bytes() == expected
     # An output of the same size that does not hold the snapshot is written.
     out.write_bytes(expected.replace(b'"priority":10', b'"priority":11'))
     assert compiled(catalog, out) == expected
@@ -472,3 +474,40 @@ def test_an_output_whose_stat_is_as_written_is_not_read_and_any_other_is(catalog
     ledger.write_bytes(b"garbage")
     out.write_bytes(expected.replace(b'"priority":10', b'"priority":11'))
     assert compiled(catalog, out) == expected
+
+
+def test_a_copy_or_an_output_another_compile_replaced_meanwhile_is_not_taken_for_this_ones(
+        catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = catalog / "acme/chat-large.yaml"
+    compile_catalog(catalog)
+    chat.write_bytes(chat.read_bytes().replace(b"priority: 10", b"priority: 12"))
+    real_replace = os.replace
+    others: list[bytes] = []
+
+    def racing(src: Any, dst: Any) -> None:
+        # Another compile renames its own copy over this one's the moment this one's is in place.
+        real_replace(src, dst)
+        if os.fspath(dst).endswith(".snapshot") and not others:
+            others.append(Path(dst).read_bytes().replace(b'"priority":12', b'"priority":13'))
+            (tmp_path / "other").write_bytes(others[0])
+            real_replace(tmp_path / "other", dst)
+
+    monkeypatch.setattr(os, "replace", racing)
+    snapshot = compile_catalog(catalog)  # derived, its bytes copied beside the memo
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert snapshot.copy is not None and others
+    out = tmp_path / "registry.json"
+    snapshot.write(out)
+    assert out.read_bytes() == snapshot.raw != others[0]
+    assert out.stat().st_ino != snapshot.copy[0].stat().st_ino
+    # A ledger keeps only the file this process wrote or read: not one put there since.
+    memo = worktree_memo_for(catalog)
+    assert memo is not None
+    replaced = tmp_path / "replaced.json"
+    replaced.write_bytes(b"another writer's")
+    memo.outputs.record(replaced, snapshot.digest, (out.stat().st_ino, out.stat().st_dev))
+    os.utime(memo.outputs.path, ns=(2 * 10**18, 2 * 10**18))
+    assert not memo.outputs.holds(replaced, snapshot.digest)
+    memo.outputs.record(out, snapshot.digest, (out.stat().st_ino, out.stat().st_dev))
+    os.utime(memo.outputs.path, ns=(2 * 10**18, 2 * 10**18))
+    assert memo.outputs.holds(out, snapshot.digest)

@@ -16,7 +16,7 @@ import pytest
 from modelreg.catalog.directory import WorktreeReader
 from tests.build.conftest import count_reads
 from tests.conftest import CHAT, PROVIDER, REPO, Run, run_cli, write
-from tests.git_helpers import commit_all, init_repo
+from tests.git_helpers import commit_all, git, init_repo
 
 
 def models_in(parsed: list[str]) -> list[str]:
@@ -118,6 +118,24 @@ def old_files(catalog: Path) -> None:
     # Modified long before the memo is written: their stats are trusted.
     for path in catalog.rglob("*.yaml"):
         os.utime(path, ns=(1_500_000_000 * 10**9, 1_500_000_000 * 10**9))
+
+
+def test_a_file_the_last_compile_lacked_keeps_its_date_after_a_commit(catalog: Path, tmp_path: Path,
+                                                                       parsed: list[str]) -> None:
+    # The memo's base compiled at one commit with a committed file missing from the work tree;
+    # HEAD moves on without touching that file, which then comes back.
+    init_repo(catalog.parent)
+    commit_all(catalog.parent, "catalog", date="2024-01-02T03:04:05Z")
+    embed = catalog / "acme/embed-small.yaml"
+    kept = embed.read_bytes()
+    embed.unlink()
+    edit(catalog, "acme/coder.yaml", "priority: 5", "priority: 6")
+    both(catalog, tmp_path, parsed)
+    git(catalog.parent, "commit", "-qm", "coder", "--", "models.d/acme/coder.yaml", date="2024-02-03T04:05:06Z")
+    embed.write_bytes(kept)
+    both(catalog, tmp_path, parsed)
+    assert b'"registered_at":"2024-01-02T03:04:05+00:00","source":"acme/embed-small.yaml"' \
+        in (tmp_path / "cached.json").read_bytes()
 
 
 def test_after_a_one_file_change_only_it_the_tree_and_the_providers_are_read(

@@ -61,19 +61,20 @@ class SnapshotCache:
         """The cached snapshot of `commit`, with its warnings and (when kept) its index, or None.
         With its index, the bytes are checked against their seal but parsed only when the
         document is asked for."""
-        return self._get(commit, sealed_digest)
+        return self._get(commit, checked=True)
 
     def base(self, commit: str) -> tuple[Snapshot, Callable[[], bool]] | None:
         """The cached snapshot of `commit` with its index, to derive another from, and what says
         whether its bytes hold to their seal: they are hashed meanwhile, and nothing derived from
         them may be used before the answer is True. None without an entry or an index."""
-        snapshot = self._get(commit, claimed_digest)
+        snapshot = self._get(commit, checked=False)
         if snapshot is None or snapshot.index is None:
             return None
         return snapshot, verify_digest(snapshot.raw, snapshot.digest)
 
-    def _get(self, commit: str, digest_of: Callable[[bytes], str | None]) -> Snapshot | None:
-        # The entry, its bytes taken to have the digest `digest_of` finds in them.
+    def _get(self, commit: str, *, checked: bool) -> Snapshot | None:
+        # The entry; its bytes `checked` against their seal now, else taken to have the digest they
+        # claim (and then only an entry with its index is had).
         snapshot_path, warnings_path = self._paths(commit)
         try:
             raw = snapshot_path.read_bytes()
@@ -81,7 +82,7 @@ class SnapshotCache:
             prefix = self.display_root.rstrip("/") + "/" if self.display_root else ""
             warnings = [Diagnostic(prefix + r["file"], r["line"], r["column"], r["code"], r["message"],
                                    Severity(r["severity"])) for r in records]
-            digest = digest_of(raw)
+            digest = sealed_digest(raw) if checked else claimed_digest(raw)
             index = self._index(commit, digest) if digest is not None else None
             snapshot: Snapshot
             if digest is not None and index is not None:
@@ -90,7 +91,7 @@ class SnapshotCache:
                                         count=len(index.entries), version=index.version, index=lambda: index,
                                         summary=describe(len(index.entries), index.providers, index.pools,
                                                          index.version["label"], digest))
-            elif digest_of is sealed_digest:
+            elif checked:
                 snapshot = Snapshot.from_bytes(raw, source=str(snapshot_path))
                 snapshot.warnings = warnings
             else:

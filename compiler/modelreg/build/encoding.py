@@ -145,7 +145,7 @@ def _derived_models(body: _Body, raw: bytes, base: SnapshotIndex, index: Snapsho
     # Runs of records that lie side by side in `raw` are copied as one slice, commas and all.
     assert base.spans is not None
     spans = base.spans
-    at = {name: i for i, name in enumerate(base.entries)}
+    at = base.positions
     run: list[int] = []  # the first and last base position of the run being gathered
 
     def flush() -> None:

@@ -46,11 +46,12 @@ class OutputLedger:
         signature = _signature(output)
         return signature is not None and entry == (signature, digest) and signature[1] < written * 1_000_000_000
 
-    def record(self, output: str | os.PathLike[str], digest: str) -> None:
-        """Note that `output` holds the snapshot `digest` now (best effort: a ledger that cannot be
-        written only means the output is read next time)."""
+    def record(self, output: str | os.PathLike[str], digest: str, file: tuple[int, int]) -> None:
+        """Note that `output` holds the snapshot `digest`: the file `file` (inode, device) that
+        this process wrote or read there, should it still be the one there (best effort: a ledger
+        that cannot be written only means the output is read next time)."""
         signature = _signature(output)
-        if signature is None:
+        if signature is None or signature[3:] != file:  # another writer's since
             return
         entries, _ = self._read()
         real = os.path.realpath(output)

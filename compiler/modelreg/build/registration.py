@@ -58,17 +58,20 @@ def derived_stamps(dates: RegistrationDates, base_version: Mapping[str, Any], ba
 def worktree_stamps(dates: RegistrationDates, base_version: Mapping[str, Any], base_dates: Mapping[str, str | None],
                     commit: str, present: Collection[str]) -> dict[str, str | None]:
     """`registered_at` of the work tree's files (`present`) at HEAD `commit`, given those of the
-    work tree's last compile (`base_dates` by file, its `version`). At the same commit a path
-    keeps its date, whatever its content now, and only the files the base did not have are looked
-    up; at another, as `derived_stamps` (or the whole history, when the base had no commit)."""
-    if base_version["commit"] == commit and base_version["history"] == "full":
-        stamps = dict(base_dates)
-        new = [rel for rel in present if rel not in stamps]
-        stamps.update((rel, _iso(when)) for rel, when in dates.dates(commit, new).items())
-        return stamps
+    work tree's last compile (`base_dates` by file, its `version`). A path keeps its date, whatever
+    its content now: at the same commit the base's dates hold, at another those `derived_stamps`
+    gives (the whole history, when the base had no commit). Either way the files the base did not
+    have are looked up: a work tree's base may lack a committed file (removed from the work tree
+    then), which no change between the two commits names."""
     if base_version["commit"] is None:
         return {rel: _iso(when) for rel, when in dates.dates(commit).items()}
-    return derived_stamps(dates, base_version, base_dates, base_version["commit"], commit, present)
+    if base_version["commit"] == commit and base_version["history"] == "full":
+        stamps = dict(base_dates)
+    else:
+        stamps = derived_stamps(dates, base_version, base_dates, base_version["commit"], commit, present)
+    new = [rel for rel in present if rel not in stamps]
+    stamps.update((rel, _iso(when)) for rel, when in dates.dates(commit, new).items())
+    return stamps
 
 
 def fill_registration_dates(dates: RegistrationDates, sides: Sequence[tuple[str, dict[str, Any]]]) -> None:

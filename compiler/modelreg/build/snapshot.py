@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from modelreg import snapshot_format
 from modelreg.atomic_files import link_atomic, write_atomic
@@ -47,11 +47,11 @@ class Snapshot:
     encoded record by record (`modelreg.build.encoding`): what a snapshot derived from this one
     starts from."""
     outputs: OutputLedger | None = field(default=None, repr=False, compare=False)
+    """The files earlier compiles of its catalog wrote (`modelreg.build.output_ledger`): one that
+    holds this snapshot by its stat is not even read by `write`."""
     copy: tuple[Path, tuple[int, int, int, int]] | None = field(default=None, repr=False, compare=False)
     """A file this process wrote the bytes to (a cache's), with the inode, device, size and mtime
     it had then: `write` makes its output another name of it rather than writing them again."""
-    """The files earlier compiles of its catalog wrote (`modelreg.build.output_ledger`): one that
-    holds this snapshot by its stat is not even read by `write`."""
 
     @classmethod
     def from_document(cls, document: dict[str, Any], warnings: list[Diagnostic] | None = None) -> Snapshot:
@@ -98,30 +98,40 @@ class Snapshot:
         watching it reloads."""
         if self.outputs is not None and self.outputs.holds(path, self.digest):
             return
-        if not self._held_by(path) and not self._linked(path):
-            write_atomic(path, self.raw)
+        # The file that holds the bytes now, by inode and device: the ledger vouches for it alone.
+        held = self._held_by(path) or self._linked(path)
+        if held is None:
+            written = write_atomic(path, self.raw)
+            held = (written.st_ino, written.st_dev)
         if self.outputs is not None:
-            self.outputs.record(path, self.digest)
+            self.outputs.record(path, self.digest, held)
 
-    def _linked(self, path: str | os.PathLike[str]) -> bool:
+    def _linked(self, path: str | os.PathLike[str]) -> tuple[int, int] | None:
         # The output made another name of the copy, should that still be the file written.
         if self.copy is None:
-            return False
-        source, written = self.copy
-        return link_atomic(path, source, lambda info: (info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns)
-                           == written)
+            return None
+        source, (inode, device, size, mtime) = self.copy
+        linked = link_atomic(path, source, lambda info: (info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns)
+                             == (inode, device, size, mtime))
+        return (inode, device) if linked else None
 
-    def _held_by(self, path: str | os.PathLike[str]) -> bool:
-        # Sized first, then the digest it starts with: a changed snapshot is not read past them.
-        raw = self.raw
+    def _held_by(self, path: str | os.PathLike[str]) -> tuple[int, int] | None:
+        # The file at `path`, when it holds these bytes. Sized first, then the digest it starts
+        # with: a changed snapshot is not read past them.
         try:
             with open(path, "rb") as existing:
-                if os.fstat(existing.fileno()).st_size != len(raw):
-                    return False
-                head = existing.read(snapshot_format.BODY_SHIFT)
-                return head == raw[:len(head)] and existing.read() == memoryview(raw)[len(head):]
+                info = os.fstat(existing.fileno())
+                if info.st_size != self.size() or not self._bytes_are(existing):
+                    return None
         except OSError:
-            return False
+            return None
+        return info.st_ino, info.st_dev
+
+    def _bytes_are(self, existing: BinaryIO) -> bool:
+        # Whether the open file, of this size, holds these bytes.
+        raw = self.raw
+        head = existing.read(snapshot_format.BODY_SHIFT)
+        return head == raw[:len(head)] and existing.read() == memoryview(raw)[len(head):]
 
     def size(self) -> int:
         """How many bytes the snapshot is."""
@@ -164,8 +174,8 @@ class Snapshot:
 
 class LazySnapshot(Snapshot):
     """A snapshot whose document is loaded only when first asked for (`load`): a compile that
-    writes the bytes and says what they hold never loads it. `count` and `summary` are the
-    document's `model_count()`, `summary()` and `version`; `index` gives the snapshot's index when
+    writes the bytes and says what they hold never loads it. `count`, `summary` and `version` are
+    what `model_count()`, `summary()` and `version` give; `index` gives the snapshot's index when
     asked. `raw` may be given as what reads the bytes (of `size`), when they are first needed: a
     file that already holds the snapshot, sealed to its digest, is not written again, and then
     they are not."""
@@ -222,17 +232,11 @@ class LazySnapshot(Snapshot):
     def size(self) -> int:
         return self._size if self._size is not None else len(self.raw)
 
-    def _held_by(self, path: str | os.PathLike[str]) -> bool:
+    def _bytes_are(self, existing: BinaryIO) -> bool:
         if self._raw is not None:
-            return super()._held_by(path)
+            return super()._bytes_are(existing)
         # The bytes not at hand: a file sealed to this digest holds exactly these bytes.
-        try:
-            with open(path, "rb") as existing:
-                if os.fstat(existing.fileno()).st_size != self.size():
-                    return False
-                return snapshot_format.sealed_digest(existing.read()) == self.digest
-        except OSError:
-            return False
+        return snapshot_format.sealed_digest(existing.read()) == self.digest
 
     @property
     def version(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import marshal
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from modelreg.models import STATUS_ORDER
@@ -100,6 +101,11 @@ class SnapshotIndex:
             index.sections = sections
         return index
 
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each model's place in name order: the `i` of its span."""
+        return {name: i for i, name in enumerate(self.entries)}
+
     def document(self, raw: bytes, *, source: str = "snapshot") -> dict[str, Any]:
         """The document of the snapshot sealed in `raw` (the one this indexes), decoded and
         checked, its capabilities in the compile's order."""
@@ -115,12 +121,9 @@ class SnapshotIndex:
         spans = self.spans
         if spans is None:
             raise ValueError("the index holds no byte positions")
-        at: dict[str, int] = {}
 
         def record(name: str) -> dict[str, Any]:
-            if not at:
-                at.update((known, i) for i, known in enumerate(self.entries))
-            i = at[name]
+            i = self.positions[name]
             # The span is `"name":{record}`; the record starts after the name and its colon.
             decoded: dict[str, Any] = json.loads(raw[spans[2 * i] + len(canonical_json(name)) + 1:spans[2 * i + 1]])
             return decoded

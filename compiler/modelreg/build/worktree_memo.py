@@ -26,7 +26,7 @@ import struct
 import sys
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -168,31 +168,27 @@ class WorktreeMemo:
             return None
         return index, warnings, digests
 
-    def _snapshot(self, memo: dict[str, Any], rebuild: Callable[[], bytes] | bytes) -> Snapshot | None:
-        # With `rebuild`, the bytes are read when needed (and rebuilt should they fail their seal);
-        # else they are the bytes given, not yet checked.
+    def _snapshot(self, memo: dict[str, Any], raw: Callable[[], bytes] | bytes) -> Snapshot | None:
+        # `raw`: the bytes as read, not yet checked; or what rebuilds them, should the copy beside
+        # the memo not seal to its digest when they are first needed.
         facts, warnings = memo.get("facts"), _warnings(memo)
         if not _is_facts(facts) or warnings is None:
             return None
         digest_of, count, summary, version, size = facts
 
-        def read() -> bytes | None:
-            try:
-                raw = self.snapshot_path.read_bytes()
-            except OSError:
-                return None
-            # The bytes lie apart from the sealed memo: they must seal themselves, to its digest.
-            return raw if snapshot_format.sealed_digest(raw) == digest_of else None
-
-        def read_or_rebuild() -> bytes:
-            raw = read()
-            if raw is None:
-                assert callable(rebuild)
-                raw = rebuild()
-                if snapshot_format.sealed_digest(raw) != digest_of:
-                    raise StateError("the catalog changed while it was being compiled; compile again")
-            return raw
-        raw = rebuild if isinstance(rebuild, bytes) else read_or_rebuild
+        def read_or_rebuild(rebuild: Callable[[], bytes]) -> bytes:
+            with contextlib.suppress(OSError):
+                kept = self.snapshot_path.read_bytes()
+                # The bytes lie apart from the sealed memo: they must seal themselves, to its digest.
+                if snapshot_format.sealed_digest(kept) == digest_of:
+                    return kept
+            rebuilt = rebuild()
+            if snapshot_format.sealed_digest(rebuilt) != digest_of:
+                raise StateError("the catalog changed while it was being compiled; compile again")
+            with contextlib.suppress(OSError):  # the next derivation has its base again
+                write_atomic(self.snapshot_path, rebuilt, durable=False)
+            return rebuilt
+        bytes_of = raw if isinstance(raw, bytes) else partial(read_or_rebuild, raw)
         index = cache(lambda: _index(memo))  # once, for the document and for a derivation
 
         def document() -> dict[str, Any]:
@@ -202,7 +198,7 @@ class WorktreeMemo:
             return known.document(snapshot.raw, source=str(self.snapshot_path))
         from modelreg.build.snapshot import LazySnapshot  # here: a `validate` has no snapshot to load
 
-        snapshot = LazySnapshot(document, raw, digest_of, warnings, count=count, summary=summary, version=version,
+        snapshot = LazySnapshot(document, bytes_of, digest_of, warnings, count=count, summary=summary, version=version,
                             index=index, size=size)
         return snapshot
 
@@ -216,8 +212,8 @@ class WorktreeMemo:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # The bytes first: a memo never names bytes not yet written (and a race is caught by
             # the digest the bytes must seal to).
-            write_atomic(self.snapshot_path, snapshot.raw, durable=False)
-            info = os.stat(self.snapshot_path)
+            # The stat of the file written, not of the name: another compile may have renamed its own over it.
+            info = write_atomic(self.snapshot_path, snapshot.raw, durable=False)
             snapshot.copy = (self.snapshot_path, (info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns))
             self._write(key, listing, digests, index, snapshot.warnings,
                         (snapshot.digest, snapshot.model_count(), snapshot.summary(), snapshot.version,
